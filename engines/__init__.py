@@ -1,0 +1,1 @@
+"""cutlite: render and preview engine for a CapCut-style editor backend."""

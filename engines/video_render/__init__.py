@@ -1,0 +1,1 @@
+"""Rendering: project model, profiles, hardware policy, plans, ffmpeg runner, render service."""

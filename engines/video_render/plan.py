@@ -1,0 +1,524 @@
+"""The render plan: a pure function from (project, probe facts, profile, hardware decision) to
+ffmpeg inputs, one filter graph for the whole timeline, output arguments, chunks and meta.
+
+No I/O happens here. The same inputs give the same plan, byte for byte, and the same
+``plan_hash`` (a sha256 over the plan's canonical JSON).
+
+How the timeline becomes a graph:
+- every media clip is its own input, seeked with ``-ss``/``-t`` so nothing before its
+  ``source_in`` is decoded; each picture is conformed to the output grid with ``fps`` and made
+  exactly as long as the clip with ``tpad`` (clone) + ``trim`` (frames), so VFR, short sources
+  and speed changes all land on whole frames;
+- a video track is a ``concat`` of clips and background gaps, with ``xfade`` across transitions;
+  the bottom video track is opaque, higher ones are transparent outside their clips;
+- overlay clips are placed in time with ``setpts=N+start`` and composited in order with
+  ``overlay`` (eof passes the picture below through); text is drawn with ``drawtext`` from a file;
+- audio: each clip is trimmed, tempo-changed (pitch kept), gain-automated, padded/trimmed to
+  its exact sample count, faded across transitions, delayed to its start and summed with
+  ``amix`` (no normalisation: ``volume`` is a gain) over a silent bed of the timeline's length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import ValidationError
+from .filtergraph import chain, num, piecewise_linear, quote, rate
+from .hardware import HardwareDecision
+from .probe import MediaInfo
+from .profiles import RenderProfile, resolve_encoder
+from .project import TRANSITIONS, Clip, Project
+from .timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
+from .timeline import PlacedClip, Timeline, place_project
+
+PLAN_VERSION = "cutlite.plan/1"
+SEEK_MARGIN = Fraction(1, 4)  # extra source seconds read past a clip's end; trimmed exactly after
+
+
+class PlanInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    index: int
+    clip: str
+    asset: str
+    path: str
+    kind: str
+    args: list[str]  # input options, before "-i path"
+
+
+class Chunk(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    index: int
+    start_frame: int
+    end_frame: int
+
+
+class RenderPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    version: str = PLAN_VERSION
+    project_id: str
+    tenant: str
+    env: str
+    profile: str
+    width: int
+    height: int
+    fps: str
+    frames: int
+    duration: str  # exact seconds, rational text
+    sample_rate: int
+    samples: int
+    inputs: list[PlanInput]
+    filter_graph: str
+    files: dict[str, str]  # name -> text written into the work folder (drawtext texts)
+    links: dict[str, str]  # name -> absolute file linked into the work folder (fonts)
+    global_args: list[str]
+    output_args: list[str]
+    chunks: list[Chunk]
+    meta: dict[str, Any]
+    plan_hash: str = ""
+
+    GRAPH_FILE: ClassVar[str] = "filter_graph.txt"
+
+    def argv(self, output: str) -> list[str]:
+        """ffmpeg arguments (without the binary) to run inside the work folder."""
+        args = list(self.global_args)
+        for inp in self.inputs:
+            args += [*inp.args, "-i", inp.path]
+        # "-/filter_complex FILE" reads the graph from a file: no argv length limit, no quoting.
+        return args + ["-/filter_complex", self.GRAPH_FILE, *self.output_args, output]
+
+    def work_files(self) -> dict[str, str]:
+        return {**self.files, self.GRAPH_FILE: self.filter_graph}
+
+
+def hash_plan(plan: RenderPlan) -> str:
+    doc = plan.model_dump(exclude={"plan_hash"})
+    doc["links"] = {k: v.rsplit("/", 1)[-1] for k, v in doc["links"].items()}  # machine-independent
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- media rules that need probes
+
+def check_media(project: Project, media: dict[str, MediaInfo]) -> list[str]:
+    """Rules that need probe facts: source ranges within the source, kinds on the right tracks."""
+    problems = []
+    for path, track, clip in project.clip_paths():
+        if clip.is_text or clip.asset not in media:
+            continue
+        info = media[clip.asset]
+        if info.kind == "image":
+            if clip.duration is None:
+                problems.append(f"{path}: \"{clip.asset}\" is an image: give duration, not source_in/source_out")
+            if track.kind == "audio":
+                problems.append(f"{path}: \"{clip.asset}\" is an image and has no sound for an audio track")
+            continue
+        if clip.duration is not None:
+            problems.append(f"{path}.duration: \"{clip.asset}\" is a {info.kind}: give source_in and source_out")
+            continue
+        if track.kind in ("video", "overlay") and info.video is None:
+            problems.append(f"{path}.asset: \"{clip.asset}\" has no picture for a {track.kind} track "
+                            f"(put it on an audio track)")
+        if track.kind == "audio" and info.audio is None:
+            problems.append(f"{path}.asset: \"{clip.asset}\" has no audio stream for an audio track")
+        if info.duration is not None and clip.source_out is not None and clip.source_out > info.duration:
+            problems.append(f"{path}.source_out: {fraction_text(clip.source_out)} s is past the end of "
+                            f"\"{clip.asset}\" ({float(info.duration):.3f} s)")
+    return problems
+
+
+# ---------------------------------------------------------------- the plan
+
+@dataclass
+class _Graph:
+    chains: list[str] = field(default_factory=list)
+    inputs: list[PlanInput] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    counter: int = 0
+
+    def label(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def add(self, inputs: list[str], filters: list[str | None], prefix: str) -> str:
+        out = self.label(prefix)
+        self.chains.append(chain(inputs, filters, out))
+        return out
+
+
+@dataclass(frozen=True)
+class _Out:
+    width: int
+    height: int
+    fps: Fraction
+    sample_rate: int
+    pix_fmt: str          # working pixel format of the graph
+    background: str       # 0xRRGGBB
+    scale_y: Fraction     # output height / project height (text sizes)
+
+
+def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderProfile,
+               hw: HardwareDecision, *, fonts: dict[str, str] | None = None,
+               warnings: list[str] | None = None) -> RenderPlan:
+    """The render plan. ``fonts`` maps a text clip id to its font file (default font: key "")."""
+    problems = check_media(project, media)
+    missing = sorted({c.asset for _, _, c in project.clip_paths() if c.asset and c.asset not in media})
+    problems += [f"assets.{name}: not resolved (missing or unreadable)" for name in missing]
+    if problems:
+        raise ValidationError(problems, stage="plan")
+    s = project.settings
+    width, height = profile.output_size(s.width, s.height)
+    fps = profile.output_fps(s.fps)
+    enc = resolve_encoder(profile, hw.family, fps)
+    working_fmt = "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
+    out = _Out(width, height, fps, s.sample_rate, working_fmt, "0x" + s.background[1:].upper(),
+               Fraction(height, s.height))
+    timeline = place_project(project).at_rate(fps)
+    g = _Graph(warnings=list(warnings or []))
+    fonts = fonts or {}
+    links: dict[str, str] = {}
+
+    video = _video_tracks(g, project, timeline, media, out)
+    video = _overlay_tracks(g, project, timeline, media, out, video, fonts, links)
+    tail = [f"format={working_fmt}", enc.filter_tail]
+    g.chains.append(chain([video], tail, "vout"))
+    samples = frames_to_samples(timeline.frames, fps, s.sample_rate)
+    _audio(g, timeline, media, out, samples)
+
+    output_args = _output_args(profile, enc, fps, samples)
+    for pc in timeline.clips():
+        if pc.frames <= 0:
+            g.warnings.append(f"{pc.path}: shorter than one frame at {fraction_text(fps)} fps; not shown")
+    plan = RenderPlan(
+        project_id=project.id, tenant=project.tenant, env=project.env, profile=profile.name,
+        width=width, height=height, fps=rate(fps), frames=timeline.frames,
+        duration=fraction_text(frames_to_seconds(timeline.frames, fps)), sample_rate=s.sample_rate,
+        samples=samples, inputs=g.inputs, filter_graph=";\n".join(g.chains), files=g.files, links=links,
+        global_args=["-y", "-filter_complex_threads", str(profile.filter_threads or 0), *enc.global_args],
+        output_args=output_args,
+        chunks=[Chunk(index=0, start_frame=0, end_frame=timeline.frames)],
+        meta={"profile": profile.name, "encoder": enc.encoder, "hardware": hw.to_dict(),
+              "pix_fmt": profile.pix_fmt, "warnings": g.warnings},
+    )
+    return plan.model_copy(update={"plan_hash": hash_plan(plan)})
+
+
+def _output_args(profile: RenderProfile, enc: Any, fps: Fraction, samples: int) -> list[str]:
+    timescale = fps.numerator * max(1, 90000 // fps.numerator)
+    args = ["-map", "[vout]", "-map", "[aout]",
+            "-c:v", enc.encoder, *enc.codec_args,
+            # the graph already made every frame: no duplication or dropping by the muxer
+            "-fps_mode", "passthrough",
+            # an exact tick count per frame (e.g. 3003 at 30000/1001)
+            "-video_track_timescale", str(timescale),
+            "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2",
+            "-movflags", "+faststart",
+            # the same plan gives the same bytes: no encoder version strings or dates
+            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
+    if not profile.pix_fmt.endswith("10le"):
+        args += ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+    return args
+
+
+# ---------------------------------------------------------------- pictures
+
+def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only: bool = False) -> int:
+    clip = pc.clip
+    seconds = frames_to_seconds(pc.frames, out.fps)
+    args: list[str]
+    if info.kind == "image":
+        args = ["-loop", "1", "-framerate", rate(out.fps), "-t", to_ffmpeg_seconds(seconds + SEEK_MARGIN)]
+    else:
+        span = seconds * clip.speed + SEEK_MARGIN
+        args = ["-ss", to_ffmpeg_seconds(clip.source_in or Fraction(0)), "-t", to_ffmpeg_seconds(span)]
+        if info.video is not None:
+            args += ["-noautorotate"]  # rotation is applied in the graph, from the probe
+        if audio_only:
+            args += ["-vn"]
+    index = len(g.inputs)
+    g.inputs.append(PlanInput(index=index, clip=clip.id, asset=clip.asset or "", path=info.path,
+                              kind=info.kind, args=args))
+    return index
+
+
+def _fit(info: MediaInfo, clip: Clip, box_w: int, box_h: int) -> tuple[int, int, list[str]]:
+    """Scaled size and filters that fit the upright picture into the box."""
+    assert info.video is not None
+    src_w, src_h = info.video.display_size
+    if clip.fit == "stretch":
+        w, h = box_w, box_h
+        return _even(w), _even(h), [f"scale={_even(w)}:{_even(h)}"]
+    ratio_w, ratio_h = Fraction(box_w, src_w), Fraction(box_h, src_h)
+    f = min(ratio_w, ratio_h) if clip.fit == "contain" else max(ratio_w, ratio_h)
+    w, h = _even(src_w * f), _even(src_h * f)
+    filters = [f"scale={w}:{h}"]
+    if clip.fit == "cover" and (w > box_w or h > box_h):
+        cw, ch = min(w, _even(box_w)), min(h, _even(box_h))
+        filters.append(f"crop={cw}:{ch}:{(w - cw) // 2}:{(h - ch) // 2}")
+        w, h = cw, ch
+    return w, h, filters
+
+
+def _even(x: Fraction | int) -> int:
+    n = max(2, round(x))
+    return n - (n % 2)
+
+
+def _picture_filters(info: MediaInfo, clip: Clip) -> list[str]:
+    """From decoded frames to upright, progressive, SDR pictures on the clip's own clock."""
+    v = info.video
+    assert v is not None
+    speed = clip.speed
+    pts = "setpts=PTS-STARTPTS" if speed == 1 else f"setpts=(PTS-STARTPTS)*{speed.denominator}/{speed.numerator}"
+    filters = [pts]
+    if v.interlaced:
+        filters.append("bwdif=mode=send_frame:deint=interlaced")
+    filters += {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}.get(v.rotation, [])
+    if v.is_hdr:
+        # HDR (PQ/HLG) to SDR BT.709: linearise, tone-map (hable), back to BT.709 limited range.
+        filters += ["zscale=t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
+                    "tonemap=tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
+    return filters
+
+
+def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, overlay: bool,
+                  transparent_bg: bool) -> tuple[str, int, int]:
+    """A labelled stream of exactly ``pc.frames`` frames at the output rate.
+
+    Returns (label, x, y): for overlay clips the scaled picture and its top-left position; for
+    video-track clips a full frame (x = y = 0).
+    """
+    clip = pc.clip
+    idx = _input(g, pc, info, out)
+    v = info.video
+    assert v is not None
+    scale = clip.scale if clip.scale is not None else (0.25 if overlay else 1.0)
+    box_w, box_h = Fraction(out.width) * Fraction(scale), Fraction(out.height) * Fraction(scale)
+    w, h, fit = _fit(info, clip, _even(box_w), _even(box_h))
+    fit[0] += ":out_color_matrix=bt709:out_range=tv:flags=bicubic"
+    cx, cy = Fraction(out.width) * Fraction(clip.x), Fraction(out.height) * Fraction(clip.y)
+    x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))
+    filters: list[str | None] = [*_picture_filters(info, clip), f"fps={rate(out.fps)}", *fit, "setsar=1"]
+    for f in clip.filters:
+        filters.append(f"eq=brightness={num(f.brightness)}:contrast={num(f.contrast)}:saturation={num(f.saturation)}")
+    fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
+    filters.append(f"format={fmt}")
+    if not overlay:
+        filters += _place_in_frame(w, h, x, y, out, transparent_bg)
+        x = y = 0
+    filters += ["tpad=stop=-1:stop_mode=clone", f"trim=end_frame={pc.frames}",
+                f"settb={fraction_text(1 / out.fps)}", "setpts=N"]
+    label = g.add([f"{idx}:{v.index}"], filters, "v")
+    return label, x, y
+
+
+def _place_in_frame(w: int, h: int, x: int, y: int, out: _Out, transparent: bool) -> list[str]:
+    """Crop what falls outside the frame, pad the rest with background: a full frame."""
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(out.width, x + w), min(out.height, y + h)
+    color = "black@0" if transparent else out.background
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return [f"scale={out.width}:{out.height}", f"drawbox=x=0:y=0:w={out.width}:h={out.height}:color={color}:t=fill"]
+    filters = []
+    if (x0, y0, x1, y1) != (x, y, x + w, y + h):
+        filters.append(f"crop={x1 - x0}:{y1 - y0}:{x0 - x}:{y0 - y}")
+    if (x1 - x0, y1 - y0) != (out.width, out.height):
+        filters.append(f"pad={out.width}:{out.height}:{x0}:{y0}:color={color}")
+    return filters
+
+
+def _gap(g: _Graph, frames: int, out: _Out, transparent: bool) -> str:
+    color = "black@0" if transparent else out.background
+    fmt = "yuva420p" if transparent else out.pix_fmt
+    return g.add([], [f"color=c={color}:s={out.width}x{out.height}:r={rate(out.fps)}", f"format={fmt}",
+                      f"trim=end_frame={frames}", f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "gap")
+
+
+def _video_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict[str, MediaInfo],
+                  out: _Out) -> str:
+    """The bottom video track over the background; higher video tracks composited over it."""
+    base: str | None = None
+    for track, placed in zip(project.tracks, timeline.tracks):
+        if track.kind != "video":
+            continue
+        transparent = base is not None
+        label = _video_track(g, placed, media, out, timeline.frames, transparent)
+        if base is None:
+            base = label
+        else:
+            base = g.add([base, label], ["overlay=0:0:eof_action=pass", f"format={out.pix_fmt}"], "vt")
+    if base is None:
+        base = _gap(g, timeline.frames, out, False)
+    return base
+
+
+def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, MediaInfo], out: _Out,
+                 total: int, transparent: bool) -> str:
+    pending: list[str] = []  # labels to concatenate, in order
+    cursor = 0                # frames covered so far
+    prev: PlacedClip | None = None
+    for pc in placed:
+        if pc.frames <= 0:
+            continue
+        label, _, _ = _clip_picture(g, pc, media[pc.clip.asset or ""], out, overlay=False,
+                                    transparent_bg=transparent)
+        tr = pc.clip.transition_in
+        if tr is not None and prev is not None and pc.transition_frames > 0:
+            acc = _concat(g, pending)
+            d = pc.transition_frames
+            offset = frames_to_seconds(cursor - d, out.fps)
+            label = g.add([acc, label], [f"xfade=transition={TRANSITIONS[tr.type]}:duration="
+                                         f"{to_ffmpeg_seconds(frames_to_seconds(d, out.fps))}:offset="
+                                         f"{to_ffmpeg_seconds(offset)}",
+                                         f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "xf")
+            pending = [label]
+            cursor = pc.end
+        else:
+            if pc.start > cursor:
+                pending.append(_gap(g, pc.start - cursor, out, transparent))
+            pending.append(label)
+            cursor = pc.end
+        prev = pc
+    if total > cursor:
+        pending.append(_gap(g, total - cursor, out, transparent))
+    return _concat(g, pending)
+
+
+def _concat(g: _Graph, labels: list[str]) -> str:
+    if len(labels) == 1:
+        return labels[0]
+    return g.add(labels, [f"concat=n={len(labels)}:v=1:a=0"], "cat")
+
+
+def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict[str, MediaInfo],
+                    out: _Out, base: str, fonts: dict[str, str], links: dict[str, str]) -> str:
+    for track, placed in zip(project.tracks, timeline.tracks):
+        if track.kind != "overlay":
+            continue
+        for pc in sorted(placed, key=lambda p: p.clip_index):  # later in the list is drawn on top
+            if pc.frames <= 0:
+                continue
+            if pc.clip.is_text:
+                base = _text(g, pc, out, base, fonts, links)
+                continue
+            label, x, y = _clip_picture(g, pc, media[pc.clip.asset or ""], out, overlay=True,
+                                        transparent_bg=True)
+            placed_label = g.add([label], [f"setpts=N+{pc.start}", _opacity(pc, out)], "ov")
+            base = g.add([base, placed_label], [f"overlay=x={x}:y={y}:eof_action=pass:repeatlast=0",
+                                                f"format={out.pix_fmt}"], "comp")
+    return base
+
+
+def _abs_points(pc: PlacedClip, points: tuple[tuple[Fraction, float], ...], fps: Fraction):
+    start = frames_to_seconds(pc.start, fps)
+    return [(start + t, v) for t, v in points]
+
+
+def _opacity(pc: PlacedClip, out: _Out) -> str | None:
+    kf = pc.clip.opacity
+    if kf.constant == 1.0:
+        return None
+    if kf.constant is not None:
+        return f"colorchannelmixer=aa={num(kf.constant)}"
+    expr = piecewise_linear(_abs_points(pc, kf.points, out.fps), "T")
+    return f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({expr})"
+
+
+def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str, fonts: dict[str, str], links: dict[str, str]) -> str:
+    clip = pc.clip
+    text_file = f"text_{clip.id}.txt"
+    g.files[text_file] = clip.text or ""
+    font_path = fonts.get(clip.id) or fonts.get("")
+    if not font_path:
+        raise ValidationError([f"{pc.path}.font: no font file available"], stage="plan")
+    font_name = links.setdefault(font_path, f"font{len(links)}{_suffix(font_path)}")
+    size = max(1, round(Fraction(clip.font_size) * out.scale_y))
+    cx, cy = round(Fraction(out.width) * Fraction(clip.x)), round(Fraction(out.height) * Fraction(clip.y))
+    alpha = piecewise_linear(_abs_points(pc, clip.opacity.points, out.fps), "t")
+    color = "0x" + clip.color[1:].upper()
+    opts = [f"textfile={quote(text_file)}", f"fontfile={quote(font_name)}", "expansion=none",
+            f"fontsize={size}", f"fontcolor={color}", f"alpha={alpha}",
+            f"x={cx}-text_w/2", f"y={cy}-text_h/2", f"enable=between(n\\,{pc.start}\\,{pc.end - 1})"]
+    return g.add([base], ["drawtext=" + ":".join(opts)], "txt")
+
+
+def _suffix(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name[name.rfind("."):].lower() if "." in name else ".ttf"
+
+
+# ---------------------------------------------------------------- sound
+
+def _atempo(speed: Fraction) -> list[str]:
+    """atempo takes 0.5..100 per instance: chain halves for slower speeds (pitch is kept)."""
+    if speed == 1:
+        return []
+    filters = []
+    s = speed
+    while s < Fraction(1, 2):
+        filters.append("atempo=0.5")
+        s *= 2
+    filters.append(f"atempo={num(s)}")
+    return filters
+
+
+def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out, total_samples: int) -> None:
+    sr = out.sample_rate
+    fmt = f"aformat=sample_fmts=fltp:sample_rates={sr}:channel_layouts=stereo"
+    sources = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total_samples}"], "bed")]
+    for placed in timeline.tracks:
+        for i, pc in enumerate(placed):
+            clip = pc.clip
+            if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0:
+                continue
+            info = media[clip.asset or ""]
+            if info.audio is None:
+                continue
+            idx = _clip_input_index(g, pc, info, out)
+            n = frames_to_samples(pc.frames, out.fps, sr)
+            start = frames_to_samples(pc.start, out.fps, sr)
+            filters: list[str | None] = ["asetpts=PTS-STARTPTS", f"aresample={sr}", *_atempo(clip.speed), fmt,
+                                         "apad", f"atrim=end_sample={n}", f"asetpts=N/{sr}/TB"]
+            kf = clip.volume
+            if kf.constant is not None:
+                filters.append(None if kf.constant == 1 else f"volume={num(kf.constant)}")
+            else:
+                filters.append(f"volume={piecewise_linear(list(kf.points), 't')}:eval=frame")
+            filters += _crossfades(placed, i, pc, out)
+            filters.append(f"adelay=delays={start}S:all=1")
+            sources.append(g.add([f"{idx}:{info.audio.index}"], filters, "a"))
+    if len(sources) == 1:
+        g.chains.append(chain([sources[0]], [fmt], "aout"))
+        return
+    g.chains.append(chain(sources, [f"amix=inputs={len(sources)}:duration=first:dropout_transition=0:normalize=0",
+                                    f"atrim=end_sample={total_samples}", fmt], "aout"))
+
+
+def _clip_input_index(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
+    """The input already opened for this clip's picture, or a new audio-only one."""
+    for inp in g.inputs:
+        if inp.clip == pc.clip.id:
+            return inp.index
+    return _input(g, pc, info, out, audio_only=info.video is not None)
+
+
+def _crossfades(placed: tuple[PlacedClip, ...], i: int, pc: PlacedClip, out: _Out) -> list[str]:
+    """Linear fades over the overlap of a video-track transition, on both sides."""
+    if pc.track_kind != "video":
+        return []
+    filters = []
+    if pc.clip.transition_in is not None and pc.transition_frames > 0 and i > 0:
+        d = frames_to_seconds(pc.transition_frames, out.fps)
+        filters.append(f"afade=t=in:st=0:d={to_ffmpeg_seconds(d)}")
+    nxt = placed[i + 1] if i + 1 < len(placed) else None
+    if nxt is not None and nxt.clip.transition_in is not None and nxt.transition_frames > 0:
+        d = frames_to_seconds(nxt.transition_frames, out.fps)
+        st = frames_to_seconds(pc.frames - nxt.transition_frames, out.fps)
+        filters.append(f"afade=t=out:st={to_ffmpeg_seconds(st)}:d={to_ffmpeg_seconds(d)}")
+    return filters

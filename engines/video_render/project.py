@@ -1,0 +1,481 @@
+"""The project document (schema_version 1) as frozen, typed models.
+
+``load_project`` validates completely before anything runs: pydantic reports every field
+error at once, then ``_check_semantics`` adds the cross-field rules (references, clip kinds,
+overlaps, transitions). Every problem names its JSON path, e.g.
+``tracks[1].clips[0].speed: must be between 0.1 and 16``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+
+from ..errors import ValidationError
+from .timebase import fraction_text, parse_fps, parse_time, snap_to_frame
+
+SCHEMA_VERSION = 1
+
+TENANT_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+ENVS = ("dev", "staging", "prod")
+PROJECT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+
+# Engine transition name -> ffmpeg xfade transition.
+TRANSITIONS: dict[str, str] = {
+    "crossfade": "fade",
+    "dissolve": "dissolve",
+    "fade_black": "fadeblack",
+    "fade_white": "fadewhite",
+    "wipe_left": "wipeleft",
+    "wipe_right": "wiperight",
+    "wipe_up": "wipeup",
+    "wipe_down": "wipedown",
+    "slide_left": "slideleft",
+    "slide_right": "slideright",
+    "slide_up": "slideup",
+    "slide_down": "slidedown",
+    "circle_open": "circleopen",
+    "circle_close": "circleclose",
+}
+
+
+def _ranged(lo: float, hi: float):
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
+            raise ValueError(f"must be a number between {lo:g} and {hi:g}")
+        f = float(v)
+        if not lo <= f <= hi:
+            raise ValueError(f"must be between {lo:g} and {hi:g}")
+        return f
+    return BeforeValidator(check)
+
+
+def _time_validator(v: Any) -> Fraction:
+    t = parse_time(v)
+    if t < 0:
+        raise ValueError("must be >= 0 seconds")
+    return t
+
+
+def _speed_validator(v: Any) -> Fraction:
+    s = parse_time(v)
+    if not Fraction(1, 10) <= s <= 16:
+        raise ValueError("must be between 0.1 and 16")
+    return s
+
+
+def _fps_validator(v: Any) -> Fraction:
+    return parse_fps(v)
+
+
+def _regex(pattern: re.Pattern[str], what: str):
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or not pattern.fullmatch(v):
+            raise ValueError(f"invalid {what}: must match {pattern.pattern}")
+        return v
+    return BeforeValidator(check)
+
+
+_fraction_out = PlainSerializer(fraction_text, return_type=str)
+Time = Annotated[Fraction, BeforeValidator(_time_validator), _fraction_out]
+Speed = Annotated[Fraction, BeforeValidator(_speed_validator), _fraction_out]
+Fps = Annotated[Fraction, BeforeValidator(_fps_validator), _fraction_out]
+Color = Annotated[str, _regex(COLOR_RE, "colour (#RRGGBB)")]
+
+
+class Keyframes(BaseModel):
+    """A constant or ``[t, value]`` points, linear between, held flat outside."""
+
+    model_config = ConfigDict(frozen=True)
+    points: tuple[tuple[Fraction, float], ...]
+
+    @property
+    def constant(self) -> float | None:
+        values = {v for _, v in self.points}
+        return self.points[0][1] if len(values) == 1 else None
+
+    def value_at(self, t: Fraction) -> float:
+        pts = self.points
+        if t <= pts[0][0]:
+            return pts[0][1]
+        for (t0, v0), (t1, v1) in zip(pts, pts[1:]):
+            if t <= t1:
+                if t1 == t0:
+                    return v1
+                return v0 + (v1 - v0) * float((t - t0) / (t1 - t0))
+        return pts[-1][1]
+
+
+def _keyframes(lo: float, hi: float):
+    def check(v: Any) -> Keyframes:
+        if isinstance(v, Keyframes):
+            return v
+        if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+            f = float(v)
+            if not lo <= f <= hi:
+                raise ValueError(f"must be between {lo:g} and {hi:g}")
+            return Keyframes(points=((Fraction(0), f),))
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"must be a number between {lo:g} and {hi:g} or a non-empty list of [t, value]")
+        points = []
+        for i, kf in enumerate(v):
+            if not isinstance(kf, (list, tuple)) or len(kf) != 2:
+                raise ValueError(f"keyframe [{i}] must be [t, value]")
+            try:
+                t = _time_validator(kf[0])
+            except ValueError as exc:
+                raise ValueError(f"keyframe [{i}] time {exc}") from None
+            val = kf[1]
+            if isinstance(val, bool) or not isinstance(val, (int, float, Decimal)) or not lo <= float(val) <= hi:
+                raise ValueError(f"keyframe [{i}] value must be between {lo:g} and {hi:g}")
+            if points and t < points[-1][0]:
+                raise ValueError(f"keyframe [{i}] is not sorted by time")
+            points.append((t, float(val)))
+        return Keyframes(points=tuple(points))
+    return BeforeValidator(check)
+
+
+Volume = Annotated[Keyframes, _keyframes(0, 4)]
+Opacity = Annotated[Keyframes, _keyframes(0, 1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class Settings(_Model):
+    width: int
+    height: int
+    fps: Fps
+    sample_rate: int = 48000
+    background: Color = "#000000"
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "Settings":
+        problems = []
+        if not (16 <= self.width <= 7680 and self.width % 2 == 0):
+            problems.append("width: must be an even integer between 16 and 7680")
+        if not (16 <= self.height <= 4320 and self.height % 2 == 0):
+            problems.append("height: must be an even integer between 16 and 4320")
+        if not 8000 <= self.sample_rate <= 192000:
+            problems.append("sample_rate: must be between 8000 and 192000")
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return self
+
+
+class AssetRef(_Model):
+    path: str | None = None
+    asset_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "AssetRef":
+        if (self.path is None) == (self.asset_id is None):
+            raise ValueError("give exactly one of \"path\" or \"asset_id\"")
+        if self.path is not None and (not self.path or "\x00" in self.path):
+            raise ValueError("path: must be a non-empty file path")
+        return self
+
+
+class ColorFilter(_Model):
+    type: Literal["color"]
+    brightness: Annotated[float, _ranged(-1, 1)] = 0.0
+    contrast: Annotated[float, _ranged(0, 3)] = 1.0
+    saturation: Annotated[float, _ranged(0, 3)] = 1.0
+
+
+class Transition(_Model):
+    type: str
+    duration: Time
+
+
+class Clip(_Model):
+    id: Annotated[str, _regex(NAME_RE, "clip id")]
+    start: Time
+    # media clips
+    asset: str | None = None
+    source_in: Time | None = None
+    source_out: Time | None = None
+    speed: Speed = Fraction(1)
+    volume: Volume = Keyframes(points=((Fraction(0), 1.0),))
+    muted: bool = False
+    # image and text clips
+    duration: Time | None = None
+    # picture
+    fit: Literal["contain", "cover", "stretch"] = "contain"
+    x: Annotated[float, _ranged(-1, 2)] = 0.5
+    y: Annotated[float, _ranged(-1, 2)] = 0.5
+    scale: Annotated[float, _ranged(0.01, 4)] | None = None
+    opacity: Opacity = Keyframes(points=((Fraction(0), 1.0),))
+    filters: tuple[ColorFilter, ...] = ()
+    transition_in: Transition | None = None
+    # text
+    text: str | None = None
+    font_size: Annotated[float, _ranged(4, 1000)] = 64
+    color: Color = "#FFFFFF"
+    font: str | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return self.text is not None
+
+
+class Track(_Model):
+    id: Annotated[str, _regex(NAME_RE, "track id")]
+    kind: Literal["video", "overlay", "audio"]
+    clips: tuple[Clip, ...] = ()
+
+
+class Project(_Model):
+    schema_version: Literal[1]
+    id: Annotated[str, _regex(PROJECT_ID_RE, "project id")]
+    tenant: Annotated[str, _regex(TENANT_RE, "tenant")]
+    env: Literal["dev", "staging", "prod"]
+    settings: Settings
+    assets: dict[Annotated[str, _regex(NAME_RE, "asset name")], AssetRef] = {}
+    tracks: tuple[Track, ...]
+
+    def clip_paths(self):
+        """(json path, track, clip) for every clip, bottom track first."""
+        for ti, track in enumerate(self.tracks):
+            for ci, clip in enumerate(track.clips):
+                yield f"tracks[{ti}].clips[{ci}]", track, clip
+
+    def canonical(self) -> dict[str, Any]:
+        """JSON-safe form with sorted keys: the basis of plan hashes."""
+        return json.loads(self.model_dump_json(exclude_none=True))
+
+
+# ---------------------------------------------------------------- loading
+
+def load_project(source: str | Path | dict[str, Any] | bytes) -> Project:
+    """Parse and validate a project from a file, JSON text or a dict. Raises ValidationError."""
+    doc = _read_document(source)
+    if not isinstance(doc, dict):
+        raise ValidationError(["$: a project must be a JSON object"])
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            msg = (f"schema_version: {version} is newer than this engine understands "
+                   f"(it reads version {SCHEMA_VERSION}); upgrade cutlite")
+        else:
+            msg = f"schema_version: must be {SCHEMA_VERSION}"
+        raise ValidationError([msg])
+    try:
+        project = Project.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(_format_pydantic(exc)) from None
+    problems = _check_semantics(project)
+    if problems:
+        raise ValidationError(problems)
+    return project
+
+
+def _read_document(source: str | Path | dict[str, Any] | bytes) -> Any:
+    if isinstance(source, dict):
+        # Round-trip floats through Decimal so 0.1 stays exactly 1/10.
+        return json.loads(json.dumps(source), parse_float=Decimal)
+    if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+        try:
+            text = Path(source).read_bytes()
+        except OSError as exc:
+            raise ValidationError([f"$: cannot read project file {source}: {exc.strerror}"]) from None
+    else:
+        text = source.encode() if isinstance(source, str) else source
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError([f"$: not valid JSON: {exc}"]) from None
+
+
+def _json_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "literal[")):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "$"
+
+
+_FIELDS_BY_MODEL = {m: set(m.model_fields) for m in (Project, Settings, AssetRef, ColorFilter,
+                                                       Transition, Clip, Track)}
+
+
+def _format_pydantic(exc: pydantic.ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path = _json_path(loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field" + _did_you_mean(str(loc[-1]))
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        elif err["type"] == "literal_error":
+            msg = msg.replace("Input should be", "must be")
+        if " | " in msg and err["type"] == "value_error":
+            # A model-level check that found several problems in one object.
+            problems.extend(f"{path}.{m}" if path != "$" else m for m in msg.split(" | "))
+            continue
+        problems.append(f"{path}: {msg}")
+    return problems
+
+
+def _did_you_mean(name: str) -> str:
+    known = set().union(*_FIELDS_BY_MODEL.values())
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean \"{close[0]}\"?)" if close else ""
+
+
+# ---------------------------------------------------------------- cross-field rules
+
+_MEDIA_ONLY = ("source_in", "source_out", "asset")
+_TEXT_ONLY = ("font", "font_size", "color")
+_PICTURE = ("fit", "x", "y", "scale", "opacity", "filters")
+
+
+def _check_semantics(project: Project) -> list[str]:
+    problems: list[str] = []
+    seen_tracks: dict[str, int] = {}
+    for ti, track in enumerate(project.tracks):
+        if track.id in seen_tracks:
+            problems.append(f"tracks[{ti}].id: duplicate track id \"{track.id}\" "
+                            f"(also tracks[{seen_tracks[track.id]}])")
+        seen_tracks.setdefault(track.id, ti)
+    seen_clips: dict[str, str] = {}
+    for path, track, clip in project.clip_paths():
+        if clip.id in seen_clips:
+            problems.append(f"{path}.id: duplicate clip id \"{clip.id}\" (also {seen_clips[clip.id]})")
+        seen_clips.setdefault(clip.id, path)
+        problems.extend(_check_clip(project, path, track, clip))
+    for ti, track in enumerate(project.tracks):
+        if track.kind == "video":
+            problems.extend(_check_video_track(project, ti, track))
+    if not any(track.clips for track in project.tracks):
+        problems.append("tracks: the project has no clips: nothing to render")
+    return problems
+
+
+def _set_fields(clip: Clip) -> set[str]:
+    return set(clip.model_fields_set)
+
+
+def _check_clip(project: Project, path: str, track: Track, clip: Clip) -> list[str]:
+    problems = []
+    given = _set_fields(clip)
+    if clip.is_text:
+        if track.kind != "overlay":
+            problems.append(f"{path}.text: text clips belong on overlay tracks, not {track.kind}")
+        if clip.asset is not None:
+            problems.append(f"{path}: give either \"text\" or \"asset\", not both")
+        for f in ("source_in", "source_out", "speed", "volume", "muted", "fit", "filters"):
+            if f in given:
+                problems.append(f"{path}.{f}: not allowed on a text clip")
+        if clip.duration is None or clip.duration <= 0:
+            problems.append(f"{path}.duration: text clips need a duration > 0")
+        if len(clip.text or "") > 500:
+            problems.append(f"{path}.text: at most 500 characters (got {len(clip.text or '')})")
+        if not (clip.text or "").strip():
+            problems.append(f"{path}.text: must not be empty")
+        if "\x00" in (clip.text or ""):
+            problems.append(f"{path}.text: must not contain NUL characters")
+        return problems
+    if clip.asset is None:
+        return [f"{path}: a clip needs \"asset\" (media) or \"text\""]
+    if clip.asset not in project.assets:
+        problems.append(f"{path}.asset: unknown asset \"{clip.asset}\""
+                        + _close(clip.asset, project.assets))
+    for f in _TEXT_ONLY:
+        if f in given:
+            problems.append(f"{path}.{f}: only text clips take \"{f}\"")
+    if track.kind == "audio":
+        for f in _PICTURE + ("transition_in",):
+            if f in given:
+                problems.append(f"{path}.{f}: audio clips have no picture")
+    if clip.transition_in is not None and track.kind != "video":
+        problems.append(f"{path}.transition_in: transitions belong on video tracks")
+    has_range = clip.source_in is not None or clip.source_out is not None
+    if has_range:
+        if clip.source_in is None or clip.source_out is None:
+            problems.append(f"{path}: give both source_in and source_out")
+        elif clip.source_in >= clip.source_out:
+            problems.append(f"{path}.source_out: must be greater than source_in "
+                            f"({fraction_text(clip.source_out)} <= {fraction_text(clip.source_in)})")
+        if clip.duration is not None:
+            problems.append(f"{path}.duration: give source_in/source_out or duration, not both")
+    elif clip.duration is None:
+        problems.append(f"{path}: give source_in and source_out (or duration for an image)")
+    elif clip.duration <= 0:
+        problems.append(f"{path}.duration: must be > 0")
+    if clip.transition_in is not None and clip.transition_in.type not in TRANSITIONS:
+        problems.append(f"{path}.transition_in.type: unknown transition \"{clip.transition_in.type}\""
+                        f"; known: {', '.join(sorted(TRANSITIONS))}")
+    return problems
+
+
+def _close(name: str, options: Any) -> str:
+    close = difflib.get_close_matches(name, sorted(options), n=1)
+    return f" (did you mean \"{close[0]}\"?)" if close else ""
+
+
+def clip_length_seconds(clip: Clip) -> Fraction | None:
+    """Timeline length before snapping: (out - in) / speed, or duration."""
+    if clip.duration is not None:
+        return clip.duration
+    if clip.source_in is None or clip.source_out is None:
+        return None
+    return (clip.source_out - clip.source_in) / clip.speed
+
+
+def _check_video_track(project: Project, ti: int, track: Track) -> list[str]:
+    """Clips on a video track may not overlap except by their declared transition (frames)."""
+    fps = project.settings.fps
+    problems = []
+    prev_end: int | None = None
+    prev_len = 0
+    if any(clip_length_seconds(c) is None for c in track.clips):
+        return problems  # already reported per clip
+    ordered = sorted(enumerate(track.clips), key=lambda ic: (snap_to_frame(ic[1].start, fps), ic[0]))
+    for ci, clip in ordered:
+        length = clip_length_seconds(clip)
+        assert length is not None
+        start = snap_to_frame(clip.start, fps)
+        frames = snap_to_frame(length, fps)
+        path = f"tracks[{ti}].clips[{ci}]"
+        if frames < 1:
+            problems.append(f"{path}: shorter than one frame at {fraction_text(fps)} fps")
+        tr = clip.transition_in
+        if tr is not None:
+            d = snap_to_frame(tr.duration, fps)
+            if prev_end is None:
+                problems.append(f"{path}.transition_in: the first clip of a track has nothing to transition from")
+            elif d < 1:
+                problems.append(f"{path}.transition_in.duration: shorter than one frame")
+            elif start != prev_end - d:
+                problems.append(
+                    f"{path}.start: with a {fraction_text(tr.duration)} s transition the clip must start "
+                    f"at the previous clip's end minus the transition "
+                    f"({fraction_text(Fraction(prev_end - d) / fps)} s), not {fraction_text(clip.start)} s")
+            elif d > min(prev_len, frames):
+                problems.append(f"{path}.transition_in.duration: longer than one of the clips it joins")
+        elif prev_end is not None and start < prev_end:
+            problems.append(
+                f"{path}.start: overlaps the previous clip on video track \"{track.id}\" "
+                f"(starts {fraction_text(Fraction(start) / fps)} s, previous ends "
+                f"{fraction_text(Fraction(prev_end) / fps)} s); use transition_in or move it")
+        prev_end = start + frames if prev_end is None else max(prev_end, start + frames)
+        prev_len = frames
+    return problems

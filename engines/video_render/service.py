@@ -1,0 +1,144 @@
+"""The render service: the public door to planning and rendering.
+
+``RenderService.plan_project`` loads, validates, gathers sources, decides hardware and builds the
+plan (a dry run raises with every problem listed). ``RenderService.render`` runs a plan in one
+ffmpeg pass into a temporary file beside the output and renames it into place only when ffmpeg
+succeeded and the file has the planned frame count: a failure or a cancel leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import (AssetError, Cancelled, CutliteError, FFmpegError, ValidationError)
+from .ffmpeg_runner import FFmpegRunner, HardwareReport, detect_hardware
+from .hardware import HardwareDecision, decide_hardware, requested_hw
+from .plan import RenderPlan, build_plan
+from .profiles import PROFILES, RenderProfile, get_profile
+from .project import Project, load_project
+from .sources import AssetLookup, Sources, gather_sources
+
+__all__ = ["RenderService", "RenderResult", "FFmpegError", "RenderProfile", "PROFILES", "RenderPlan",
+           "CutliteError", "Cancelled", "load_project"]
+
+Progress = Callable[[float, dict[str, str]], None]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output: str
+    frames: int
+    duration: str
+    elapsed: float
+    plan_hash: str
+    encoder: str
+
+
+class RenderService:
+    def __init__(self, runner: FFmpegRunner | None = None, *, asset_lookup: AssetLookup | None = None,
+                 hardware: HardwareReport | None = None) -> None:
+        self.runner = runner or FFmpegRunner()
+        self.asset_lookup = asset_lookup
+        self._hardware = hardware
+
+    @property
+    def hardware(self) -> HardwareReport:
+        if self._hardware is None:
+            self._hardware = detect_hardware(self.runner)
+        return self._hardware
+
+    # -------------------------------------------------------------- planning
+
+    def load(self, project: str | Path | dict[str, Any] | Project) -> tuple[Project, Path]:
+        """The validated project and the folder its relative paths resolve against."""
+        if isinstance(project, Project):
+            return project, Path.cwd()
+        if isinstance(project, (str, Path)) and not str(project).lstrip().startswith("{"):
+            return load_project(project), Path(project).resolve().parent
+        return load_project(project), Path.cwd()
+
+    def gather(self, project: Project, base_dir: Path) -> Sources:
+        return gather_sources(project, base_dir, lookup=self.asset_lookup)
+
+    def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
+        choice = requested_hw(hw)
+        if choice == "cpu":
+            # No need to probe GPUs for a CPU render.
+            return HardwareDecision("cpu", "cpu", "libx264" if profile.codec == "h264" else "libx265",
+                                    "CPU requested", False)
+        return decide_hardware(choice, profile.codec, self.hardware)
+
+    def plan_project(self, project: str | Path | dict[str, Any] | Project, profile: str,
+                     hw: str | None = None, *, base_dir: Path | None = None) -> RenderPlan:
+        """Load -> validate -> gather -> decide -> plan. Raises with every blocking problem."""
+        proj, folder = self.load(project)
+        prof = get_profile(profile)
+        sources = self.gather(proj, base_dir or folder)
+        if sources.problems:
+            raise AssetError(f"{len(sources.problems)} blocking problem(s): " + "; ".join(sources.problems),
+                             stage="plan", problems=sources.problems,
+                             hint="fix or register the listed assets, then plan again")
+        decision = self.decide(prof, hw)
+        return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings)
+
+    # -------------------------------------------------------------- rendering
+
+    def render(self, plan: RenderPlan, output: str | Path, *, progress: Progress | None = None,
+               cancel: threading.Event | None = None, timeout: float | None = None) -> RenderResult:
+        out = Path(output).resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
+            _write_work_folder(plan, Path(work))
+            partial = out.parent / f".{out.name}.partial-{os.getpid()}-{threading.get_ident()}.mp4"
+
+            def on_progress(block: dict[str, str]) -> None:
+                if progress is not None:
+                    frame = int(block.get("frame", "0") or 0)
+                    progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
+
+            try:
+                self.runner.run(plan.argv(str(partial)), stage="render", cwd=work, timeout=timeout,
+                                cancel=cancel, on_progress=on_progress, plan_hash=plan.plan_hash,
+                                profile=plan.profile)
+                frames = count_video_frames(partial)
+                if frames != plan.frames:
+                    raise FFmpegError(f"the render has {frames} frames, the plan {plan.frames}",
+                                      stage="verify", plan_hash=plan.plan_hash,
+                                      hint="this is an engine bug: report it with `cutlite plan --json`")
+                os.replace(partial, out)
+            finally:
+                partial.unlink(missing_ok=True)
+        if progress is not None:
+            progress(1.0, {"progress": "end"})
+        return RenderResult(str(out), plan.frames, plan.duration, time.monotonic() - start, plan.plan_hash,
+                            str(plan.meta.get("encoder")))
+
+
+def _write_work_folder(plan: RenderPlan, work: Path) -> None:
+    for name, text in plan.work_files().items():
+        (work / name).write_text(text, encoding="utf-8")
+    for source, name in plan.links.items():
+        try:
+            os.symlink(source, work / name)
+        except OSError:
+            shutil.copyfile(source, work / name)
+
+
+def count_video_frames(path: str | Path) -> int:
+    """Frames in the first video stream, counted from packets (one packet per frame)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return sum(1 for p in container.demux(stream) if p.size)
+    except (av.FFmpegError, IndexError) as exc:
+        raise ValidationError([f"output: cannot read back {path}: {exc}"], stage="verify") from None

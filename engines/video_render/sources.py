@@ -1,0 +1,112 @@
+"""Gathering what a plan needs from the outside world: asset files, probe facts, fonts.
+
+This is the I/O half of planning. It never stops at the first problem: a dry run lists
+every missing or unreadable asset at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import AssetError
+from .plan import check_media
+from .probe import MediaInfo, probe
+from .project import Project
+
+DEFAULT_FONT = str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts",
+             "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
+
+# asset_id -> local file path of its source (media_v2 plugs in here); None when unknown.
+AssetLookup = Callable[[Project, str], str | None]
+
+
+@dataclass
+class Sources:
+    media: dict[str, MediaInfo] = field(default_factory=dict)
+    fonts: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def local_paths_allowed(project: Project) -> bool:
+    """Local ``path`` assets: dev only, unless CUTLITE_ALLOW_LOCAL_PATHS=1 says otherwise."""
+    return project.env == "dev" or os.environ.get("CUTLITE_ALLOW_LOCAL_PATHS") == "1"
+
+
+def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLookup | None = None,
+                   prober: Callable[[str], MediaInfo] = probe) -> Sources:
+    base = Path(base_dir)
+    out = Sources()
+    used = sorted({c.asset for _, _, c in project.clip_paths() if c.asset})
+    probed: dict[str, MediaInfo] = {}
+    for name in used:
+        ref = project.assets.get(name)
+        if ref is None:
+            continue  # reported by validation
+        where = f"assets.{name}"
+        if ref.path is not None:
+            if not local_paths_allowed(project):
+                out.problems.append(f"{where}.path: local file paths are allowed in dev only "
+                                    f"(env is {project.env}); register the file in media_v2 and use asset_id")
+                continue
+            path = str((base / ref.path).resolve())
+        else:
+            path = lookup(project, ref.asset_id or "") if lookup else None
+            if path is None:
+                out.problems.append(f"{where}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
+                                    f"{project.tenant}/{project.env}")
+                continue
+        try:
+            info = probed.get(path) or prober(path)
+        except AssetError as exc:
+            out.problems.append(f"{where}: {exc.message}")
+            continue
+        probed[path] = info
+        out.media[name] = info
+    out.problems += check_media(project, out.media)
+    _gather_fonts(project, base, out)
+    return out
+
+
+def _gather_fonts(project: Project, base: Path, out: Sources) -> None:
+    out.fonts[""] = DEFAULT_FONT
+    for path, _, clip in project.clip_paths():
+        if not clip.is_text or not clip.font:
+            continue
+        font = clip.font
+        if "/" in font or "\\" in font or font.lower().endswith((".ttf", ".otf", ".ttc")):
+            file = (base / font).resolve()
+            if file.is_file():
+                out.fonts[clip.id] = str(file)
+            else:
+                out.problems.append(f"{path}.font: font file not found: {font}")
+            continue
+        found = find_font_family(font)
+        if found:
+            out.fonts[clip.id] = found
+        else:
+            out.warnings.append(f"{path}.font: no font named \"{font}\" on this machine; using DejaVu Sans")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def find_font_family(family: str) -> str | None:
+    """A font file whose name is the family's (``DejaVu Sans`` -> ``DejaVuSans.ttf``), regular first."""
+    want = _norm(family)
+    if want == _norm("DejaVu Sans"):
+        return DEFAULT_FONT
+    for d in FONT_DIRS:
+        root = Path(d).expanduser()
+        if not root.is_dir():
+            continue
+        for file in sorted(root.rglob("*")):
+            if file.suffix.lower() in (".ttf", ".otf") and _norm(file.stem) in (want, want + "regular"):
+                return str(file)
+    return None

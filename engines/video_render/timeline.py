@@ -1,0 +1,82 @@
+"""Clips placed on a frame grid: half-open ``[start, end)`` frame ranges.
+
+The editor's grid is the project fps. A render at another rate maps every boundary
+``b`` to ``snap(b / project_fps * out_fps)``: a monotonic map, so clips that touch still
+touch, transitions keep their overlap and nothing overlaps that did not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .project import Clip, Project, clip_length_seconds
+from .timebase import snap_to_frame
+
+
+@dataclass(frozen=True)
+class PlacedClip:
+    track_index: int
+    track_kind: str
+    clip_index: int
+    clip: Clip
+    start: int  # first frame on the timeline
+    end: int    # one past the last frame
+    transition_frames: int = 0  # overlap with the previous clip on a video track
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+    @property
+    def path(self) -> str:
+        return f"tracks[{self.track_index}].clips[{self.clip_index}]"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    fps: Fraction
+    frames: int
+    tracks: tuple[tuple[PlacedClip, ...], ...]  # bottom track first; clips by start
+
+    def clips(self):
+        for track in self.tracks:
+            yield from track
+
+    def at_rate(self, fps: Fraction) -> "Timeline":
+        if fps == self.fps:
+            return self
+
+        def m(frame: int) -> int:
+            return snap_to_frame(Fraction(frame) / self.fps, fps)
+
+        tracks = []
+        for track in self.tracks:
+            placed = []
+            for pc in track:
+                start, end = m(pc.start), m(pc.end)
+                trans = (end - start) and (m(pc.start + pc.transition_frames) - start if pc.transition_frames else 0)
+                placed.append(PlacedClip(pc.track_index, pc.track_kind, pc.clip_index, pc.clip,
+                                         start, end, trans))
+            tracks.append(tuple(placed))
+        return Timeline(fps, m(self.frames), tuple(tracks))
+
+
+def place_project(project: Project) -> Timeline:
+    """The project's clips on its own frame grid (assumes ``load_project`` validated it)."""
+    fps = project.settings.fps
+    tracks = []
+    total = 0
+    for ti, track in enumerate(project.tracks):
+        placed = []
+        for ci, clip in enumerate(track.clips):
+            length = clip_length_seconds(clip)
+            assert length is not None, "validated projects have a length for every clip"
+            start = snap_to_frame(clip.start, fps)
+            end = start + snap_to_frame(length, fps)
+            trans = snap_to_frame(clip.transition_in.duration, fps) if clip.transition_in else 0
+            placed.append(PlacedClip(ti, track.kind, ci, clip, start, end, trans))
+            total = max(total, end)
+        placed.sort(key=lambda pc: (pc.start, pc.clip_index))
+        tracks.append(tuple(placed))
+    return Timeline(fps, total, tuple(tracks))
