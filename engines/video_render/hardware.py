@@ -28,6 +28,7 @@ class HardwareDecision:
     encoder: str
     reason: str
     fell_back: bool
+    detail: str = ""  # each candidate's trial-encode result, when it matters
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -52,7 +53,7 @@ def decide_hardware(requested: str, codec: str, report: HardwareReport) -> Hardw
     why = "; ".join(f"{encoder_name(f, codec)}: {report.reason(f, codec)}" for f in candidates)
     if requested == "auto":
         return HardwareDecision(requested, "cpu", encoder_name("cpu", codec),
-                                f"no usable GPU encoder for {codec} ({why}); using the CPU", True)
+                                f"no usable GPU encoder for {codec}; using the CPU", True, why)
     raise HardwareError(
         f"--hw {requested}: no usable {codec} hardware encoder ({why})", stage="hardware",
         requested=requested, codec=codec,

@@ -1,0 +1,89 @@
+"""The embedded demo: sample media, a three-track project, and its renders.
+
+Everything runs on the embedded default (local files, bundled ffmpeg); nothing needs a server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .video_render import samples
+from .video_render.ffmpeg_runner import FFmpegRunner
+
+
+def demo_project() -> dict[str, Any]:
+    """Main video with a crossfade and a colour filter, a logo and a title over it, a music bed."""
+    return {
+        "schema_version": 1, "id": "demo-promo", "tenant": "demo", "env": "dev",
+        "settings": {"width": 1920, "height": 1080, "fps": 30, "sample_rate": 48000, "background": "#101010"},
+        "assets": {
+            "beach": {"path": "media/beach.mp4"},
+            "city": {"path": "media/city.mp4"},
+            "logo": {"path": "media/logo.png"},
+            "music": {"path": "media/music.m4a"},
+        },
+        "tracks": [
+            {"id": "main", "kind": "video", "clips": [
+                {"id": "c1", "asset": "beach", "start": 0, "source_in": 0, "source_out": 4},
+                {"id": "c2", "asset": "city", "start": 3, "source_in": "1/2", "source_out": "9/2",
+                 "speed": 1.5, "fit": "cover", "volume": 0.8,
+                 "transition_in": {"type": "crossfade", "duration": 1},
+                 "filters": [{"type": "color", "brightness": 0.05, "contrast": 1.1, "saturation": 1.2}]},
+            ]},
+            {"id": "over", "kind": "overlay", "clips": [
+                {"id": "l1", "asset": "logo", "start": "1/2", "duration": 5, "x": 0.88, "y": 0.12,
+                 "scale": 0.15, "opacity": [[0, 0], [0.5, 0.8]]},
+                {"id": "t1", "text": "Summer Sale: 50% off \"everything\"", "start": 1, "duration": 3,
+                 "x": 0.5, "y": 0.85, "font_size": 72, "color": "#FFFFFF"},
+            ]},
+            {"id": "bed", "kind": "audio", "clips": [
+                {"id": "m1", "asset": "music", "start": 0, "source_in": 0, "source_out": 5,
+                 "volume": [[0, 0], [1, 0.3], [4, 0.3], [5, 0]]},
+            ]},
+        ],
+    }
+
+
+def make_demo_media(folder: Path, runner: FFmpegRunner) -> None:
+    media = folder / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    samples.make_video(media / "beach.mp4", seconds=5, width=1280, height=720, pattern="testsrc2",
+                       tone_hz=440, runner=runner)
+    samples.make_video(media / "city.mp4", seconds=5, width=1280, height=720, pattern="smptehdbars",
+                       tone_hz=660, runner=runner)
+    samples.make_image(media / "logo.png", width=256, height=256, color="orange", runner=runner)
+    samples.make_tone(media / "music.m4a", seconds=6, tone_hz=220, runner=runner)
+
+
+def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, Any]:
+    """Make media and project, then plan and render; ``report(step, seconds, what)`` per step."""
+    from .video_render.service import RenderService
+
+    out.mkdir(parents=True, exist_ok=True)
+    service = RenderService()
+    results: dict[str, Any] = {"folder": str(out.resolve())}
+
+    t = time.monotonic()
+    make_demo_media(out, service.runner)
+    report("sample media", time.monotonic() - t, str(out / "media"))
+
+    project_file = out / "project.json"
+    project_file.write_text(json.dumps(demo_project(), indent=2))
+    t = time.monotonic()
+    plan = service.plan_project(project_file, "social_1080p")
+    report("plan social_1080p", time.monotonic() - t,
+           f"{plan.frames} frames, encoder {plan.meta['encoder']} ({plan.meta['hardware']['reason']}), "
+           f"hash {plan.plan_hash[:12]}")
+    results["plan_hash"] = plan.plan_hash
+
+    for profile in ("draft_360p", "social_1080p"):
+        p = plan if profile == "social_1080p" else service.plan_project(project_file, profile)
+        t = time.monotonic()
+        r = service.render(p, out / f"render_{profile}.mp4")
+        report(f"render {profile}", time.monotonic() - t,
+               f"{r.output} ({r.frames} frames, {p.width}x{p.height} @ {p.fps} fps)")
+        results[profile] = {"output": r.output, "frames": r.frames, "seconds": round(r.elapsed, 3)}
+    return results
