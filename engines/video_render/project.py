@@ -314,6 +314,9 @@ _FIELDS_BY_MODEL = {m: set(m.model_fields) for m in (Project, Settings, AssetRef
                                                        Transition, Clip, Track)}
 
 
+_FIELD_MSG = re.compile(r"^[a-z_]+: ")
+
+
 def _format_pydantic(exc: pydantic.ValidationError) -> list[str]:
     problems = []
     for err in exc.errors():
@@ -326,9 +329,10 @@ def _format_pydantic(exc: pydantic.ValidationError) -> list[str]:
             msg = "required field is missing"
         elif err["type"] == "literal_error":
             msg = msg.replace("Input should be", "must be")
-        if " | " in msg and err["type"] == "value_error":
-            # A model-level check that found several problems in one object.
-            problems.extend(f"{path}.{m}" if path != "$" else m for m in msg.split(" | "))
+        parts = msg.split(" | ")
+        if err["type"] == "value_error" and all(_FIELD_MSG.match(m) for m in parts):
+            # A model-level check: each part is "field: message" inside this object.
+            problems.extend(f"{path}.{m}" if path != "$" else m for m in parts)
             continue
         problems.append(f"{path}: {msg}")
     return problems

@@ -44,10 +44,21 @@ def make_video(path: str | Path, *, seconds: Fraction | int = 2, width: int = 32
         args += ["-preset", "ultrafast", "-x265-params", "log-level=error"]
     if tone_hz:
         args += ["-c:a", "aac", "-shortest"]
-    if rotation:
-        # -display_rotation is counter-clockwise; a phone's "turn 90 clockwise" is -90 here
-        args += ["-display_rotation:v:0", str(-rotation % 360)]
-    runner.run(args + [str(out)], stage="samples")
+    if not rotation:
+        runner.run(args + [str(out)], stage="samples")
+        return out
+    plain = out.with_name(out.stem + ".plain" + out.suffix)
+    runner.run(args + [str(plain)], stage="samples")
+    set_rotation(plain, out, rotation, runner)
+    plain.unlink()
+    return out
+
+
+def set_rotation(src: Path, out: Path, rotation: int, runner: FFmpegRunner) -> Path:
+    """Copy ``src`` with a display matrix saying "turn ``rotation`` degrees clockwise to show"."""
+    # -display_rotation is an input option, counter-clockwise; the streams are copied untouched
+    runner.run(["-y", "-display_rotation:v:0", str(-rotation % 360), "-i", str(src), "-c", "copy", str(out)],
+               stage="samples")
     return out
 
 

@@ -1,0 +1,123 @@
+"""Shared fixtures: small synthesized media (lavfi), project builders and output measurements."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from engines.video_render import samples
+from engines.video_render.ffmpeg_runner import FFmpegRunner
+from engines.video_render.service import RenderService
+
+REAL_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media" / "real"
+
+
+@pytest.fixture(scope="session")
+def runner() -> FFmpegRunner:
+    return FFmpegRunner()
+
+
+@pytest.fixture(scope="session")
+def service(runner: FFmpegRunner) -> RenderService:
+    return RenderService(runner)
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory, runner: FFmpegRunner) -> dict[str, Path]:
+    """Small sources, made once per test session."""
+    d = tmp_path_factory.mktemp("media")
+    m: dict[str, Path] = {}
+    m["red"] = samples.make_video(d / "red.mp4", seconds=4, color="red", tone_hz=440, runner=runner)
+    m["blue"] = samples.make_video(d / "blue.mp4", seconds=4, color="blue", tone_hz=880, runner=runner)
+    m["green_silent"] = samples.make_video(d / "green_silent.mp4", seconds=3, color="green", tone_hz=None,
+                                           runner=runner)
+    m["counter"] = samples.make_video(d / "counter.mp4", seconds=4, pattern="testsrc2", tone_hz=None,
+                                      runner=runner)
+    m["logo"] = samples.make_image(d / "logo.png", width=64, height=64, color="lime", runner=runner)
+    m["tone"] = samples.make_tone(d / "tone.m4a", seconds=6, tone_hz=220, runner=runner)
+    # top half red, bottom half blue, stored landscape with "turn 90 clockwise to display"
+    runner.run(["-y", "-f", "lavfi", "-i", "color=c=red:s=160x96:r=30:d=2", "-vf",
+                "drawbox=x=0:y=48:w=160:h=48:color=blue:t=fill,format=yuv420p",
+                "-c:v", "libx264", "-preset", "ultrafast", str(d / "halves.mp4")], stage="fixture")
+    m["rotated"] = samples.set_rotation(d / "halves.mp4", d / "rotated.mp4", 90, runner)
+    m["vfr"] = samples.make_video(d / "vfr.mp4", seconds=3, pattern="testsrc2", tone_hz=440, vfr=True,
+                                  runner=runner)
+    # odd size: not encodable as 4:2:0 H.264, so lossless FFV1 in Matroska
+    runner.run(["-y", "-f", "lavfi", "-i", "color=c=yellow:s=321x241:r=25:d=2", "-c:v", "ffv1",
+                str(d / "odd.mkv")], stage="fixture")
+    m["odd"] = d / "odd.mkv"
+    m["tenbit"] = samples.make_video(d / "tenbit.mp4", seconds=2, color="blue", pix_fmt="yuv420p10le",
+                                     codec="libx265", tone_hz=None, runner=runner)
+    return m
+
+
+def project(tracks: list[dict[str, Any]], assets: dict[str, Any], *, width: int = 160, height: int = 120,
+            fps: Any = 30, background: str = "#000000", **extra: Any) -> dict[str, Any]:
+    """A project document with small defaults."""
+    doc = {"schema_version": 1, "id": "test", "tenant": "acme", "env": "dev",
+           "settings": {"width": width, "height": height, "fps": fps, "background": background},
+           "assets": {k: {"path": str(v)} for k, v in assets.items()}, "tracks": tracks}
+    doc.update(extra)
+    return doc
+
+
+def write_project(folder: Path, doc: dict[str, Any], name: str = "project.json") -> Path:
+    path = folder / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@dataclass
+class Measured:
+    frames: int
+    width: int
+    height: int
+    fps: Fraction
+    video_seconds: Fraction
+    audio_samples: int | None
+    sample_rate: int | None
+    audio_channels: int | None
+    pictures: list[np.ndarray]
+
+    def rgb(self, frame: int, x: int, y: int) -> tuple[int, int, int]:
+        return tuple(int(c) for c in self.pictures[frame][y, x])  # type: ignore[return-value]
+
+
+def measure(path: str | Path, decode: bool = True) -> Measured:
+    """Frame count, size, rate and (decoded) pictures of a render; audio sample count."""
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        pictures = [f.to_ndarray(format="rgb24") for f in c.decode(vs)] if decode else []
+        frames = len(pictures) if decode else vs.frames
+        video_seconds = vs.duration * vs.time_base if vs.duration else Fraction(0)
+        w, h, fps = vs.codec_context.width, vs.codec_context.height, Fraction(vs.average_rate)
+    audio_samples = sample_rate = channels = None
+    with av.open(str(path)) as c:
+        if c.streams.audio:
+            a = c.streams.audio[0]
+            sample_rate, channels = a.sample_rate, a.channels
+            audio_samples = sum(f.samples for f in c.decode(a))
+    return Measured(frames, w, h, fps, video_seconds, audio_samples, sample_rate, channels, pictures)
+
+
+def close(rgb: tuple[int, int, int], want: tuple[int, int, int], tol: int = 12) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(rgb, want))
+
+
+@pytest.fixture
+def render(service: RenderService, tmp_path: Path):
+    """Plan and render a project document; returns (plan, Measured)."""
+    def _render(doc: dict[str, Any], profile: str = "draft_480p", decode: bool = True):
+        proj = write_project(tmp_path, doc)
+        plan = service.plan_project(proj, profile, "cpu")
+        out = tmp_path / "out.mp4"
+        service.render(plan, out)
+        return plan, measure(out, decode)
+    return _render

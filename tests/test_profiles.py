@@ -1,0 +1,76 @@
+from fractions import Fraction
+
+import pytest
+
+from engines.errors import ValidationError
+from engines.video_render.profiles import PROFILES, get_profile, resolve_encoder
+
+
+def test_the_five_profiles_exist():
+    assert list(PROFILES) == ["draft_360p", "draft_480p", "preview_720p", "social_1080p", "master_4k"]
+
+
+def test_drafts_never_upscale_and_deliveries_do():
+    assert get_profile("draft_360p").output_size(1920, 1080) == (640, 360)
+    assert get_profile("draft_360p").output_size(320, 240) == (320, 240)
+    assert get_profile("social_1080p").output_size(1280, 720) == (1920, 1080)
+
+
+def test_vertical_projects_keep_their_orientation():
+    assert get_profile("social_1080p").output_size(1080, 1920) == (1080, 1920)
+    assert get_profile("draft_480p").output_size(1080, 1920) == (480, 854)
+
+
+def test_sizes_are_always_even():
+    for p in PROFILES.values():
+        for w, h in ((1918, 1080), (1000, 562), (720, 400), (518, 488)):
+            ow, oh = p.output_size(w, h)
+            assert ow % 2 == 0 and oh % 2 == 0
+
+
+def test_fps_rules_cap_but_never_raise():
+    assert get_profile("draft_360p").output_fps(Fraction(30)) == 24
+    assert get_profile("draft_360p").output_fps(Fraction(15)) == 15
+    assert get_profile("social_1080p").output_fps(Fraction(30000, 1001)) == Fraction(30000, 1001)
+    assert get_profile("social_1080p").output_fps(Fraction(120)) == 60
+    assert get_profile("master_4k").output_fps(Fraction(120)) == 120
+
+
+def test_cpu_mapping_pins_quality_and_closed_gop():
+    e = resolve_encoder(get_profile("social_1080p"), "cpu", Fraction(30))
+    assert e.encoder == "libx264" and e.pix_fmt == "yuv420p"
+    args = list(e.codec_args)
+    assert args[args.index("-crf") + 1] == "21"
+    assert args[args.index("-g") + 1] == "60"            # 2 s at 30 fps
+    assert "+cgop" in args and args[args.index("-sc_threshold") + 1] == "0"
+
+
+def test_master_is_ten_bit_hevc():
+    e = resolve_encoder(get_profile("master_4k"), "cpu", Fraction(24))
+    assert e.encoder == "libx265" and e.pix_fmt == "yuv420p10le"
+    assert "keyint=48" in " ".join(e.codec_args)
+
+
+@pytest.mark.parametrize("family,encoder,quality", [
+    ("nvenc", "h264_nvenc", ("-cq", "22")),
+    ("videotoolbox", "h264_videotoolbox", ("-q:v", "63")),
+    ("vaapi", "h264_vaapi", ("-qp", "21")),
+    ("qsv", "h264_qsv", ("-global_quality", "21")),
+])
+def test_gpu_mapping_rules(family, encoder, quality):
+    e = resolve_encoder(get_profile("social_1080p"), family, Fraction(30))
+    assert e.encoder == encoder and e.pix_fmt == "nv12"
+    args = list(e.codec_args)
+    assert args[args.index(quality[0]) + 1] == quality[1]
+    assert args[args.index("-g") + 1] == "60"
+
+
+def test_gpu_uploads_are_explicit():
+    assert resolve_encoder(get_profile("draft_360p"), "vaapi", Fraction(24)).filter_tail == "format=nv12,hwupload"
+    assert resolve_encoder(get_profile("master_4k"), "nvenc", Fraction(24)).pix_fmt == "p010le"
+    assert resolve_encoder(get_profile("master_4k"), "nvenc", Fraction(24)).encoder == "hevc_nvenc"
+
+
+def test_unknown_profile_lists_the_known_ones():
+    with pytest.raises(ValidationError, match="known: draft_360p"):
+        get_profile("ultra")
