@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -274,8 +275,10 @@ def load_project(source: str | Path | dict[str, Any] | bytes) -> Project:
     try:
         project = Project.model_validate(doc)
     except pydantic.ValidationError as exc:
-        raise ValidationError(_format_pydantic(exc)) from None
-    problems = _check_semantics(project)
+        # Field errors first, then the cross-field rules over every part that is valid on its own,
+        # so that one typo does not hide the rest.
+        raise ValidationError(_format_pydantic(exc) + _check_semantics(_Parts.from_document(doc))) from None
+    problems = _check_semantics(_Parts.from_project(project))
     if problems:
         raise ValidationError(problems)
     return project
@@ -351,24 +354,75 @@ _TEXT_ONLY = ("font", "font_size", "color")
 _PICTURE = ("fit", "x", "y", "scale", "opacity", "filters")
 
 
-def _check_semantics(project: Project) -> list[str]:
+@dataclass
+class _Track:
+    index: int
+    id: str
+    kind: str
+    clips: list[tuple[int, Clip]]  # (index in the document, clip)
+    complete: bool                 # every clip of the track validated
+
+
+@dataclass
+class _Parts:
+    """What the cross-field rules look at: a whole Project, or the valid parts of a document."""
+
+    asset_names: set[str]
+    fps: Fraction | None
+    tracks: list[_Track]
+    loose_refs: list[tuple[str, str]] = field(default_factory=list)  # (path, asset) of invalid clips
+
+    @classmethod
+    def from_project(cls, project: Project) -> "_Parts":
+        return cls(set(project.assets), project.settings.fps,
+                   [_Track(ti, t.id, t.kind, list(enumerate(t.clips)), True) for ti, t in enumerate(project.tracks)])
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> "_Parts":
+        assets = doc.get("assets")
+        try:
+            fps: Fraction | None = parse_fps((doc.get("settings") or {}).get("fps"))
+        except (ValueError, AttributeError):
+            fps = None
+        tracks, loose_refs = [], []
+        raw_tracks = doc.get("tracks")
+        for ti, raw in enumerate(raw_tracks if isinstance(raw_tracks, list) else []):
+            if not isinstance(raw, dict) or raw.get("kind") not in ("video", "overlay", "audio"):
+                continue
+            clips, complete = [], True
+            raw_clips = raw.get("clips")
+            for ci, rc in enumerate(raw_clips if isinstance(raw_clips, list) else []):
+                try:
+                    clips.append((ci, Clip.model_validate(rc)))
+                except pydantic.ValidationError:
+                    complete = False
+                    if isinstance(rc, dict) and isinstance(rc.get("asset"), str):
+                        loose_refs.append((f"tracks[{ti}].clips[{ci}]", rc["asset"]))
+            tracks.append(_Track(ti, str(raw.get("id")), raw["kind"], clips, complete))
+        return cls(set(assets) if isinstance(assets, dict) else set(), fps, tracks, loose_refs)
+
+
+def _check_semantics(parts: _Parts) -> list[str]:
     problems: list[str] = []
     seen_tracks: dict[str, int] = {}
-    for ti, track in enumerate(project.tracks):
+    for track in parts.tracks:
         if track.id in seen_tracks:
-            problems.append(f"tracks[{ti}].id: duplicate track id \"{track.id}\" "
+            problems.append(f"tracks[{track.index}].id: duplicate track id \"{track.id}\" "
                             f"(also tracks[{seen_tracks[track.id]}])")
-        seen_tracks.setdefault(track.id, ti)
+        seen_tracks.setdefault(track.id, track.index)
     seen_clips: dict[str, str] = {}
-    for path, track, clip in project.clip_paths():
-        if clip.id in seen_clips:
-            problems.append(f"{path}.id: duplicate clip id \"{clip.id}\" (also {seen_clips[clip.id]})")
-        seen_clips.setdefault(clip.id, path)
-        problems.extend(_check_clip(project, path, track, clip))
-    for ti, track in enumerate(project.tracks):
-        if track.kind == "video":
-            problems.extend(_check_video_track(project, ti, track))
-    if not any(track.clips for track in project.tracks):
+    for track in parts.tracks:
+        for ci, clip in track.clips:
+            path = f"tracks[{track.index}].clips[{ci}]"
+            if clip.id in seen_clips:
+                problems.append(f"{path}.id: duplicate clip id \"{clip.id}\" (also {seen_clips[clip.id]})")
+            seen_clips.setdefault(clip.id, path)
+            problems.extend(_check_clip(parts, path, track.kind, clip))
+    problems += [p for path, asset in parts.loose_refs if (p := _unknown_asset(parts, path, asset))]
+    for track in parts.tracks:
+        if track.kind == "video" and track.complete and parts.fps is not None:
+            problems.extend(_check_video_track(parts.fps, track))
+    if parts.tracks and not any(track.clips for track in parts.tracks) and all(t.complete for t in parts.tracks):
         problems.append("tracks: the project has no clips: nothing to render")
     return problems
 
@@ -377,12 +431,12 @@ def _set_fields(clip: Clip) -> set[str]:
     return set(clip.model_fields_set)
 
 
-def _check_clip(project: Project, path: str, track: Track, clip: Clip) -> list[str]:
+def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
     problems = []
     given = _set_fields(clip)
     if clip.is_text:
-        if track.kind != "overlay":
-            problems.append(f"{path}.text: text clips belong on overlay tracks, not {track.kind}")
+        if kind != "overlay":
+            problems.append(f"{path}.text: text clips belong on overlay tracks, not {kind}")
         if clip.asset is not None:
             problems.append(f"{path}: give either \"text\" or \"asset\", not both")
         for f in ("source_in", "source_out", "speed", "volume", "muted", "fit", "filters"):
@@ -399,17 +453,17 @@ def _check_clip(project: Project, path: str, track: Track, clip: Clip) -> list[s
         return problems
     if clip.asset is None:
         return [f"{path}: a clip needs \"asset\" (media) or \"text\""]
-    if clip.asset not in project.assets:
-        problems.append(f"{path}.asset: unknown asset \"{clip.asset}\""
-                        + _close(clip.asset, project.assets))
+    unknown = _unknown_asset(parts, path, clip.asset)
+    if unknown:
+        problems.append(unknown)
     for f in _TEXT_ONLY:
         if f in given:
             problems.append(f"{path}.{f}: only text clips take \"{f}\"")
-    if track.kind == "audio":
+    if kind == "audio":
         for f in _PICTURE + ("transition_in",):
             if f in given:
                 problems.append(f"{path}.{f}: audio clips have no picture")
-    if clip.transition_in is not None and track.kind != "video":
+    if clip.transition_in is not None and kind != "video":
         problems.append(f"{path}.transition_in: transitions belong on video tracks")
     has_range = clip.source_in is not None or clip.source_out is not None
     if has_range:
@@ -430,6 +484,12 @@ def _check_clip(project: Project, path: str, track: Track, clip: Clip) -> list[s
     return problems
 
 
+def _unknown_asset(parts: _Parts, path: str, asset: str) -> str | None:
+    if asset in parts.asset_names:
+        return None
+    return f"{path}.asset: unknown asset \"{asset}\"" + _close(asset, parts.asset_names)
+
+
 def _close(name: str, options: Any) -> str:
     close = difflib.get_close_matches(name, sorted(options), n=1)
     return f" (did you mean \"{close[0]}\"?)" if close else ""
@@ -444,21 +504,20 @@ def clip_length_seconds(clip: Clip) -> Fraction | None:
     return (clip.source_out - clip.source_in) / clip.speed
 
 
-def _check_video_track(project: Project, ti: int, track: Track) -> list[str]:
+def _check_video_track(fps: Fraction, track: _Track) -> list[str]:
     """Clips on a video track may not overlap except by their declared transition (frames)."""
-    fps = project.settings.fps
     problems = []
     prev_end: int | None = None
     prev_len = 0
-    if any(clip_length_seconds(c) is None for c in track.clips):
+    if any(clip_length_seconds(c) is None for _, c in track.clips):
         return problems  # already reported per clip
-    ordered = sorted(enumerate(track.clips), key=lambda ic: (snap_to_frame(ic[1].start, fps), ic[0]))
+    ordered = sorted(track.clips, key=lambda ic: (snap_to_frame(ic[1].start, fps), ic[0]))
     for ci, clip in ordered:
         length = clip_length_seconds(clip)
         assert length is not None
         start = snap_to_frame(clip.start, fps)
         frames = snap_to_frame(length, fps)
-        path = f"tracks[{ti}].clips[{ci}]"
+        path = f"tracks[{track.index}].clips[{ci}]"
         if frames < 1:
             problems.append(f"{path}: shorter than one frame at {fraction_text(fps)} fps")
         tr = clip.transition_in
