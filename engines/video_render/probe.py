@@ -37,6 +37,7 @@ class VideoInfo:
     color_primaries: str | None
     color_range: str | None  # "tv" / "pc"
     frames: int | None
+    color_matrix: str | None = None  # YUV matrix, in ffmpeg scale's names (bt709, smpte170m, ...)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -48,6 +49,10 @@ class VideoInfo:
     @property
     def is_hdr(self) -> bool:
         return self.color_trc in HDR_TRANSFERS
+
+    @property
+    def is_rgb(self) -> bool:
+        return self.pix_fmt.startswith(("rgb", "bgr", "argb", "abgr", "gbr", "pal8", "gray", "ya", "monob"))
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class MediaInfo:
 _TRC = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
         13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
 _PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 12: "smpte432"}
+_MATRIX = {1: "bt709", 4: "fcc", 5: "bt470", 6: "smpte170m", 7: "smpte240m", 9: "bt2020", 10: "bt2020"}
 
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
@@ -150,7 +156,7 @@ def _video_info(container: Any, vs: Any) -> VideoInfo:
         sar=Fraction(sar) if sar and sar > 0 else Fraction(1), interlaced=interlaced,
         color_trc=_TRC.get(int(cc.color_trc or 0)), color_primaries=_PRIMARIES.get(int(cc.color_primaries or 0)),
         color_range={1: "tv", 2: "pc"}.get(int(cc.color_range or 0)) or ("pc" if (cc.pix_fmt or "").startswith("yuvj") else None),
-        frames=vs.frames or None,
+        frames=vs.frames or None, color_matrix=_MATRIX.get(int(cc.colorspace or 0)),
     )
 
 

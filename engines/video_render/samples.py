@@ -30,14 +30,16 @@ def make_video(path: str | Path, *, seconds: Fraction | int = 2, width: int = 32
     args = ["-y", "-f", "lavfi", "-i", f"{src}s={width}x{height}:r={fraction_text(Fraction(fps))}:d={dur}"]
     if tone_hz:
         args += ["-f", "lavfi", "-i", f"sine=f={tone_hz}:r={sample_rate}:d={dur}"]
-    vf = ["format=" + pix_fmt]
+    # BT.709 limited range, converted and tagged, as a camera would write it
+    vf = ["scale=out_color_matrix=bt709:out_range=tv", "format=" + pix_fmt]
     if vfr:
         # keep frames whose index is not 2 or 3 mod 5: irregular gaps, original timestamps kept
         vf.insert(0, "select='not(between(mod(n\\,5)\\,2\\,3))'")
     args += ["-vf", ",".join(vf)]
     if vfr:
         args += ["-fps_mode", "vfr"]
-    args += ["-c:v", codec, "-pix_fmt", pix_fmt]
+    args += ["-c:v", codec, "-pix_fmt", pix_fmt, "-colorspace", "bt709", "-color_primaries", "bt709",
+             "-color_trc", "bt709", "-color_range", "tv"]
     if codec == "libx264":
         args += ["-preset", "ultrafast"]
     if codec == "libx265":
