@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +17,7 @@ from engines.video_render import samples
 from engines.video_render.ffmpeg_runner import FFmpegRunner
 from engines.video_render.service import RenderService
 
-REAL_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media" / "real"
+REAL_MEDIA = Path(os.environ.get("CUTLITE_REAL_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media" / "real")
 
 
 @pytest.fixture(scope="session")
