@@ -32,7 +32,7 @@ from ..errors import ValidationError
 from .filtergraph import chain, num, piecewise_linear, quote, rate
 from .hardware import HardwareDecision
 from .probe import MediaInfo, VideoInfo
-from .profiles import RenderProfile, resolve_encoder
+from .profiles import RenderProfile, nearest_even, resolve_encoder
 from .project import TRANSITIONS, Clip, Project
 from .timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
 from .timeline import PlacedClip, Timeline, place_project
@@ -253,21 +253,16 @@ def _fit(info: MediaInfo, clip: Clip, box_w: int, box_h: int) -> tuple[int, int,
     src_w, src_h = info.video.display_size
     if clip.fit == "stretch":
         w, h = box_w, box_h
-        return _even(w), _even(h), [f"scale={_even(w)}:{_even(h)}"]
+        return nearest_even(w), nearest_even(h), [f"scale={nearest_even(w)}:{nearest_even(h)}"]
     ratio_w, ratio_h = Fraction(box_w, src_w), Fraction(box_h, src_h)
     f = min(ratio_w, ratio_h) if clip.fit == "contain" else max(ratio_w, ratio_h)
-    w, h = _even(src_w * f), _even(src_h * f)
+    w, h = nearest_even(src_w * f), nearest_even(src_h * f)
     filters = [f"scale={w}:{h}"]
     if clip.fit == "cover" and (w > box_w or h > box_h):
-        cw, ch = min(w, _even(box_w)), min(h, _even(box_h))
+        cw, ch = min(w, nearest_even(box_w)), min(h, nearest_even(box_h))
         filters.append(f"crop={cw}:{ch}:{(w - cw) // 2}:{(h - ch) // 2}")
         w, h = cw, ch
     return w, h, filters
-
-
-def _even(x: Fraction | int) -> int:
-    n = max(2, round(x))
-    return n - (n % 2)
 
 
 def _color_conversion(v: VideoInfo) -> str:
@@ -319,7 +314,7 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, over
     assert v is not None
     scale = clip.scale if clip.scale is not None else (0.25 if overlay else 1.0)
     box_w, box_h = Fraction(out.width) * Fraction(scale), Fraction(out.height) * Fraction(scale)
-    w, h, fit = _fit(info, clip, _even(box_w), _even(box_h))
+    w, h, fit = _fit(info, clip, nearest_even(box_w), nearest_even(box_h))
     fit[0] += _color_conversion(v)
     cx, cy = Fraction(out.width) * Fraction(clip.x), Fraction(out.height) * Fraction(clip.y)
     x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))

@@ -41,7 +41,7 @@ class RenderProfile:
         if target == short:
             return width, height
         f = Fraction(target, short)
-        return _even(width * f), _even(height * f)
+        return nearest_even(width * f), nearest_even(height * f)
 
     def output_fps(self, project_fps: Fraction) -> Fraction:
         if self.fps_cap is not None and project_fps > self.fps_cap:
@@ -60,9 +60,9 @@ class RenderProfile:
                 "audio": f"aac {self.audio_bitrate}", "threads": str(self.threads or "auto")}
 
 
-def _even(x: Fraction) -> int:
-    n = round(x)
-    return n if n % 2 == 0 else n + (1 if x > n else -1)
+def nearest_even(x: Fraction | int) -> int:
+    """Pixel sizes for 4:2:0 video: the nearest even number, at least 2."""
+    return max(2, 2 * round(Fraction(x) / 2))
 
 
 PROFILES: dict[str, RenderProfile] = {p.name: p for p in (
