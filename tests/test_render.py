@@ -298,3 +298,24 @@ def test_timeout_ends_a_hung_ffmpeg(runner):
     with pytest.raises(FFmpegTimeout) as err:
         runner.run(["-re", "-f", "lavfi", "-i", "color=s=64x64:r=10", "-f", "null", "-"], stage="chunk", timeout=1)
     assert err.value.context["retryable"] is True
+
+
+def test_a_second_video_track_is_composited_over_the_first_only_where_it_has_clips(render, media):
+    doc = project([
+        {"id": "base", "kind": "video", "clips": [clip("a", "red", 0, 0, 3)]},
+        {"id": "upper", "kind": "video", "clips": [clip("b", "blue", 1, 0, 1, scale=0.5)]},
+    ], {"red": media["red"], "blue": media["blue"]})
+    _, m = render(doc)
+    assert m.frames == 90
+    assert close(m.rgb(15, 80, 60), RED)
+    assert close(m.rgb(45, 80, 60), BLUE) and close(m.rgb(45, 10, 10), RED)  # half-size, centred
+    assert close(m.rgb(75, 80, 60), RED)
+
+
+def test_lower_output_rate_keeps_transitions_aligned(render, media):
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        clip("a", "red", 0, 0, "7/6"),
+        clip("b", "blue", "2/3", 0, 1, transition_in={"type": "crossfade", "duration": "1/2"})]}],
+        {"red": media["red"], "blue": media["blue"]})
+    plan, m = render(doc, "draft_360p", decode=False)  # 30 fps project rendered at 24
+    assert plan.frames == m.frames == 40  # 5/3 s at 24 fps

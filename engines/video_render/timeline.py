@@ -55,7 +55,8 @@ class Timeline:
             placed = []
             for pc in track:
                 start, end = m(pc.start), m(pc.end)
-                trans = (end - start) and (m(pc.start + pc.transition_frames) - start if pc.transition_frames else 0)
+                # the overlap ends where the previous clip ends: map that boundary too
+                trans = m(pc.start + pc.transition_frames) - start
                 placed.append(PlacedClip(pc.track_index, pc.track_kind, pc.clip_index, pc.clip,
                                          start, end, trans))
             tracks.append(tuple(placed))
