@@ -165,6 +165,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proxies(args: argparse.Namespace) -> int:
+    from .video_render.service import ensure_proxies_for_project
+
+    outcomes = ensure_proxies_for_project(args.project, args.profile, hw=args.hw, start=args.start, end=args.end)
+    rows = [{"asset": o.asset, "asset_id": o.asset_id or "-", "status": o.status,
+             "seconds": f"{o.seconds:.2f}", "detail": o.detail, "key": o.key or "-"} for o in outcomes]
+    _emit(args, {"profile": args.profile, "results": [o.to_dict() for o in outcomes]},
+          _table(f"Proxies ({args.profile})", rows))
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -209,6 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", parents=[common], help="validate a project completely")
     p.add_argument("project")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("proxies", parents=[common], help="ensure proxies for every video asset of a project")
+    p.add_argument("project")
+    p.add_argument("--profile", default="draft_360p", choices=["draft_360p", "draft_480p", "preview_720p"])
+    p.add_argument("--hw", choices=HW_CHOICES)
+    p.add_argument("--start", help="only assets visible from this time (seconds)")
+    p.add_argument("--end", help="only assets visible before this time (seconds)")
+    p.set_defaults(func=cmd_proxies)
+
+    p = sub.add_parser("serve", parents=[common], help="the HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
 
     for name, func, helptext in (("plan", cmd_plan, "the deterministic render plan (dry run)"),
                                  ("render", cmd_render, "render a project")):

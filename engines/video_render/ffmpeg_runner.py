@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,60 @@ from .profiles import GPU_FAMILIES, PROFILES, encoder_name, resolve_encoder
 
 STDERR_TAIL_LINES = 40
 ProgressCallback = Callable[[dict[str, str]], None]
+
+
+_REAPER_CODE = r"""
+import os, signal, sys
+groups = set()
+for line in sys.stdin:
+    op, _, pgid = line.strip().partition(" ")
+    if pgid.isdigit():
+        (groups.add if op == "+" else groups.discard)(int(pgid))
+for pgid in groups:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class _Reaper:
+    """Ends our ffmpeg process groups if this process dies, however it dies.
+
+    ffmpeg ignores SIGPIPE, so losing its progress pipe does not stop it: a ``kill -9`` of cutlite
+    would leave it running (measured). Linux's PR_SET_PDEATHSIG would cover Linux only and needs
+    ``preexec_fn``, which is unsafe in a threaded program (this runner is called from threads).
+    So: one helper process per cutlite process holds a pipe from us; each ffmpeg group is
+    registered on start and removed on exit; at EOF (we died) it SIGKILLs what is registered.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid = 0
+
+    def _send(self, line: str) -> None:
+        with self._lock:
+            if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
+                self._proc = subprocess.Popen([sys.executable, "-c", _REAPER_CODE], stdin=subprocess.PIPE,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                              start_new_session=True, close_fds=True)
+                self._pid = os.getpid()
+            try:
+                assert self._proc.stdin is not None
+                self._proc.stdin.write(line.encode())
+                self._proc.stdin.flush()
+            except OSError:
+                self._proc = None
+
+    def watch(self, pgid: int) -> None:
+        self._send(f"+ {pgid}\n")
+
+    def forget(self, pgid: int) -> None:
+        self._send(f"- {pgid}\n")
+
+
+_REAPER = _Reaper()
 
 
 def find_ffmpeg() -> str:
@@ -119,6 +174,7 @@ class FFmpegRunner:
         except OSError as exc:
             raise FFmpegNotFound(f"cannot start ffmpeg: {exc}", stage=stage, argv=argv,
                                  hint="check CUTLITE_FFMPEG or reinstall imageio-ffmpeg") from None
+        _REAPER.watch(proc.pid)
         readers = [threading.Thread(target=_read_stderr, args=(proc.stderr, tail), daemon=True),
                    threading.Thread(target=_read_progress, args=(proc.stdout, progress, on_progress), daemon=True)]
         for r in readers:
@@ -140,6 +196,7 @@ class FFmpegRunner:
             if proc.poll() is None:
                 _end_process_group(proc)
             proc.wait()
+            _REAPER.forget(proc.pid)
             for r in readers:
                 r.join(timeout=5)
         elapsed = time.monotonic() - start

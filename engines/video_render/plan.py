@@ -32,7 +32,7 @@ from ..errors import ValidationError
 from .filtergraph import chain, num, piecewise_linear, quote, rate
 from .hardware import HardwareDecision
 from .probe import MediaInfo, VideoInfo
-from .profiles import RenderProfile, nearest_even, resolve_encoder
+from .profiles import EncoderSettings, RenderProfile, nearest_even, resolve_encoder
 from .project import TRANSITIONS, Clip, Project
 from .timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
 from .timeline import PlacedClip, Timeline, place_project
@@ -187,8 +187,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     video = _video_tracks(g, project, timeline, media, out)
     video = _overlay_tracks(g, project, timeline, media, out, video, fonts, links)
     # every frame is BT.709 limited range by now: say so (metadata only, no conversion)
-    tail = [f"format={working_fmt}", "setparams=range=tv:colorspace=bt709:color_primaries=bt709:color_trc=bt709",
-            enc.filter_tail]
+    tail = [f"format={working_fmt}", BT709_TAGS, enc.filter_tail]
     g.chains.append(chain([video], tail, "vout"))
     samples = frames_to_samples(timeline.frames, fps, s.sample_rate)
     _audio(g, timeline, media, out, samples)
@@ -211,19 +210,25 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     return plan.model_copy(update={"plan_hash": hash_plan(plan)})
 
 
-def _output_args(profile: RenderProfile, enc: Any, fps: Fraction, samples: int) -> list[str]:
+def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, samples: int) -> list[str]:
+    return ["-map", "[vout]", "-map", "[aout]", "-c:v", enc.encoder, *enc.codec_args,
+            "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2", *container_args(fps)]
+
+
+def container_args(fps: Fraction) -> list[str]:
+    """Muxer flags pinned for every file the engine writes (renders and proxies)."""
     timescale = fps.numerator * max(1, 90000 // fps.numerator)
-    args = ["-map", "[vout]", "-map", "[aout]",
-            "-c:v", enc.encoder, *enc.codec_args,
-            # the graph already made every frame: no duplication or dropping by the muxer
-            "-fps_mode", "passthrough",
-            # an exact tick count per frame (e.g. 3003 at 30000/1001)
-            "-video_track_timescale", str(timescale),
-            "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2",
-            "-movflags", "+faststart",
-            # the same plan gives the same bytes: no encoder version strings or dates
-            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
-    return args + ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+    return [
+        # the graph already made every frame: no duplication or dropping by the muxer
+        "-fps_mode", "passthrough",
+        # an exact tick count per frame (e.g. 3003 at 30000/1001)
+        "-video_track_timescale", str(timescale),
+        "-movflags", "+faststart",
+        # the same plan gives the same bytes: no encoder version strings or dates
+        "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+        # every picture was brought to BT.709 limited range (setparams tags the frames too)
+        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+    ]
 
 
 # ---------------------------------------------------------------- pictures
@@ -265,7 +270,7 @@ def _fit(info: MediaInfo, clip: Clip, box_w: int, box_h: int) -> tuple[int, int,
     return w, h, filters
 
 
-def _color_conversion(v: VideoInfo) -> str:
+def color_conversion(v: VideoInfo) -> str:
     """scale options that bring a picture to BT.709 limited range, only where it is not already.
 
     Untagged YUV is taken as players take it: BT.709 from 720 lines up, BT.601 below. Converting
@@ -284,11 +289,8 @@ def _color_conversion(v: VideoInfo) -> str:
     return opts
 
 
-def _picture_filters(info: MediaInfo, clip: Clip) -> list[str]:
+def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1)) -> list[str]:
     """From decoded frames to upright, progressive, SDR pictures on the clip's own clock."""
-    v = info.video
-    assert v is not None
-    speed = clip.speed
     pts = "setpts=PTS-STARTPTS" if speed == 1 else f"setpts=(PTS-STARTPTS)*{speed.denominator}/{speed.numerator}"
     filters = [pts]
     if v.interlaced:
@@ -299,6 +301,9 @@ def _picture_filters(info: MediaInfo, clip: Clip) -> list[str]:
         filters += ["zscale=t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
                     "tonemap=tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
     return filters
+
+
+BT709_TAGS = "setparams=range=tv:colorspace=bt709:color_primaries=bt709:color_trc=bt709"
 
 
 def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, overlay: bool,
@@ -315,10 +320,10 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, over
     scale = clip.scale if clip.scale is not None else (0.25 if overlay else 1.0)
     box_w, box_h = Fraction(out.width) * Fraction(scale), Fraction(out.height) * Fraction(scale)
     w, h, fit = _fit(info, clip, nearest_even(box_w), nearest_even(box_h))
-    fit[0] += _color_conversion(v)
+    fit[0] += color_conversion(v)
     cx, cy = Fraction(out.width) * Fraction(clip.x), Fraction(out.height) * Fraction(clip.y)
     x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))
-    filters: list[str | None] = [*_picture_filters(info, clip), f"fps={rate(out.fps)}", *fit, "setsar=1"]
+    filters: list[str | None] = [*upright_filters(v, clip.speed), f"fps={rate(out.fps)}", *fit, "setsar=1"]
     for f in clip.filters:
         filters.append(f"eq=brightness={num(f.brightness)}:contrast={num(f.contrast)}:saturation={num(f.saturation)}")
     fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt

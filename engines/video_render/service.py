@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import (AssetError, Cancelled, CutliteError, FFmpegError, ValidationError)
 from .ffmpeg_runner import FFmpegRunner, HardwareReport, detect_hardware
@@ -25,8 +25,11 @@ from .profiles import PROFILES, RenderProfile, get_profile
 from .project import Project, load_project
 from .sources import AssetLookup, Sources, gather_sources
 
+if TYPE_CHECKING:
+    from .proxies import ProxyOutcome
+
 __all__ = ["RenderService", "RenderResult", "FFmpegError", "RenderProfile", "PROFILES", "RenderPlan",
-           "CutliteError", "Cancelled", "load_project"]
+           "CutliteError", "Cancelled", "load_project", "ensure_proxies_for_project", "ProxyOutcome"]
 
 Progress = Callable[[float, dict[str, str]], None]
 
@@ -43,10 +46,22 @@ class RenderResult:
 
 class RenderService:
     def __init__(self, runner: FFmpegRunner | None = None, *, asset_lookup: AssetLookup | None = None,
-                 hardware: HardwareReport | None = None) -> None:
+                 hardware: HardwareReport | None = None, library: Any = None) -> None:
         self.runner = runner or FFmpegRunner()
-        self.asset_lookup = asset_lookup
+        self._library = library
+        self.asset_lookup = asset_lookup or self._lookup_in_media_v2
         self._hardware = hardware
+
+    @property
+    def library(self) -> Any:
+        """The media_v2 library, opened on first use: projects of local paths never need it."""
+        if self._library is None:
+            from ..media_v2.library import MediaLibrary
+            self._library = MediaLibrary()
+        return self._library
+
+    def _lookup_in_media_v2(self, project: Project, asset_id: str) -> str | None:
+        return self.library.lookup(project, asset_id)
 
     @property
     def hardware(self) -> HardwareReport:
@@ -120,6 +135,23 @@ class RenderService:
             progress(1.0, {"progress": "end"})
         return RenderResult(str(out), plan.frames, plan.duration, time.monotonic() - start, plan.plan_hash,
                             str(plan.meta.get("encoder")))
+
+
+def ensure_proxies_for_project(project: str | Path | dict[str, Any] | Project, profile: str = "draft_360p", *,
+                               service: RenderService | None = None, hw: str | None = None,
+                               start: Any = None, end: Any = None, base_dir: Path | None = None,
+                               max_parallel: int = 2, cancel: threading.Event | None = None) -> list[ProxyOutcome]:
+    """Make sure every video asset the project uses (within ``[start, end)`` seconds, if given) has a
+    proxy for ``profile``: reused by cache key, else generated. Returns an outcome per asset."""
+    from .proxies import ProxyLadder
+    from .timebase import parse_time
+
+    service = service or RenderService()
+    proj, folder = service.load(project)
+    ladder = ProxyLadder(service, service.library, max_parallel=max_parallel)
+    return ladder.ensure_for_project(proj, base_dir or folder, get_profile(profile), hw=hw,
+                                     start=None if start is None else parse_time(start),
+                                     end=None if end is None else parse_time(end), cancel=cancel)
 
 
 def _write_work_folder(plan: RenderPlan, work: Path) -> None:

@@ -1,0 +1,189 @@
+"""The HTTP API (FastAPI): media_v2 assets and artifacts, proxies and render plans.
+
+Every request carries ``X-Tenant`` and ``X-Env`` (400 when missing or invalid); a project whose
+tenant/env differ from the headers is a 403; an asset of another tenant is a 404 (its existence
+is not revealed). Errors are JSON: ``{"error": {code, message, stage, hint, context}}``, mapped
+from the error tree in one place (``_status_of``); server paths and argv never leave the server.
+
+Local files over HTTP: a project ``path`` or a ``file://`` URI would let a tenant pull any file of
+the server into its account, so both are refused unless the file lies under one of the folders in
+``CUTLITE_LOCAL_ROOTS`` (``os.pathsep``-separated) and the env is ``dev``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .errors import (AssetError, BackpressureError, Cancelled, CutliteError, FFmpegError, HardwareError,
+                     JobError, StorageError, ValidationError)
+from .media_v2.keys import check_scope
+from .media_v2.library import max_upload_bytes
+from .media_v2.storage import UploadTooLarge
+from .video_render.project import Project, load_project
+from .video_render.service import RenderService, ensure_proxies_for_project
+
+SCHEMA = "cutlite.api/1"
+
+
+class Scope(BaseModel):
+    tenant: str
+    env: str
+
+
+class ProjectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project: dict[str, Any]
+    profile: str = "draft_360p"
+    hw: str | None = None
+
+
+class UriBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uri: str
+
+
+def scope(x_tenant: str | None = Header(default=None), x_env: str | None = Header(default=None)) -> Scope:
+    missing = [h for h, v in (("X-Tenant", x_tenant), ("X-Env", x_env)) if not v]
+    if missing:
+        raise ValidationError([f"header {h}: required" for h in missing], stage="scope")
+    tenant, env = check_scope(x_tenant, x_env)
+    return Scope(tenant=tenant, env=env)
+
+
+def local_roots() -> list[Path]:
+    return [Path(p).resolve() for p in os.environ.get("CUTLITE_LOCAL_ROOTS", "").split(os.pathsep) if p]
+
+
+def allowed_local_file(path: Path, env: str) -> Path:
+    resolved = path.resolve()
+    roots = local_roots()
+    if env != "dev" or not any(resolved == r or r in resolved.parents for r in roots):
+        raise AssetError("local files are not accepted over HTTP here", stage="scope", status=403,
+                         hint="upload the file (POST /media_v2/assets, multipart) and use its asset_id")
+    return resolved
+
+
+def create_app(service: RenderService | None = None) -> FastAPI:
+    svc = service or RenderService()
+    app = FastAPI(title="cutlite", version="0.1.0",
+                  description="Render and preview engine: media_v2 registry, proxies, render plans.")
+
+    def project_in_scope(doc: dict[str, Any], sc: Scope) -> tuple[Project, Path]:
+        project = load_project(doc)
+        if (project.tenant, project.env) != (sc.tenant, sc.env):
+            raise AssetError("the project belongs to another tenant or env than the request's headers",
+                             stage="scope", status=403)
+        roots = local_roots()
+        for name, ref in project.assets.items():
+            if ref.path is not None:
+                base = roots[0] if roots else Path("/nonexistent")
+                allowed_local_file(base / ref.path, project.env)
+        return project, (roots[0] if roots else Path.cwd())
+
+    @app.exception_handler(CutliteError)
+    async def _cutlite_error(_request: Request, exc: CutliteError) -> JSONResponse:
+        status = _status_of(exc)
+        body = exc.to_dict()
+        for private in ("argv", "path", "status"):
+            body["context"].pop(private, None)
+        headers = {"Retry-After": str(exc.context.get("retry_after", 5))} if status == 429 else None
+        return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors()]
+        err = ValidationError(problems, stage="request")
+        return JSONResponse({"error": err.to_dict()}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": {"code": "http_error", "message": str(exc.detail), "stage": "request",
+                                       "hint": None, "context": {}}}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": {"code": "internal", "message": "internal error", "stage": None,
+                                       "hint": "retry; if it persists, report it", "context": {}}},
+                            status_code=500)
+
+    # -------------------------------------------------------------- media_v2
+
+    @app.post("/media_v2/assets", status_code=201)
+    async def register_asset(request: Request, sc: Scope = Depends(scope)) -> JSONResponse:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("multipart/form-data"):
+            length = int(request.headers.get("content-length") or 0)
+            if length > max_upload_bytes() + 64 * 1024:
+                raise UploadTooLarge(f"upload larger than the limit of {max_upload_bytes()} bytes", stage="upload")
+            form = await request.form()
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise ValidationError(["file: a multipart field named \"file\" is required"], stage="request")
+            asset, created = svc.library.register_upload(sc.tenant, sc.env, upload.file, upload.filename or "upload")
+        elif ctype.startswith("application/json"):
+            body = UriBody.model_validate(await request.json())
+            parsed = urlparse(body.uri)
+            if parsed.scheme != "file":
+                raise ValidationError([f"uri: unsupported scheme {parsed.scheme!r}; upload the file instead"],
+                                      stage="request")
+            path = allowed_local_file(Path(unquote(parsed.path)), sc.env)
+            asset, created = svc.library.register_file(sc.tenant, sc.env, path)
+        else:
+            raise ValidationError(["content-type: send multipart/form-data (file) or application/json (uri)"],
+                                  stage="request")
+        full = svc.library.get_asset(sc.tenant, sc.env, asset.id)
+        return JSONResponse(full.model_dump(), status_code=201 if created else 200)
+
+    @app.get("/media_v2/assets/{asset_id}")
+    def get_asset(asset_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        return svc.library.get_asset(sc.tenant, sc.env, asset_id).model_dump()
+
+    @app.get("/media_v2/assets/{asset_id}/artifacts")
+    def list_artifacts(asset_id: str, kind: str | None = None, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        asset = svc.library.get_asset(sc.tenant, sc.env, asset_id)
+        arts = [a.model_dump() for a in asset.artifacts if kind is None or a.kind == kind]
+        return {"asset_id": asset.id, "artifacts": arts}
+
+    # -------------------------------------------------------------- video_render
+
+    @app.post("/video_render/proxies")
+    def proxies(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        project, base = project_in_scope(body.project, sc)
+        outcomes = ensure_proxies_for_project(project, body.profile, service=svc, hw=body.hw, base_dir=base)
+        results = []
+        for o in outcomes:
+            d = o.to_dict()
+            if d["error"]:
+                d["error"]["context"].pop("argv", None)
+                d["error"]["context"].pop("path", None)
+            results.append(d)
+        return {"schema": SCHEMA, "profile": body.profile, "results": results}
+
+    @app.post("/video_render/plan")
+    def plan(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        project, base = project_in_scope(body.project, sc)
+        return svc.plan_project(project, body.profile, body.hw, base_dir=base).model_dump()
+
+    return app
+
+
+def _status_of(exc: CutliteError) -> int:
+    explicit = exc.context.get("status")
+    if isinstance(explicit, int):
+        return explicit
+    for cls, status in ((UploadTooLarge, 413), (BackpressureError, 429), (JobError, 409),
+                        (ValidationError, 400), (AssetError, 400), (HardwareError, 400),
+                        (StorageError, 503), (Cancelled, 409), (FFmpegError, 500)):
+        if isinstance(exc, cls):
+            return status
+    return 500

@@ -1,0 +1,80 @@
+"""Object keys, built only from validated parts, so nothing a tenant sends leaves its prefix.
+
+    tenants/{tenant}/{env}/media_v2/{asset_id}/source.{ext}
+    tenants/{tenant}/{env}/media_v2/{asset_id}/proxy_{profile}.mp4
+    tenants/{tenant}/{env}/media_v2/renders/{job_id}/output.mp4
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from ..errors import ValidationError
+from ..video_render.profiles import PROFILES
+from ..video_render.project import ENVS, TENANT_RE
+
+ASSET_ID_RE = re.compile(r"ast_[0-9a-f]{20}")
+ARTIFACT_ID_RE = re.compile(r"art_[0-9a-f]{20}")
+JOB_ID_RE = re.compile(r"job_[0-9a-f]{8,64}")
+EXT_RE = re.compile(r"[a-z0-9]{1,8}")
+# what a whole key may look like; checked again by every store before touching anything
+KEY_RE = re.compile(r"tenants/[a-z0-9][a-z0-9-]{0,62}/(dev|staging|prod)/media_v2/"
+                    r"(ast_[0-9a-f]{20}/(source\.[a-z0-9]{1,8}|proxy_[a-z0-9_]{1,32}\.mp4)"
+                    r"|renders/job_[0-9a-f]{8,64}/[a-z0-9_.-]{1,64})")
+
+
+def new_asset_id() -> str:
+    return "ast_" + secrets.token_hex(10)
+
+
+def new_artifact_id() -> str:
+    return "art_" + secrets.token_hex(10)
+
+
+def check_scope(tenant: object, env: object) -> tuple[str, str]:
+    problems = []
+    if not isinstance(tenant, str) or not TENANT_RE.fullmatch(tenant):
+        problems.append(f"tenant: invalid tenant {tenant!r}: must match {TENANT_RE.pattern}")
+    if env not in ENVS:
+        problems.append(f"env: invalid env {env!r}: must be one of {', '.join(ENVS)}")
+    if problems:
+        raise ValidationError(problems, stage="scope")
+    return tenant, env  # type: ignore[return-value]
+
+
+def check_asset_id(asset_id: object) -> str:
+    if not isinstance(asset_id, str) or not ASSET_ID_RE.fullmatch(asset_id):
+        raise ValidationError([f"asset_id: invalid asset id {asset_id!r}"], stage="scope")
+    return asset_id
+
+
+def tenant_prefix(tenant: str, env: str) -> str:
+    check_scope(tenant, env)
+    return f"tenants/{tenant}/{env}/media_v2/"
+
+
+def source_key(tenant: str, env: str, asset_id: str, ext: str) -> str:
+    ext = (ext or "bin").lower()
+    if not EXT_RE.fullmatch(ext):
+        ext = "bin"
+    return tenant_prefix(tenant, env) + f"{check_asset_id(asset_id)}/source.{ext}"
+
+
+def proxy_key(tenant: str, env: str, asset_id: str, profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValidationError([f"profile: unknown profile {profile!r}"], stage="scope")
+    return tenant_prefix(tenant, env) + f"{check_asset_id(asset_id)}/proxy_{profile}.mp4"
+
+
+def render_key(tenant: str, env: str, job_id: str, name: str = "output.mp4") -> str:
+    if not JOB_ID_RE.fullmatch(job_id) or not re.fullmatch(r"[a-z0-9_.-]{1,64}", name) or ".." in name:
+        raise ValidationError([f"job_id: invalid job id or file name {job_id!r}/{name!r}"], stage="scope")
+    return tenant_prefix(tenant, env) + f"renders/{job_id}/{name}"
+
+
+def check_key(key: str) -> str:
+    """Every store calls this before any I/O: the key must be one the builders above make."""
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key) or "/../" in key:
+        raise ValidationError([f"key: refusing object key {key!r}"], stage="storage")
+    return key

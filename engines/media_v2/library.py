@@ -1,0 +1,115 @@
+"""The media library: registry + object store, the one place that turns files into assets.
+
+Registration is keyed by content hash per tenant and env, so the same bytes are never
+registered twice. The source is copied into the store (``.../{asset_id}/source.{ext}``) and
+probed before the asset row exists: a crash in between leaves at most an unreferenced object,
+never an asset without its source.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import AssetError, StorageError
+from ..settings import storage_url
+from ..video_render.probe import probe
+from ..video_render.project import Project
+from . import keys
+from .models import Artifact, Asset, utc_now
+from .registry import Registry
+from .storage import ObjectStore, copy_limited, open_store, sha256_file
+
+DEFAULT_MAX_UPLOAD = 2 * 1024**3
+
+
+def max_upload_bytes() -> int:
+    return int(os.environ.get("CUTLITE_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD)
+
+
+class MediaLibrary:
+    def __init__(self, registry: Registry | None = None, stores: dict[str, ObjectStore] | None = None) -> None:
+        self.registry = registry or Registry()
+        self._stores: dict[str, ObjectStore] = dict(stores or {})
+        self._lock = threading.Lock()
+
+    def store(self, env: str) -> ObjectStore:
+        """The object store for ``env`` (policy in ``engines.settings.storage_url``)."""
+        with self._lock:
+            if env not in self._stores:
+                self._stores[env] = open_store(storage_url(env))
+            return self._stores[env]
+
+    # ------------------------------------------------------------------ registration
+
+    def register_file(self, tenant: str, env: str, path: str | Path, *, original_name: str | None = None,
+                      move: bool = False) -> tuple[Asset, bool]:
+        """The asset for this file's bytes, registering it if new. (asset, created)."""
+        keys.check_scope(tenant, env)
+        src = Path(path)
+        if not src.is_file():
+            raise AssetError(f"file not found: {src}", stage="register", path=str(src))
+        digest = sha256_file(src)
+        existing = self.registry.find_by_hash(tenant, env, digest)
+        if existing is not None and self.store(env).exists(existing.source_key):
+            return existing, False
+        info = probe(src)  # refuse what is not media before anything is stored
+        name = original_name or src.name
+        asset_id = existing.id if existing else keys.new_asset_id()
+        ext = Path(name).suffix.lstrip(".").lower() or "bin"
+        key = existing.source_key if existing else keys.source_key(tenant, env, asset_id, ext)
+        size, checksum = self.store(env).put_file(key, src, move=move)
+        asset = Asset(id=asset_id, tenant=tenant, env=env, kind=info.kind, content_hash=checksum,
+                      original_name=_safe_name(name), source_key=key, size=size, probe=info.to_dict(),
+                      created_at=utc_now())
+        asset, created = self.registry.add_asset(asset) if existing is None else (existing, False)
+        self.registry.put_artifact(Artifact(
+            id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=asset.id, kind="source", key=key,
+            size=size, checksum=checksum, meta={"original_name": asset.original_name}, created_at=utc_now()))
+        return asset, created
+
+    def register_upload(self, tenant: str, env: str, stream: BinaryIO, filename: str) -> tuple[Asset, bool]:
+        """Stream an upload to a local spool (size-limited), then register it like a file."""
+        keys.check_scope(tenant, env)
+        with tempfile.TemporaryDirectory(prefix="cutlite-upload-") as spool:
+            dest = Path(spool) / ("upload" + _safe_suffix(filename))
+            with open(dest, "wb") as out:
+                copy_limited(stream, out, max_upload_bytes(), filename)
+            return self.register_file(tenant, env, dest, original_name=filename, move=True)
+
+    # ------------------------------------------------------------------ lookups
+
+    def get_asset(self, tenant: str, env: str, asset_id: str) -> Asset:
+        keys.check_scope(tenant, env)
+        asset = self.registry.get_asset(tenant, env, asset_id) if keys.ASSET_ID_RE.fullmatch(asset_id) else None
+        if asset is None:
+            raise AssetError(f"asset {asset_id} not found", stage="lookup", asset_id=asset_id, status=404)
+        return asset
+
+    def source_path(self, asset: Asset) -> Path:
+        try:
+            return self.store(asset.env).local_path(asset.source_key)
+        except StorageError as exc:
+            raise AssetError(f"the source of asset {asset.id} is missing from the store", stage="lookup",
+                             asset_id=asset.id, hint="re-upload the file") from exc
+
+    def lookup(self, project: Project, asset_id: str) -> str | None:
+        """``sources.AssetLookup``: the local file behind a project's ``asset_id`` (same tenant/env)."""
+        try:
+            return str(self.source_path(self.get_asset(project.tenant, project.env, asset_id)))
+        except AssetError:
+            return None
+
+
+def _safe_name(name: str) -> str:
+    base = os.path.basename(name.replace("\\", "/")).replace("\x00", "")
+    return base[:200] or "upload"
+
+
+def _safe_suffix(name: str) -> str:
+    suffix = Path(_safe_name(name)).suffix.lower()
+    return suffix if keys.EXT_RE.fullmatch(suffix.lstrip(".") or "-") else ".bin"
+
