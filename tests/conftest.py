@@ -15,6 +15,7 @@ import pytest
 
 from engines.video_render import samples
 from engines.video_render.ffmpeg_runner import FFmpegRunner
+from engines.video_render.probe import probe
 from engines.video_render.service import RenderService
 
 REAL_MEDIA = Path(os.environ.get("CUTLITE_REAL_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media" / "real")
@@ -86,6 +87,7 @@ class Measured:
     sample_rate: int | None
     audio_channels: int | None
     pictures: list[np.ndarray]
+    rotation: int  # display matrix left in the file (0: players show the pixels as they are)
 
     def rgb(self, frame: int, x: int, y: int) -> tuple[int, int, int]:
         return tuple(int(c) for c in self.pictures[frame][y, x])  # type: ignore[return-value]
@@ -105,7 +107,8 @@ def measure(path: str | Path, decode: bool = True) -> Measured:
             a = c.streams.audio[0]
             sample_rate, channels = a.sample_rate, a.channels
             audio_samples = sum(f.samples for f in c.decode(a))
-    return Measured(frames, w, h, fps, video_seconds, audio_samples, sample_rate, channels, pictures)
+    rotation = probe(path).video.rotation
+    return Measured(frames, w, h, fps, video_seconds, audio_samples, sample_rate, channels, pictures, rotation)
 
 
 def close(rgb: tuple[int, int, int], want: tuple[int, int, int], tol: int = 12) -> bool:

@@ -113,7 +113,7 @@ def test_rotated_iphone_clip_matches_ffmpeg_autorotate(render, runner, tmp_path)
     doc = project([{"id": "v", "kind": "video", "clips": [_clip("a", "a", 0, 0, 1)]}], {"a": src},
                   width=160, height=284, fps=30)
     _, m = render(doc, "draft_480p")
-    assert (m.width, m.height) == (160, 284)
+    assert (m.width, m.height) == (160, 284) and m.rotation == 0
     ref = tmp_path / "ref.png"
     runner.run(["-y", "-i", str(src), "-vf", "scale=160:284", "-frames:v", "1", str(ref)], stage="reference")
     with av.open(str(ref)) as c:

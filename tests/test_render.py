@@ -128,6 +128,8 @@ def test_rotated_phone_clip_is_upright_like_ffmpeg_autorotate(render, media, run
                   {"rot": media["rotated"]}, width=96, height=160)
     _, m = render(doc)
     assert (m.width, m.height) == (96, 160)
+    # upright pixels and no display matrix left, or a player would turn the picture again
+    assert m.rotation == 0
     # stored: red on top, blue below; shown after a 90 degree clockwise turn: blue left, red right
     assert close(m.rgb(5, 80, 80), RED) and close(m.rgb(5, 15, 80), BLUE)
     ref = tmp_path / "ref.png"

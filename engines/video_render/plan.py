@@ -243,7 +243,7 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only:
         span = seconds * clip.speed + SEEK_MARGIN
         args = ["-ss", to_ffmpeg_seconds(clip.source_in or Fraction(0)), "-t", to_ffmpeg_seconds(span)]
         if info.video is not None:
-            args += ["-noautorotate"]  # rotation is applied in the graph, from the probe
+            args += NO_ROTATION
         if audio_only:
             args += ["-vn"]
     index = len(g.inputs)
@@ -304,6 +304,11 @@ def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1)) -> list[str]:
 
 
 BT709_TAGS = "setparams=range=tv:colorspace=bt709:color_primaries=bt709:color_trc=bt709"
+
+# Input options for every video source: the graph turns the picture upright from the probe, so
+# ffmpeg must neither rotate it too (autorotate) nor copy the source's display matrix to the
+# output, where a player would turn the upright picture again (measured: it does copy it).
+NO_ROTATION = ["-noautorotate", "-display_rotation", "0"]
 
 
 def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, overlay: bool,

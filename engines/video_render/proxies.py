@@ -27,7 +27,7 @@ from ..media_v2.library import MediaLibrary
 from ..media_v2.models import Artifact, Asset, utc_now
 from ..media_v2.registry import lease_owner
 from .hardware import HardwareDecision
-from .plan import BT709_TAGS, color_conversion, container_args, upright_filters
+from .plan import BT709_TAGS, NO_ROTATION, color_conversion, container_args, upright_filters
 from .probe import MediaInfo, probe
 from .profiles import RenderProfile, nearest_even, resolve_encoder
 from .project import Project
@@ -58,7 +58,7 @@ def plan_proxy(info: MediaInfo, profile: RenderProfile, hw: HardwareDecision) ->
     working = "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
     vf = [*upright_filters(v), f"fps={fraction_text(fps)}", f"scale={width}:{height}{color_conversion(v)}",
           "setsar=1", f"format={working}", BT709_TAGS, enc.filter_tail]
-    args = ["-y", *enc.global_args, "-noautorotate", "-i", info.path, "-map", f"0:{v.index}"]
+    args = ["-y", *enc.global_args, *NO_ROTATION, "-i", info.path, "-map", f"0:{v.index}"]
     if info.audio is not None:
         args += ["-map", f"0:{info.audio.index}", "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2",
                  "-ar", "48000"]
