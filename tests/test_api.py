@@ -1,0 +1,189 @@
+"""The HTTP API through a real server (``cutlite serve``) on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import project
+
+A = {"X-Tenant": "acme", "X-Env": "dev"}
+B = {"X-Tenant": "globex", "X-Env": "dev"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, media):
+    home = tmp_path_factory.mktemp("api-home")
+    port = free_port()
+    env = dict(os.environ, CUTLITE_HOME=str(home), CUTLITE_LOCAL_ROOTS=str(Path(media["red"]).parent),
+               CUTLITE_MAX_UPLOAD_BYTES=str(3 * 1024 * 1024))
+    proc = subprocess.Popen([sys.executable, "-m", "engines.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("the server did not start: " + proc.stderr.read().decode()[-2000:])
+    with httpx.Client(base_url=base, timeout=120) as client:
+        yield client
+    proc.terminate()
+    proc.wait(10)
+
+
+def upload(client, path: Path, headers=A):
+    with open(path, "rb") as f:
+        return client.post("/media_v2/assets", headers=headers, files={"file": (path.name, f, "video/mp4")})
+
+
+def assert_error(resp, status: int, code: str | None = None):
+    assert resp.status_code == status, resp.text
+    err = resp.json()["error"]
+    assert set(err) == {"code", "message", "stage", "hint", "context"}
+    if code:
+        assert err["code"] == code
+    return err
+
+
+def test_openapi_is_served(server):
+    doc = server.get("/openapi.json").json()
+    assert "/media_v2/assets" in doc["paths"] and "/video_render/plan" in doc["paths"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Tenant": "acme"}, {"X-Tenant": "../etc", "X-Env": "dev"},
+                                     {"X-Tenant": "acme", "X-Env": "production"}, {"X-Tenant": "ACME", "X-Env": "dev"}])
+def test_missing_or_invalid_scope_headers_are_400(server, headers):
+    assert_error(server.get("/media_v2/assets/ast_00000000000000000000", headers=headers), 400, "invalid_project")
+
+
+def test_upload_registers_probes_and_dedupes(server, media):
+    first = upload(server, media["red"])
+    assert first.status_code == 201, first.text
+    asset = first.json()
+    assert asset["kind"] == "video" and asset["probe"]["video"]["width"] == 320
+    assert asset["source_key"] == f"tenants/acme/dev/media_v2/{asset['id']}/source.mp4"
+    assert [a["kind"] for a in asset["artifacts"]] == ["source"]
+    again = upload(server, media["red"])
+    assert again.status_code == 200 and again.json()["id"] == asset["id"]
+
+
+def test_same_bytes_for_another_tenant_are_another_asset(server, media):
+    a = upload(server, media["blue"]).json()
+    b = upload(server, media["blue"], B).json()
+    assert a["id"] != b["id"] and b["source_key"].startswith("tenants/globex/dev/")
+
+
+def test_upload_over_the_limit_is_413_and_stores_nothing(server, tmp_path):
+    big = tmp_path / "big.mp4"
+    big.write_bytes(os.urandom(4 * 1024 * 1024))
+    assert_error(upload(server, big), 413, "upload_too_large")
+
+
+def test_upload_of_a_non_media_file_is_400(server, tmp_path):
+    junk = tmp_path / "notes.mp4"
+    junk.write_text("not a video")
+    err = assert_error(upload(server, junk), 400, "asset_error")
+    assert str(tmp_path) not in str(err)  # no server path in the answer
+
+
+def test_register_by_uri_inside_the_allowed_root(server, media):
+    resp = server.post("/media_v2/assets", headers=A, json={"uri": f"file://{media['tone']}"})
+    assert resp.status_code == 201 and resp.json()["kind"] == "audio"
+
+
+@pytest.mark.parametrize("uri,status", [("file:///etc/passwd", 403), ("file:///%2e%2e/etc/passwd", 403),
+                                        ("http://127.0.0.1:1/x.mp4", 400), ("s3://bucket/x.mp4", 400)])
+def test_register_by_uri_outside_is_refused(server, uri, status):
+    err = assert_error(server.post("/media_v2/assets", headers=A, json={"uri": uri}), status)
+    assert "passwd" not in str(err)
+
+
+def test_assets_are_invisible_across_tenants_and_envs(server, media):
+    asset = upload(server, media["green_silent"]).json()
+    assert server.get(f"/media_v2/assets/{asset['id']}", headers=A).status_code == 200
+    assert_error(server.get(f"/media_v2/assets/{asset['id']}", headers=B), 404)
+    assert_error(server.get(f"/media_v2/assets/{asset['id']}", headers={**A, "X-Env": "staging"}), 404)
+    assert_error(server.get(f"/media_v2/assets/{asset['id']}/artifacts", headers=B), 404)
+    assert_error(server.get("/media_v2/assets/../../etc/passwd", headers=A), 404)
+
+
+def asset_project(asset_id: str, tenant: str = "acme") -> dict:
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "main", "start": 0, "source_in": 0, "source_out": 1}]}], {})
+    doc["assets"] = {"main": {"asset_id": asset_id}}
+    doc["tenant"] = tenant
+    return doc
+
+
+def test_proxies_endpoint_creates_then_reuses(server, media):
+    asset = upload(server, media["counter"]).json()
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p"}
+    first = server.post("/video_render/proxies", headers=A, json=body)
+    assert first.status_code == 200, first.text
+    assert [r["status"] for r in first.json()["results"]] == ["created"]
+    second = server.post("/video_render/proxies", headers=A, json=body).json()
+    assert [r["status"] for r in second["results"]] == ["reused"]
+    arts = server.get(f"/media_v2/assets/{asset['id']}/artifacts", headers=A, params={"kind": "proxy"}).json()
+    (proxy,) = arts["artifacts"]
+    assert proxy["key"] == f"tenants/acme/dev/media_v2/{asset['id']}/proxy_draft_360p.mp4"
+    assert {"profile_name", "source_asset_id", "hw_encoder_used"} <= set(proxy["meta"])
+
+
+def test_plan_endpoint_with_an_asset_id(server, media):
+    asset = upload(server, media["red"]).json()
+    resp = server.post("/video_render/plan", headers=A, json={"project": asset_project(asset["id"]),
+                                                              "profile": "draft_360p", "hw": "cpu"})
+    assert resp.status_code == 200, resp.text
+    plan = resp.json()
+    assert plan["frames"] == 24 and len(plan["plan_hash"]) == 64 and plan["meta"]["encoder"] == "libx264"
+
+
+def test_a_project_of_another_tenant_is_403(server, media):
+    asset = upload(server, media["red"]).json()
+    err = assert_error(server.post("/video_render/plan", headers=B, json={"project": asset_project(asset["id"])}),
+                       403)
+    assert "another tenant" in err["message"]
+
+
+def test_another_tenants_asset_id_is_not_resolved(server, media):
+    asset = upload(server, media["red"]).json()  # acme's
+    body = {"project": asset_project(asset["id"], tenant="globex"), "profile": "draft_360p"}
+    err = assert_error(server.post("/video_render/plan", headers=B, json=body), 400, "asset_error")
+    assert err["context"]["problems"] == [f'assets.main.asset_id: unknown asset "{asset["id"]}" for tenant globex/dev']
+    proxies = server.post("/video_render/proxies", headers=B, json=body).json()["results"]
+    assert proxies[0]["status"] == "failed" and proxies[0]["key"] is None
+
+
+def test_local_paths_in_projects_over_http_are_refused_outside_the_roots(server):
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "x", "start": 0, "source_in": 0, "source_out": 1}]}], {"x": "/etc/hostname"})
+    assert_error(server.post("/video_render/plan", headers=A, json={"project": doc}), 403)
+
+
+def test_invalid_project_lists_problems_with_paths(server):
+    doc = asset_project("ast_00000000000000000000")
+    doc["tracks"][0]["clips"][0]["speed"] = 99
+    err = assert_error(server.post("/video_render/plan", headers=A, json={"project": doc}), 400, "invalid_project")
+    assert "tracks[0].clips[0].speed: must be between 0.1 and 16" in err["context"]["problems"]
+
+
+def test_unknown_body_fields_are_400(server):
+    assert_error(server.post("/video_render/plan", headers=A, json={"project": {}, "profil": "x"}), 400)
