@@ -72,6 +72,15 @@ def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, 
 
     project_file = out / "project.json"
     project_file.write_text(json.dumps(demo_project(), indent=2))
+
+    from .video_render.service import ensure_proxies_for_project
+    for attempt in ("make", "reuse"):
+        t = time.monotonic()
+        outcomes = ensure_proxies_for_project(project_file, "draft_360p", service=service)
+        summary = ", ".join(f"{o.asset} {o.status}" for o in outcomes)
+        report(f"proxies ({attempt})", time.monotonic() - t, summary)
+        results[f"proxies_{attempt}"] = [o.to_dict() for o in outcomes]
+
     t = time.monotonic()
     plan = service.plan_project(project_file, "social_1080p")
     report("plan social_1080p", time.monotonic() - t,
