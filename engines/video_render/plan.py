@@ -35,6 +35,7 @@ from .probe import MediaInfo, VideoInfo
 from .profiles import EncoderSettings, RenderProfile, nearest_even, resolve_encoder
 from .project import TRANSITIONS, Clip, Project
 from .timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
+from .chunks import Chunk, plan_chunks
 from .timeline import PlacedClip, Timeline, place_project
 
 PLAN_VERSION = "cutlite.plan/1"
@@ -49,13 +50,6 @@ class PlanInput(BaseModel):
     path: str
     kind: str
     args: list[str]  # input options, before "-i path"
-
-
-class Chunk(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    index: int
-    start_frame: int
-    end_frame: int
 
 
 class RenderPlan(BaseModel):
@@ -79,6 +73,8 @@ class RenderPlan(BaseModel):
     global_args: list[str]
     output_args: list[str]
     chunks: list[Chunk]
+    window: list[int] | None = None  # [a, b) output frames of the full timeline, when not all
+    streams: str = "both"
     meta: dict[str, Any]
     plan_hash: str = ""
 
@@ -165,8 +161,14 @@ class _Out:
 
 def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderProfile,
                hw: HardwareDecision, *, fonts: dict[str, str] | None = None,
-               warnings: list[str] | None = None) -> RenderPlan:
-    """The render plan. ``fonts`` maps a text clip id to its font file (default font: key "")."""
+               warnings: list[str] | None = None, window: tuple[int, int] | None = None,
+               streams: str = "both", chunk_frames: int | None = None) -> RenderPlan:
+    """The render plan. ``fonts`` maps a text clip id to its font file (default font: key "").
+
+    ``window`` renders only the output frames ``[a, b)``, identical to those frames of the full
+    render (chunks, range previews). ``streams`` is ``both``, ``video`` or ``audio``.
+    ``chunk_frames`` splits the output into chunks (see ``chunks.plan_chunks``).
+    """
     problems = check_media(project, media)
     missing = sorted({c.asset for _, _, c in project.clip_paths() if c.asset and c.asset not in media})
     problems += [f"assets.{name}: not resolved (missing or unreadable)" for name in missing]
@@ -179,40 +181,48 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     working_fmt = "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
     out = _Out(width, height, fps, s.sample_rate, working_fmt, "0x" + s.background[1:].upper(),
                Fraction(height, s.height))
-    timeline = place_project(project).at_rate(fps)
+    full = place_project(project).at_rate(fps)
+    a, b = window or (0, full.frames)
+    timeline, lead = full.window(a, b) if window else (full, 0)
+    base = a - lead  # absolute frame of the extended window's first frame
     g = _Graph(warnings=list(warnings or []))
     fonts = fonts or {}
     links: dict[str, str] = {}
 
-    video = _video_tracks(g, project, timeline, media, out)
-    video = _overlay_tracks(g, project, timeline, media, out, video, fonts, links)
-    # every frame is BT.709 limited range by now: say so (metadata only, no conversion)
-    tail = [f"format={working_fmt}", BT709_TAGS, enc.filter_tail]
-    g.chains.append(chain([video], tail, "vout"))
-    samples = frames_to_samples(timeline.frames, fps, s.sample_rate)
-    _audio(g, timeline, media, out, samples)
+    if streams in ("both", "video"):
+        video = _video_tracks(g, project, timeline, media, out)
+        video = _overlay_tracks(g, project, timeline, media, out, video, fonts, links)
+        trim = None if (lead, timeline.frames) == (0, b - a) else \
+            f"trim=start_frame={lead}:end_frame={lead + b - a},settb={fraction_text(1 / fps)},setpts=N"
+        # every frame is BT.709 limited range by now: say so (metadata only, no conversion)
+        g.chains.append(chain([video], [trim, f"format={working_fmt}", BT709_TAGS, enc.filter_tail], "vout"))
+    samples = frames_to_samples(b, fps, s.sample_rate) - frames_to_samples(a, fps, s.sample_rate)
+    if streams in ("both", "audio"):
+        _audio(g, timeline, media, out, base, (a, b))
 
-    output_args = _output_args(profile, enc, fps, samples)
-    for pc in timeline.clips():
+    for pc in full.clips():
         if pc.frames <= 0:
             g.warnings.append(f"{pc.path}: shorter than one frame at {fraction_text(fps)} fps; not shown")
     plan = RenderPlan(
         project_id=project.id, tenant=project.tenant, env=project.env, profile=profile.name,
-        width=width, height=height, fps=rate(fps), frames=timeline.frames,
-        duration=fraction_text(frames_to_seconds(timeline.frames, fps)), sample_rate=s.sample_rate,
+        width=width, height=height, fps=rate(fps), frames=b - a,
+        duration=fraction_text(frames_to_seconds(b - a, fps)), sample_rate=s.sample_rate,
         samples=samples, inputs=g.inputs, filter_graph=";\n".join(g.chains), files=g.files, links=links,
         global_args=["-y", "-filter_complex_threads", str(profile.filter_threads or 0), *enc.global_args],
-        output_args=output_args,
-        chunks=[Chunk(index=0, start_frame=0, end_frame=timeline.frames)],
+        output_args=_output_args(profile, enc, fps, streams),
+        chunks=plan_chunks(b - a, profile.gop_frames(fps), chunk_frames),
+        window=[a, b] if window else None, streams=streams,
         meta={"profile": profile.name, "encoder": enc.encoder, "hardware": hw.to_dict(),
               "pix_fmt": profile.pix_fmt, "warnings": g.warnings},
     )
     return plan.model_copy(update={"plan_hash": hash_plan(plan)})
 
 
-def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, samples: int) -> list[str]:
-    return ["-map", "[vout]", "-map", "[aout]", "-c:v", enc.encoder, *enc.codec_args,
-            "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2", *container_args(fps)]
+def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, streams: str) -> list[str]:
+    video = ["-map", "[vout]", "-c:v", enc.encoder, *enc.codec_args]
+    audio = ["-map", "[aout]", "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2"]
+    picked = {"both": video + audio, "video": video + ["-an"], "audio": audio + ["-vn"]}[streams]
+    return picked + container_args(fps)
 
 
 def container_args(fps: Fraction) -> list[str]:
@@ -233,6 +243,21 @@ def container_args(fps: Fraction) -> list[str]:
 
 # ---------------------------------------------------------------- pictures
 
+PREROLL = Fraction(1, 2)  # source seconds decoded before a cut-in point, for identical frame picks
+
+
+def _seek(pc: PlacedClip, out: _Out) -> tuple[Fraction, Fraction]:
+    """(seek position, pre-roll) in source seconds for the visible part of a media clip.
+
+    Decoding a little before the cut-in point lets ``fps`` choose exactly the source frames a
+    full render chooses (an input seek drops every frame before its position).
+    """
+    clip = pc.clip
+    point = (clip.source_in or Fraction(0)) + frames_to_seconds(pc.head, out.fps) * clip.speed
+    preroll = min(PREROLL, point) if pc.head else Fraction(0)
+    return point - preroll, preroll
+
+
 def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only: bool = False) -> int:
     clip = pc.clip
     seconds = frames_to_seconds(pc.frames, out.fps)
@@ -240,8 +265,9 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only:
     if info.kind == "image":
         args = ["-loop", "1", "-framerate", rate(out.fps), "-t", to_ffmpeg_seconds(seconds + SEEK_MARGIN)]
     else:
-        span = seconds * clip.speed + SEEK_MARGIN
-        args = ["-ss", to_ffmpeg_seconds(clip.source_in or Fraction(0)), "-t", to_ffmpeg_seconds(span)]
+        seek, preroll = _seek(pc, out)
+        span = preroll + seconds * clip.speed + SEEK_MARGIN
+        args = ["-ss", to_ffmpeg_seconds(seek), "-t", to_ffmpeg_seconds(span)]
         if info.video is not None:
             args += NO_ROTATION
         if audio_only:
@@ -289,10 +315,14 @@ def color_conversion(v: VideoInfo) -> str:
     return opts
 
 
-def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1)) -> list[str]:
-    """From decoded frames to upright, progressive, SDR pictures on the clip's own clock."""
-    pts = "setpts=PTS-STARTPTS" if speed == 1 else f"setpts=(PTS-STARTPTS)*{speed.denominator}/{speed.numerator}"
-    filters = [pts]
+def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1), preroll: Fraction = Fraction(0)) -> list[str]:
+    """From decoded frames to upright, progressive, SDR pictures on the clip's own clock.
+
+    After an input seek, timestamps count from the seek position; the pre-roll is taken off so
+    that 0 is the cut-in point (earlier frames go negative and ``fps=...:start_time=0`` drops them).
+    """
+    pts = "PTS" if not preroll else f"(PTS-{to_ffmpeg_seconds(preroll)}/TB)"
+    filters = [f"setpts={pts}" if speed == 1 else f"setpts={pts}*{speed.denominator}/{speed.numerator}"]
     if v.interlaced:
         filters.append("bwdif=mode=send_frame:deint=interlaced")
     filters += {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}.get(v.rotation, [])
@@ -328,7 +358,8 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, over
     fit[0] += color_conversion(v)
     cx, cy = Fraction(out.width) * Fraction(clip.x), Fraction(out.height) * Fraction(clip.y)
     x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))
-    filters: list[str | None] = [*upright_filters(v, clip.speed), f"fps={rate(out.fps)}", *fit, "setsar=1"]
+    filters: list[str | None] = [*upright_filters(v, clip.speed, _seek(pc, out)[1] if info.kind != "image" else 0),
+                                 f"fps={rate(out.fps)}:start_time=0", *fit, "setsar=1"]
     for f in clip.filters:
         filters.append(f"eq=brightness={num(f.brightness)}:contrast={num(f.contrast)}:saturation={num(f.saturation)}")
     fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
@@ -440,8 +471,9 @@ def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict
 
 
 def _abs_points(pc: PlacedClip, points: tuple[tuple[Fraction, float], ...], fps: Fraction):
-    start = frames_to_seconds(pc.start, fps)
-    return [(start + t, v) for t, v in points]
+    """Keyframes (relative to the clip's start) on this timeline's clock."""
+    origin = frames_to_seconds(pc.origin, fps)
+    return [(origin + t, v) for t, v in points]
 
 
 def _opacity(pc: PlacedClip, out: _Out) -> str | None:
@@ -492,10 +524,21 @@ def _atempo(speed: Fraction) -> list[str]:
     return filters
 
 
-def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out, total_samples: int) -> None:
+def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out, base: int,
+           window: tuple[int, int]) -> None:
+    """The mix of every clip's sound for the output frames ``window``.
+
+    Sample positions are computed from absolute frames (``base`` is the timeline's first frame
+    in the full render), so a window's samples line up with the full render's.
+    """
     sr = out.sample_rate
+
+    def at(frame: int) -> int:  # samples from the timeline's start to an (absolute) frame
+        return frames_to_samples(base + frame, out.fps, sr) - frames_to_samples(base, out.fps, sr)
+
     fmt = f"aformat=sample_fmts=fltp:sample_rates={sr}:channel_layouts=stereo"
-    sources = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total_samples}"], "bed")]
+    total = at(timeline.frames)
+    sources = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total}"], "bed")]
     for placed in timeline.tracks:
         for i, pc in enumerate(placed):
             clip = pc.clip
@@ -505,23 +548,30 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             if info.audio is None:
                 continue
             idx = _clip_input_index(g, pc, info, out)
-            n = frames_to_samples(pc.frames, out.fps, sr)
-            start = frames_to_samples(pc.start, out.fps, sr)
-            filters: list[str | None] = ["asetpts=PTS-STARTPTS", f"aresample={sr}", *_atempo(clip.speed), fmt,
+            _, preroll = _seek(pc, out)
+            n = at(pc.end) - at(pc.start)
+            filters: list[str | None] = [f"atrim=start={to_ffmpeg_seconds(preroll)}" if preroll else None,
+                                         "asetpts=PTS-STARTPTS", f"aresample={sr}", *_atempo(clip.speed), fmt,
                                          "apad", f"atrim=end_sample={n}", f"asetpts=N/{sr}/TB"]
             kf = clip.volume
             if kf.constant is not None:
                 filters.append(None if kf.constant == 1 else f"volume={num(kf.constant)}")
             else:
-                filters.append(f"volume={piecewise_linear(list(kf.points), 't')}:eval=frame")
+                # keyframes count from the clip's start; this part of it starts ``head`` frames in
+                head = frames_to_seconds(pc.head, out.fps)
+                filters.append(f"volume={piecewise_linear([(t - head, v) for t, v in kf.points], 't')}:eval=frame")
             filters += _crossfades(placed, i, pc, out)
-            filters.append(f"adelay=delays={start}S:all=1")
+            filters.append(f"adelay=delays={at(pc.start)}S:all=1")
             sources.append(g.add([f"{idx}:{info.audio.index}"], filters, "a"))
+    lead = frames_to_samples(window[0], out.fps, sr) - frames_to_samples(base, out.fps, sr)
+    length = frames_to_samples(window[1], out.fps, sr) - frames_to_samples(window[0], out.fps, sr)
+    trim = f"atrim=start_sample={lead}:end_sample={lead + length}" if (lead, length) != (0, total) else None
     if len(sources) == 1:
-        g.chains.append(chain([sources[0]], [fmt], "aout"))
+        g.chains.append(chain([sources[0]], [trim, "asetpts=N/SR/TB" if trim else None, fmt], "aout"))
         return
     g.chains.append(chain(sources, [f"amix=inputs={len(sources)}:duration=first:dropout_transition=0:normalize=0",
-                                    f"atrim=end_sample={total_samples}", fmt], "aout"))
+                                    f"atrim=end_sample={total}", trim, "asetpts=N/SR/TB" if trim else None, fmt],
+                          "aout"))
 
 
 def _clip_input_index(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:

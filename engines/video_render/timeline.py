@@ -23,10 +23,16 @@ class PlacedClip:
     start: int  # first frame on the timeline
     end: int    # one past the last frame
     transition_frames: int = 0  # overlap with the previous clip on a video track
+    head: int = 0  # frames of the clip cut off before a window's start (0 in a full timeline)
 
     @property
     def frames(self) -> int:
         return self.end - self.start
+
+    @property
+    def origin(self) -> int:
+        """Where the whole clip would start on this timeline (keyframes are relative to it)."""
+        return self.start - self.head
 
     @property
     def path(self) -> str:
@@ -61,6 +67,37 @@ class Timeline:
                                          start, end, trans))
             tracks.append(tuple(placed))
         return Timeline(fps, m(self.frames), tuple(tracks))
+
+    def window(self, start: int, end: int) -> tuple["Timeline", int]:
+        """The frames ``[start, end)`` as a timeline of their own, and the lead to trim.
+
+        A window edge inside a transition's overlap moves outward to the overlap's edge (an
+        ``xfade`` needs both clips whole across it); the returned lead is how many frames the
+        extended window has before ``start``, to be trimmed after rendering.
+        """
+        if not 0 <= start < end <= self.frames:
+            raise ValueError(f"window [{start}, {end}) outside the timeline [0, {self.frames})")
+        a, b = start, end
+        for track in self.tracks:
+            for pc in track:
+                if pc.transition_frames:
+                    overlap_start, overlap_end = pc.start, pc.start + pc.transition_frames
+                    if overlap_start < a < overlap_end:
+                        a = overlap_start
+                    if overlap_start < b < overlap_end:
+                        b = overlap_end
+        tracks = []
+        for track in self.tracks:
+            placed = []
+            for pc in track:
+                if pc.end <= a or pc.start >= b or pc.frames <= 0:
+                    continue
+                head = max(0, a - pc.start)
+                trans = pc.transition_frames if pc.start >= a else 0
+                placed.append(PlacedClip(pc.track_index, pc.track_kind, pc.clip_index, pc.clip,
+                                         max(pc.start, a) - a, min(pc.end, b) - a, trans, pc.head + head))
+            tracks.append(tuple(placed))
+        return Timeline(self.fps, b - a, tuple(tracks)), start - a
 
 
 def place_project(project: Project) -> Timeline:
