@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .errors import Cancelled, CutliteError
+from .errors import Cancelled, CutliteError, ValidationError
 
 out_console = Console()              # tables for people, on stdout
 err_console = Console(stderr=True)   # logs and progress
@@ -139,30 +139,86 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_render(args: argparse.Namespace) -> int:
+def _run_with_progress(args: argparse.Namespace, title: str, run: Any) -> dict[str, Any]:
+    """Run a job with a progress bar on stderr; Ctrl-C cancels it cleanly (exit 130)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .video_render.service import RenderService
-
-    service = RenderService()
-    plan = service.plan_project(args.project, args.profile, args.hw)
     cancel = threading.Event()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=err_console, disable=args.json) as bar:
-        task = bar.add_task(f"render {plan.profile} ({plan.meta['encoder']})", total=1.0)
+        task = bar.add_task(title, total=1.0)
+        outcome: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: outcome.update(
+            job=run(cancel=cancel, progress=lambda f, _b: bar.update(task, completed=f))), daemon=True)
+        worker.start()
         try:
-            result = service.render(plan, args.output, cancel=cancel,
-                                    progress=lambda f, _b: bar.update(task, completed=f))
+            while worker.is_alive():
+                worker.join(0.2)
         except KeyboardInterrupt:
             cancel.set()
-            raise Cancelled("cancelled by the user", stage="render") from None
-    doc = {"output": result.output, "frames": result.frames, "duration": result.duration,
-           "elapsed_seconds": round(result.elapsed, 3), "plan_hash": result.plan_hash, "encoder": result.encoder,
-           "warnings": plan.meta["warnings"]}
-    _emit(args, doc, _table("Render", [{"output": result.output, "frames": result.frames,
-                                         "duration (s)": result.duration, "encoder": result.encoder,
-                                         "seconds": f"{result.elapsed:.2f}"}]))
+            worker.join(30)
+    return outcome.get("job") or {}
+
+
+def _finish(args: argparse.Namespace, service: Any, job_id: str) -> int:
+    view = service.job_view(job_id)
+    rows = [{"job": view["id"], "state": view["state"], "chunks": len(view["chunks"]),
+             "reused": sum(1 for c in view["chunks"] if c["reused"]), "output": view["output_key"] or "-"}]
+    _emit(args, view, _table("Render job", rows))
+    if view["state"] == "CANCELED":
+        raise Cancelled("cancelled by the user", stage="render", job_id=job_id)
+    if view["state"] == "FAILED":
+        err = view["error"] or {}
+        raise CutliteError(err.get("message", "the job failed"), stage=err.get("stage"), hint=err.get("hint"),
+                           job_id=job_id, **(err.get("context") or {}))
     return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .video_render.service import RenderService
+
+    service = RenderService()
+    options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers}
+    job, created = service.submit_job(args.project, args.profile, options=options, job_id=args.job_id, hw=args.hw,
+                                      output=args.output, need_slot=True)
+    err_console.print(f"job {job['id']} ({'new' if created else 'existing: ' + job['state']})")
+    if job["state"] == "COMPLETED":
+        from .video_render.job_runner import copy_out
+        copy_out(service.library.store(job["env"]).local_path(job["output_key"]), Path(args.output))
+        return _finish(args, service, job["id"])
+    if job["state"] != "QUEUED":
+        service.jobs.requeue(job["id"])
+    _run_with_progress(args, f"render {args.profile} ({job['id']})",
+                       lambda **kw: service.run_job(job["id"], workers=args.workers, **kw))
+    return _finish(args, service, job["id"])
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from .video_render.service import RenderService
+
+    service = RenderService()
+    if args.action == "list":
+        jobs = service.jobs.list(state=args.state)
+        views = [service.job_view(j["id"]) for j in jobs]
+        rows = [{"job": v["id"], "tenant": f"{v['tenant']}/{v['env']}", "state": v["state"] + (" (stale)" if v["stale"] else ""),
+                 "profile": v["profile"], "progress": f"{v['progress']:.0%}", "created": v["created_at"]} for v in views]
+        _emit(args, {"jobs": views}, _table("Jobs", rows))
+        return 0
+    if not args.job_id:
+        raise ValidationError([f"job_id: `cutlite jobs {args.action}` needs a job id"])
+    if args.action == "show":
+        view = service.job_view(args.job_id)
+        _emit(args, view, _table(f"Job {view['id']}: {view['state']}", view["chunks"]))
+        return 0
+    if args.action == "cancel":
+        view = service.cancel_job(args.job_id)
+        _emit(args, service.job_view(args.job_id), f"cancel requested: {view['state']}")
+        if not args.json:
+            out_console.print(f"{args.job_id}: cancel requested ({view['state']})")
+        return 0
+    # resume
+    _run_with_progress(args, f"resume {args.job_id}", lambda **kw: service.resume_job(args.job_id, **kw))
+    return _finish(args, service, args.job_id)
 
 
 def cmd_proxies(args: argparse.Namespace) -> int:
@@ -244,14 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     for name, func, helptext in (("plan", cmd_plan, "the deterministic render plan (dry run)"),
-                                 ("render", cmd_render, "render a project")):
+                                 ("render", cmd_render, "render a project as a chunked, resumable job")):
         p = sub.add_parser(name, parents=[common], help=helptext)
         p.add_argument("project")
         p.add_argument("--profile", required=True, choices=list(PROFILES))
         p.add_argument("--hw", choices=HW_CHOICES)
         if name == "render":
             p.add_argument("-o", "--output", required=True)
+            p.add_argument("--chunk-seconds", help="chunk length in seconds (default: one chunk per 10 s)",
+                           default="10")
+            p.add_argument("--workers", type=int, default=1, help="chunks rendered at once")
+            p.add_argument("--job-id", help="a job id of your own (default: derived from the parameters)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("jobs", parents=[common], help="the job repository")
+    p.add_argument("action", choices=["list", "show", "cancel", "resume"])
+    p.add_argument("job_id", nargs="?")
+    p.add_argument("--state", choices=["QUEUED", "RUNNING", "FAILED", "CANCELED", "COMPLETED"])
+    p.set_defaults(func=cmd_jobs)
     return parser
 
 

@@ -21,6 +21,14 @@ from engines.video_render.service import RenderService
 REAL_MEDIA = Path(os.environ.get("CUTLITE_REAL_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media" / "real")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cutlite_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The suite's own state folder (database, object store), inherited by subprocesses."""
+    home = tmp_path_factory.mktemp("cutlite-home")
+    os.environ["CUTLITE_HOME"] = str(home)
+    return home
+
+
 @pytest.fixture(scope="session")
 def runner() -> FFmpegRunner:
     return FFmpegRunner()

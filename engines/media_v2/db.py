@@ -11,8 +11,8 @@ import fcntl
 import threading
 from pathlib import Path
 
-from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Index, MetaData, String, Table,
-                        UniqueConstraint, create_engine, event, text)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String,
+                        Table, UniqueConstraint, create_engine, event, text)
 from sqlalchemy.engine import Engine
 
 metadata = MetaData()
@@ -53,6 +53,64 @@ leases = Table(
     Column("name", String(255), primary_key=True),
     Column("owner", String(64), nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+jobs = Table(
+    "render_jobs", metadata,
+    Column("id", String(80), primary_key=True),
+    Column("tenant", String(63), nullable=False),
+    Column("env", String(8), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("profile", String(32), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("params_hash", String(64), nullable=False),
+    Column("plan_hash", String(64), nullable=False),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("owner", String(120), nullable=True),
+    Column("heartbeat_at", Float, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("error", JSON, nullable=True),
+    Column("output_key", String(512), nullable=True),
+    Column("timings", JSON, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+chunks = Table(
+    "render_chunks", metadata,
+    Column("job_id", String(80), ForeignKey("render_jobs.id"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("start_frame", Integer, nullable=False),
+    Column("end_frame", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("content_hash", String(64), nullable=True),
+    Column("key", String(512), nullable=True),
+    Column("checksum", String(64), nullable=True),
+    Column("reused", Boolean, nullable=False, default=False),
+    Column("seconds", Float, nullable=True),
+    Column("worker", String(120), nullable=True),
+    Column("error", JSON, nullable=True),
+)
+
+events = Table(
+    "job_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(80), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+chunk_cache = Table(
+    "chunk_cache", metadata,
+    Column("tenant", String(63), primary_key=True),
+    Column("env", String(8), primary_key=True),
+    Column("content_hash", String(64), primary_key=True),
+    Column("key", String(512), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
 )
 
 _engines: dict[str, Engine] = {}

@@ -16,12 +16,13 @@ from ..video_render.project import ENVS, TENANT_RE
 
 ASSET_ID_RE = re.compile(r"ast_[0-9a-f]{20}")
 ARTIFACT_ID_RE = re.compile(r"art_[0-9a-f]{20}")
-JOB_ID_RE = re.compile(r"job_[0-9a-f]{8,64}")
+JOB_ID_RE = re.compile(r"(?!chunks$)[a-z0-9][a-z0-9_-]{2,63}")  # "chunks" is the chunk cache's folder
 EXT_RE = re.compile(r"[a-z0-9]{1,8}")
 # what a whole key may look like; checked again by every store before touching anything
 KEY_RE = re.compile(r"tenants/[a-z0-9][a-z0-9-]{0,62}/(dev|staging|prod)/media_v2/"
                     r"(ast_[0-9a-f]{20}/(source\.[a-z0-9]{1,8}|proxy_[a-z0-9_]{1,32}\.mp4)"
-                    r"|renders/job_[0-9a-f]{8,64}/[a-z0-9_.-]{1,64})")
+                    r"|renders/(?!chunks/)[a-z0-9][a-z0-9_-]{2,63}/(?!\.)[a-z0-9_.-]{1,64}"
+                    r"|renders/chunks/[0-9a-f]{64}\.mp4)")
 
 
 def new_asset_id() -> str:
@@ -68,9 +69,16 @@ def proxy_key(tenant: str, env: str, asset_id: str, profile: str) -> str:
 
 
 def render_key(tenant: str, env: str, job_id: str, name: str = "output.mp4") -> str:
-    if not JOB_ID_RE.fullmatch(job_id) or not re.fullmatch(r"[a-z0-9_.-]{1,64}", name) or ".." in name:
+    if not JOB_ID_RE.fullmatch(job_id) or not re.fullmatch(r"(?!\.)[a-z0-9_.-]{1,64}", name) or ".." in name:
         raise ValidationError([f"job_id: invalid job id or file name {job_id!r}/{name!r}"], stage="scope")
     return tenant_prefix(tenant, env) + f"renders/{job_id}/{name}"
+
+
+def chunk_key(tenant: str, env: str, content_hash: str) -> str:
+    """A rendered chunk, content-addressed so that any job of the tenant can reuse it."""
+    if not re.fullmatch(r"[0-9a-f]{64}", content_hash):
+        raise ValidationError([f"chunk hash: invalid {content_hash!r}"], stage="scope")
+    return tenant_prefix(tenant, env) + f"renders/chunks/{content_hash}.mp4"
 
 
 def check_key(key: str) -> str:

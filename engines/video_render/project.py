@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_serializer, model_validator
 
 from ..errors import ValidationError
 from .timebase import fraction_text, parse_fps, parse_time, snap_to_frame
@@ -99,6 +99,13 @@ class Keyframes(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     points: tuple[tuple[Fraction, float], ...]
+
+    @model_serializer
+    def _to_document(self) -> float | list[list[Any]]:
+        """Back to the project format: a number, or ``[[t, value], ...]`` with exact times."""
+        if len(self.points) == 1 and self.points[0][0] == 0:
+            return self.points[0][1]
+        return [[fraction_text(t), v] for t, v in self.points]
 
     @property
     def constant(self) -> float | None:
@@ -253,8 +260,8 @@ class Project(_Model):
                 yield f"tracks[{ti}].clips[{ci}]", track, clip
 
     def canonical(self) -> dict[str, Any]:
-        """JSON-safe form with sorted keys: the basis of plan hashes."""
-        return json.loads(self.model_dump_json(exclude_none=True))
+        """The project as a document again (only the fields that were given): jobs store it."""
+        return json.loads(self.model_dump_json(exclude_unset=True, exclude_none=True))
 
 
 # ---------------------------------------------------------------- loading

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..errors import (AssetError, Cancelled, CutliteError, FFmpegError, ValidationError)
 from .ffmpeg_runner import FFmpegRunner, HardwareReport, detect_hardware
 from .hardware import HardwareDecision, decide_hardware, requested_hw
+from .jobs import OUTPUT_OPTIONS, JobRepository, JobState, Limits, derive_job_id, public_job
 from .plan import RenderPlan, build_plan
 from .profiles import PROFILES, RenderProfile, get_profile
 from .project import Project, load_project
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .proxies import ProxyOutcome
 
 __all__ = ["RenderService", "RenderResult", "FFmpegError", "RenderProfile", "PROFILES", "RenderPlan",
-           "CutliteError", "Cancelled", "load_project", "ensure_proxies_for_project", "ProxyOutcome"]
+           "CutliteError", "Cancelled", "load_project", "ensure_proxies_for_project", "ProxyOutcome", "JobState"]
 
 Progress = Callable[[float, dict[str, str]], None]
 
@@ -91,7 +92,8 @@ class RenderService:
         return decide_hardware(choice, profile.codec, self.hardware)
 
     def plan_project(self, project: str | Path | dict[str, Any] | Project, profile: str,
-                     hw: str | None = None, *, base_dir: Path | None = None) -> RenderPlan:
+                     hw: str | None = None, *, base_dir: Path | None = None,
+                     chunk_seconds: Any = None) -> RenderPlan:
         """Load -> validate -> gather -> decide -> plan. Raises with every blocking problem."""
         proj, folder = self.load(project)
         prof = get_profile(profile)
@@ -101,40 +103,97 @@ class RenderService:
                              stage="plan", problems=sources.problems,
                              hint="fix or register the listed assets, then plan again")
         decision = self.decide(prof, hw)
-        return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings)
+        from .job_runner import chunk_frames_of
+
+        return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
+                          chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)))
+
+    # -------------------------------------------------------------- rendering
+
+    # -------------------------------------------------------------- jobs
+
+    @property
+    def jobs(self) -> JobRepository:
+        return JobRepository(self.library.registry.engine)
+
+    def submit_job(self, project: str | Path | dict[str, Any] | Project, profile: str, *,
+                   options: dict[str, Any] | None = None, job_id: str | None = None, hw: str | None = None,
+                   base_dir: Path | None = None, output: str | None = None, need_slot: bool = False,
+                   limits: Limits | None = None) -> tuple[dict[str, Any], bool]:
+        """Plan (validating everything) and record a QUEUED job; the same submission finds the same job."""
+        proj, folder = self.load(project)
+        opts = dict(options or {})
+        if opts.get("chunk_seconds") is not None:
+            opts["chunk_seconds"] = str(opts["chunk_seconds"])
+        plan = self.plan_project(proj, profile, hw, base_dir=base_dir or folder,
+                                 chunk_seconds=opts.get("chunk_seconds"))
+        identity = {"tenant": proj.tenant, "env": proj.env, "plan_hash": plan.plan_hash, "profile": profile,
+                    "options": {k: opts.get(k) for k in OUTPUT_OPTIONS}}
+        jid = job_id or derive_job_id(proj.tenant, proj.env, plan.plan_hash, profile, opts)
+        params = {"project": proj.canonical(), "base_dir": str((base_dir or folder).resolve()), "options": opts,
+                  "hw": hw, "output": str(Path(output).resolve()) if output else None}
+        return self.jobs.submit(job_id=jid, tenant=proj.tenant, env=proj.env, profile=profile, params=params,
+                                identity=identity, plan_hash=plan.plan_hash,
+                                chunks=[(c.start_frame, c.end_frame) for c in plan.chunks],
+                                limits=limits or Limits.from_env(), need_slot=need_slot)
+
+    def run_job(self, job_id: str, *, progress: Any = None, cancel: threading.Event | None = None,
+                workers: int | None = None) -> dict[str, Any]:
+        from .job_runner import JobRunner
+
+        return JobRunner(self, self.jobs).run(job_id, progress=progress, cancel=cancel, workers=workers)
+
+    def resume_job(self, job_id: str, **kw: Any) -> dict[str, Any]:
+        """Re-render only what is not verified complete: FAILED, CANCELED or abandoned RUNNING jobs."""
+        self.jobs.requeue(job_id)
+        return self.run_job(job_id, **kw)
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return self.jobs.request_cancel(job_id)
+
+    def job_view(self, job_id: str, tenant: str | None = None, env: str | None = None) -> dict[str, Any]:
+        job = self.jobs.get(job_id, tenant, env)
+        return public_job(job, self.jobs.chunks(job_id), stale=self.jobs.is_stale(job))
 
     # -------------------------------------------------------------- rendering
 
     def render(self, plan: RenderPlan, output: str | Path, *, progress: Progress | None = None,
                cancel: threading.Event | None = None, timeout: float | None = None) -> RenderResult:
+        """One ffmpeg pass into ``output``, which appears only once complete and verified."""
         out = Path(output).resolve()
         out.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
+        partial = out.parent / f".{out.name}.partial-{os.getpid()}-{threading.get_ident()}.mp4"
+        try:
+            self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout)
+            os.replace(partial, out)
+        finally:
+            partial.unlink(missing_ok=True)
+        if progress is not None:
+            progress(1.0, {"progress": "end"})
+        return RenderResult(str(out), plan.frames, plan.duration, time.monotonic() - start, plan.plan_hash,
+                            str(plan.meta.get("encoder")))
+
+    def encode(self, plan: RenderPlan, target: Path, *, progress: Progress | None = None,
+               cancel: threading.Event | None = None, timeout: float | None = None, stage: str = "render",
+               **context: Any) -> None:
+        """Run ``plan`` into ``target`` (in a private work folder) and check its frame count."""
         with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
             _write_work_folder(plan, Path(work))
-            partial = out.parent / f".{out.name}.partial-{os.getpid()}-{threading.get_ident()}.mp4"
 
             def on_progress(block: dict[str, str]) -> None:
                 if progress is not None:
                     frame = int(block.get("frame", "0") or 0)
                     progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
 
-            try:
-                self.runner.run(plan.argv(str(partial)), stage="render", cwd=work, timeout=timeout,
-                                cancel=cancel, on_progress=on_progress, plan_hash=plan.plan_hash,
-                                profile=plan.profile)
-                frames = count_video_frames(partial)
-                if frames != plan.frames:
-                    raise FFmpegError(f"the render has {frames} frames, the plan {plan.frames}",
-                                      stage="verify", plan_hash=plan.plan_hash,
-                                      hint="this is an engine bug: report it with `cutlite plan --json`")
-                os.replace(partial, out)
-            finally:
-                partial.unlink(missing_ok=True)
-        if progress is not None:
-            progress(1.0, {"progress": "end"})
-        return RenderResult(str(out), plan.frames, plan.duration, time.monotonic() - start, plan.plan_hash,
-                            str(plan.meta.get("encoder")))
+            self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
+                            on_progress=on_progress, plan_hash=plan.plan_hash, profile=plan.profile, **context)
+        if plan.streams != "audio":
+            frames = count_video_frames(target)
+            if frames != plan.frames:
+                raise FFmpegError(f"the output has {frames} frames, the plan {plan.frames}", stage="verify",
+                                  plan_hash=plan.plan_hash, retryable=True, **context,
+                                  hint="this is an engine bug if it repeats: report it with `cutlite plan --json`")
 
 
 def ensure_proxies_for_project(project: str | Path | dict[str, Any] | Project, profile: str = "draft_360p", *,

@@ -1,0 +1,313 @@
+"""Running a render job: chunks on a local pool, audio once, a stream-copy join, an artifact.
+
+- The job is claimed QUEUED -> RUNNING by an owner (``host:pid:token``) that heartbeats every
+  second; a job whose owner is gone is found stale and can be resumed.
+- Audio for the whole timeline is rendered once (no AAC priming at seams); each chunk's video is
+  a windowed plan (frames identical to a single pass) encoded as closed GOPs, verified (frame
+  count) and stored content-addressed: a chunk with the same content hash — its slice of the
+  plan, its sources' identities, profile and encoder — is reused, by this job on resume or by
+  any job of the tenant after an edit elsewhere in the timeline.
+- Each chunk has a timeout from its length and the profile's expected speed, and up to
+  ``MAX_ATTEMPTS`` attempts with exponential backoff; the last failure (stage, chunk, stderr
+  tail) is the job's error.
+- Cancel (a flag in the database, seen by the heartbeat) ends every running ffmpeg of the job
+  and removes the job's partial objects. The job always ends COMPLETED, FAILED or CANCELED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import Cancelled, CutliteError, FFmpegError, JobError
+from ..media_v2 import keys
+from ..media_v2.models import Artifact, utc_now
+from ..media_v2.registry import lease_owner
+from .jobs import JobRepository, JobState
+from .plan import RenderPlan, build_plan, container_args
+from .profiles import get_profile
+from .project import load_project
+from .timebase import parse_fps
+
+MAX_ATTEMPTS = 3
+BACKOFF = 0.5  # seconds, doubled per attempt
+Progress = Callable[[float, dict[str, Any]], None]
+
+
+def chunk_hash(plan: RenderPlan, identities: dict[str, str]) -> str:
+    """Exactly what makes a chunk's pixels: its slice of the graph, its inputs and encoder settings."""
+    doc = {"graph": plan.filter_graph, "files": plan.files, "links": sorted(v.rsplit("/", 1)[-1] for v in plan.links),
+           "inputs": [{"args": i.args, "source": identities.get(i.path, i.path)} for i in plan.inputs],
+           "global": plan.global_args, "output": plan.output_args, "size": [plan.width, plan.height],
+           "fps": plan.fps, "frames": plan.frames, "encoder": plan.meta["encoder"]}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def source_identity(path: str) -> str:
+    """A file's identity for caching: size and modification time (content-addressed store keys
+    already carry their content)."""
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+class JobRunner:
+    def __init__(self, service: Any, repo: JobRepository) -> None:
+        self.service = service  # RenderService: runner, planning, library
+        self.repo = repo
+
+    def run(self, job_id: str, *, progress: Progress | None = None, cancel: threading.Event | None = None,
+            workers: int | None = None) -> dict[str, Any]:
+        owner = lease_owner()
+        if not self.repo.claim(job_id, owner):
+            job = self.repo.get(job_id)
+            raise JobError(f"job {job_id} is {job['state']}, not QUEUED", stage="run", job_id=job_id, status=409)
+        cancel = cancel or threading.Event()
+        stop = threading.Event()
+        state = {"progress": 0.0}
+        beat = threading.Thread(target=self._heartbeat, args=(job_id, owner, cancel, stop, state), daemon=True)
+        beat.start()
+        started = time.monotonic()
+        try:
+            job = self.repo.get(job_id)
+            result = self._execute(job, owner, cancel, state, progress, workers)
+            timings = dict(result["timings"], total=round(time.monotonic() - started, 3))
+            done = self.repo.transition(job_id, JobState.COMPLETED, owner=owner, progress=1.0,
+                                        output_key=result["key"], timings=timings)
+            if progress:
+                progress(1.0, {"stage": "done"})
+            return done
+        except Cancelled:
+            self._cleanup(job_id, partial=True)
+            return self.repo.transition(job_id, JobState.CANCELED, owner=owner)
+        except CutliteError as exc:
+            err = exc.to_dict()
+            err["context"].pop("argv", None)
+            return self.repo.transition(job_id, JobState.FAILED, owner=owner, error=err)
+        except Exception as exc:  # an engine bug must still end the job, never leave it RUNNING
+            err = {"code": "internal", "message": f"{type(exc).__name__}: {exc}", "stage": "run", "hint": None,
+                   "context": {}}
+            self.repo.transition(job_id, JobState.FAILED, owner=owner, error=err)
+            raise
+        finally:
+            stop.set()
+            beat.join(5)
+
+    def _heartbeat(self, job_id: str, owner: str, cancel: threading.Event, stop: threading.Event,
+                   state: dict[str, float]) -> None:
+        while not stop.wait(1.0):
+            try:
+                if self.repo.heartbeat(job_id, owner, state["progress"]):
+                    cancel.set()
+            except Exception:  # a busy database must not kill the job; the next beat retries
+                continue
+
+    # ------------------------------------------------------------------ the work
+
+    def _execute(self, job: dict[str, Any], owner: str, cancel: threading.Event, state: dict[str, float],
+                 progress: Progress | None, workers: int | None) -> dict[str, Any]:
+        svc = self.service
+        params = job["params"]
+        project = load_project(params["project"])
+        base_dir = Path(params["base_dir"])
+        profile = get_profile(job["profile"])
+        sources = svc.gather(project, base_dir)
+        if sources.problems:
+            raise JobError("the job's sources changed: " + "; ".join(sources.problems), stage="plan",
+                           problems=sources.problems, hint="fix the assets and submit again")
+        decision = svc.decide(profile, params.get("hw"))
+        options = params.get("options", {})
+        chunk_frames = chunk_frames_of(options.get("chunk_seconds"), profile.output_fps(project.settings.fps))
+
+        def plan(**kw: Any) -> RenderPlan:
+            return build_plan(project, sources.media, profile, decision, fonts=sources.fonts,
+                              warnings=sources.warnings, chunk_frames=chunk_frames, **kw)
+
+        full = plan()
+        if full.plan_hash != job["plan_hash"]:
+            raise JobError("the plan changed since the job was submitted (sources or hardware differ)",
+                           stage="plan", hint="submit the project again for a new job")
+        store = svc.library.store(job["env"])
+        tenant, env, job_id = job["tenant"], job["env"], job["id"]
+        timings: dict[str, float] = {}
+        identities = {info.path: source_identity(info.path) for info in sources.media.values()}
+        total = full.frames
+        done_frames = {"n": 0}
+        lock = threading.Lock()
+
+        def report(stage: str, extra: int = 0) -> None:
+            with lock:
+                done_frames["n"] += extra
+                state["progress"] = 0.95 * done_frames["n"] / max(1, total)
+            if progress:
+                progress(state["progress"], {"stage": stage, "frames_done": done_frames["n"], "frames": total})
+
+        # audio, once for the whole timeline
+        t = time.monotonic()
+        audio_key = keys.render_key(tenant, env, job_id, "audio.m4a")
+        if not store.exists(audio_key):
+            with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
+                target = Path(work) / "audio.m4a"
+                svc.encode(plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job_id,
+                           timeout=self._timeout(full.frames, full, profile.speed_factor * 20, options))
+                store.put_file(audio_key, target, move=True)
+        timings["audio"] = round(time.monotonic() - t, 3)
+
+        # chunks on the local pool
+        t = time.monotonic()
+        pending = []
+        for c in self.repo.chunks(job_id):
+            if c["state"] == "DONE" and c["key"] and store.exists(c["key"]):
+                report("chunks", c["end_frame"] - c["start_frame"])
+            else:
+                pending.append(c)
+        n_workers = max(1, int(workers or options.get("workers") or 1))
+        with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="chunk") as pool:
+            futures = [pool.submit(self._chunk, job, c, plan, identities, store, cancel, options, report, owner)
+                       for c in pending]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in finished if f.exception() is not None]
+            if failed:
+                cancel.set()  # stop the other chunks at once
+                wait(futures)
+                exc = failed[0].exception()
+                if isinstance(exc, Cancelled) or not isinstance(exc, BaseException):
+                    raise Cancelled("cancelled", stage="chunks")
+                raise exc
+        timings["chunks"] = round(time.monotonic() - t, 3)
+        if cancel.is_set():
+            raise Cancelled("cancelled", stage="chunks")
+
+        # join by stream copy, with the audio
+        t = time.monotonic()
+        chunks = self.repo.chunks(job_id)
+        out_key = keys.render_key(tenant, env, job_id, "output.mp4")
+        with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
+            listing = Path(work) / "chunks.txt"
+            listing.write_text("".join(f"file '{_concat_quote(str(store.local_path(c['key'])))}'\n" for c in chunks))
+            target = Path(work) / "output.mp4"
+            fps = parse_fps(full.fps)
+            timescale = container_args(fps)[container_args(fps).index("-video_track_timescale") + 1]
+            svc.runner.run(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i",
+                            str(store.local_path(audio_key)), "-map", "0:v", "-map", "1:a", "-c", "copy",
+                            "-video_track_timescale", timescale, "-movflags", "+faststart",
+                            "-map_metadata", "-1", "-fflags", "+bitexact", str(target)],
+                           stage="join", cancel=cancel, job_id=job_id, timeout=120 + total / 100)
+            from .service import count_video_frames
+            frames = count_video_frames(target)
+            if frames != total:
+                raise FFmpegError(f"the joined output has {frames} frames, the plan {total}", stage="verify",
+                                  job_id=job_id, hint="resume the job; if it repeats, report it")
+            size, checksum = store.put_file(out_key, target, move=True)
+        timings["join"] = round(time.monotonic() - t, 3)
+        meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
+                "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
+                "reused_chunks": sum(1 for c in chunks if c["reused"]), "timings": timings,
+                "ffmpeg_version": svc.runner.version, "job_id": job_id}
+        svc.library.registry.put_artifact(Artifact(
+            id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
+            key=out_key, size=size, checksum=checksum, meta=meta, created_at=utc_now()))
+        self._cleanup(job_id, partial=False)
+        output = params.get("output")
+        if output:
+            copy_out(store.local_path(out_key), Path(output))
+        return {"key": out_key, "timings": timings}
+
+    def _chunk(self, job: dict[str, Any], c: dict[str, Any], plan: Callable[..., RenderPlan],
+               identities: dict[str, str], store: Any, cancel: threading.Event, options: dict[str, Any],
+               report: Callable[..., None], owner: str) -> None:
+        job_id, idx = job["id"], c["idx"]
+        if cancel.is_set():
+            raise Cancelled("cancelled", stage="chunk", chunk_index=idx)
+        window = plan(window=(c["start_frame"], c["end_frame"]), streams="video")
+        digest = chunk_hash(window, identities)
+        key = keys.chunk_key(job["tenant"], job["env"], digest)
+        cached = self.repo.cached_chunk(job["tenant"], job["env"], digest)
+        if cached and store.exists(cached["key"]):
+            self.repo.update_chunk(job_id, idx, state="DONE", content_hash=digest, key=cached["key"],
+                                   checksum=cached["checksum"], reused=True, seconds=0.0, worker=owner,
+                                   attempts=c["attempts"])
+            report("chunks", window.frames)
+            return
+        attempts = c["attempts"]
+        profile = get_profile(job["profile"])
+        while True:
+            attempts += 1
+            self.repo.update_chunk(job_id, idx, state="RUNNING", attempts=attempts, worker=owner, content_hash=digest)
+            t = time.monotonic()
+            try:
+                with tempfile.TemporaryDirectory(prefix="cutlite-chunk-") as work:
+                    target = Path(work) / f"chunk_{idx:05d}.mp4"
+                    self.service.encode(window, target, cancel=cancel, stage="chunk", job_id=job_id, chunk_index=idx,
+                                        timeout=self._timeout(window.frames, window, profile.speed_factor, options))
+                    _, checksum = store.put_file(key, target, move=True)
+                self.repo.cache_chunk(job["tenant"], job["env"], digest, key, checksum, window.frames)
+                self.repo.update_chunk(job_id, idx, state="DONE", key=key, checksum=checksum, reused=False,
+                                       seconds=round(time.monotonic() - t, 3), attempts=attempts, error=None)
+                report("chunks", window.frames)
+                return
+            except Cancelled:
+                self.repo.update_chunk(job_id, idx, state="PENDING", attempts=attempts)
+                raise
+            except FFmpegError as exc:
+                err = exc.to_dict()
+                err["context"].pop("argv", None)
+                if attempts >= int(options.get("max_attempts") or MAX_ATTEMPTS):
+                    self.repo.update_chunk(job_id, idx, state="FAILED", attempts=attempts, error=err)
+                    raise
+                self.repo.update_chunk(job_id, idx, state="PENDING", attempts=attempts, error=err)
+                if cancel.wait(BACKOFF * 2 ** (attempts - 1)):
+                    raise Cancelled("cancelled", stage="chunk", chunk_index=idx) from None
+
+    @staticmethod
+    def _timeout(frames: int, plan: RenderPlan, speed_factor: float, options: dict[str, Any]) -> float:
+        """From the chunk's length and the profile's expected speed, with generous slack (overridable)."""
+        if options.get("chunk_timeout"):
+            return float(options["chunk_timeout"])
+        seconds = float(Fraction(frames) / parse_fps(plan.fps))
+        return 30 + 4 * seconds / max(speed_factor, 0.01)
+
+    def _cleanup(self, job_id: str, *, partial: bool) -> None:
+        """Remove the job's intermediates (audio; the output too when cancelled)."""
+        job = self.repo.get(job_id)
+        store = self.service.library.store(job["env"])
+        names = ["audio.m4a"] + (["output.mp4"] if partial else [])
+        for name in names:
+            try:
+                store.delete(keys.render_key(job["tenant"], job["env"], job_id, name))
+            except CutliteError:
+                pass
+
+
+def chunk_frames_of(chunk_seconds: Any, fps: Fraction) -> int | None:
+    if not chunk_seconds:
+        return None
+    from .timebase import parse_time
+
+    return max(1, round(parse_time(chunk_seconds) * fps))
+
+
+def copy_out(src: Path, dest: Path) -> None:
+    """Copy a finished output to a user's path atomically."""
+    import shutil
+
+    dest = dest.resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}"
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _concat_quote(path: str) -> str:
+    """The concat demuxer's quoting: a single quote ends, is escaped, and reopens."""
+    return path.replace("'", "'\\''")
