@@ -148,15 +148,27 @@ def _run_with_progress(args: argparse.Namespace, title: str, run: Any) -> dict[s
                   TimeElapsedColumn(), console=err_console, disable=args.json) as bar:
         task = bar.add_task(title, total=1.0)
         outcome: dict[str, Any] = {}
-        worker = threading.Thread(target=lambda: outcome.update(
-            job=run(cancel=cancel, progress=lambda f, _b: bar.update(task, completed=f))), daemon=True)
-        worker.start()
+        finished = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome["job"] = run(cancel=cancel, progress=lambda f, _b: bar.update(task, completed=f))
+            except BaseException as exc:  # re-raised in the main thread below
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        threading.Thread(target=work, daemon=True).start()
+        # Wait on an Event, not Thread.join: a join interrupted by Ctrl-C can report the thread
+        # finished while it still runs (CPython), and the job would be left RUNNING.
         try:
-            while worker.is_alive():
-                worker.join(0.2)
+            while not finished.wait(0.2):
+                pass
         except KeyboardInterrupt:
             cancel.set()
-            worker.join(30)
+            finished.wait(60)
+    if "error" in outcome:
+        raise outcome["error"]
     return outcome.get("job") or {}
 
 

@@ -87,11 +87,28 @@ def test_render_writes_the_output_and_reports_it(tmp_path, media):
     out = cutlite("render", str(write_project(tmp_path, doc)), "--profile", "draft_480p", "-o", str(target), "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
+    assert doc["state"] == "COMPLETED" and doc["id"].startswith("job_")
     assert doc["frames"] == 30 and measure(target, decode=False).frames == 30
 
 
 def test_bad_flag_is_exit_2():
     assert cutlite("render", "x.json", "--profile", "ultra", "-o", "y.mp4").returncode == 2
+
+
+def running_encodes(marker: bytes) -> list[int]:
+    """Live (not zombie) ffmpeg processes whose command line contains ``marker``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"ffmpeg" in cmd and marker in cmd and state != "Z":
+            pids.append(int(proc.name))
+    return pids
 
 
 def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media):
@@ -100,9 +117,10 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media):
         width=1920, height=1080)
     target = tmp_path / "final.mp4"
     proc = subprocess.Popen([*CLI, "render", str(write_project(tmp_path, doc)), "--profile", "social_1080p",
-                             "-o", str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "-o", str(target), "--chunk-seconds", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not list(tmp_path.glob(".final.mp4.partial*")) and time.monotonic() < deadline:
+    while not running_encodes(b"cutlite-chunk-") and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
@@ -110,3 +128,4 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media):
     assert proc.returncode == 130, err
     assert not target.exists() and not list(tmp_path.glob(".final.mp4.partial*"))
     assert "cancelled" in err
+    assert running_encodes(b"cutlite-chunk-") == []

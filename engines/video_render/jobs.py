@@ -296,6 +296,7 @@ def public_job(job: dict[str, Any], chunks: list[dict[str, Any]], *, stale: bool
     return {
         "id": job["id"], "tenant": job["tenant"], "env": job["env"], "state": job["state"],
         "stale": stale, "profile": job["profile"], "progress": round(float(job["progress"] or 0), 4),
+        "frames": max((c["end_frame"] for c in chunks), default=0),
         "plan_hash": job["plan_hash"], "error": job["error"], "output_key": job["output_key"],
         "timings": job["timings"], "created_at": job["created_at"], "updated_at": job["updated_at"],
         "options": job["params"].get("options", {}),
