@@ -119,6 +119,21 @@ def measure(path: str | Path, decode: bool = True) -> Measured:
     return Measured(frames, w, h, fps, video_seconds, audio_samples, sample_rate, channels, pictures, rotation)
 
 
+def lossless(plan):
+    """The same plan encoded losslessly (x264 qp 0): the true pictures, to measure others against."""
+    args = list(plan.output_args)
+    i = args.index("-crf")
+    args[i:i + 2] = ["-qp", "0"]
+    j = args.index("-profile:v")
+    del args[j:j + 2]
+    return plan.model_copy(update={"output_args": args})
+
+
+def psnr(x: np.ndarray, y: np.ndarray) -> float:
+    mse = ((x.astype(float) - y.astype(float)) ** 2).mean()
+    return 99.0 if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
+
+
 def close(rgb: tuple[int, int, int], want: tuple[int, int, int], tol: int = 12) -> bool:
     return all(abs(a - b) <= tol for a, b in zip(rgb, want))
 
