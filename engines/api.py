@@ -29,6 +29,7 @@ from .errors import (AssetError, BackpressureError, Cancelled, CutliteError, FFm
 from .media_v2.keys import check_scope
 from .media_v2.library import max_upload_bytes
 from .media_v2.storage import UploadTooLarge
+from .video_render.jobs import JobState
 from .video_render.project import Project, load_project
 from .video_render.service import RenderService, ensure_proxies_for_project
 
@@ -44,6 +45,15 @@ class ProjectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     project: dict[str, Any]
     profile: str = "draft_360p"
+    hw: str | None = None
+
+
+class JobBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project: dict[str, Any]
+    profile: str
+    options: dict[str, Any] = {}
+    job_id: str | None = None
     hw: str | None = None
 
 
@@ -73,10 +83,24 @@ def allowed_local_file(path: Path, env: str) -> Path:
     return resolved
 
 
-def create_app(service: RenderService | None = None) -> FastAPI:
+def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -> FastAPI:
+    from contextlib import asynccontextmanager
+
+    from .video_render.executor import LocalExecutor
+
     svc = service or RenderService()
-    app = FastAPI(title="cutlite", version="0.1.0",
-                  description="Render and preview engine: media_v2 registry, proxies, render plans.")
+    executor = LocalExecutor(svc) if run_jobs else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202
+        if executor is not None:
+            executor.start()
+        yield
+        if executor is not None:
+            executor.stop()
+
+    app = FastAPI(title="cutlite", version="0.1.0", lifespan=lifespan,
+                  description="Render and preview engine: media_v2 registry, proxies, render plans, jobs.")
 
     def project_in_scope(doc: dict[str, Any], sc: Scope) -> tuple[Project, Path]:
         project = load_project(doc)
@@ -173,6 +197,48 @@ def create_app(service: RenderService | None = None) -> FastAPI:
     def plan(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         return svc.plan_project(project, body.profile, body.hw, base_dir=base).model_dump()
+
+    # -------------------------------------------------------------- jobs
+
+    @app.post("/video_render/jobs")
+    def submit_job(body: JobBody, sc: Scope = Depends(scope)) -> JSONResponse:
+        project, base = project_in_scope(body.project, sc)
+        allowed = {"chunk_seconds", "workers", "chunk_timeout", "max_attempts"}
+        unknown = sorted(set(body.options) - allowed)
+        if unknown:
+            raise ValidationError([f"options.{k}: unknown option; known: {', '.join(sorted(allowed))}" for k in unknown],
+                                  stage="request")
+        options = {"chunk_seconds": "10", **body.options}
+        job, created = svc.submit_job(project, body.profile, options=options, job_id=body.job_id, hw=body.hw,
+                                      base_dir=base)
+        if executor is not None:
+            executor.wake()
+        return JSONResponse(svc.job_view(job["id"]), status_code=202 if created else 200)
+
+    @app.get("/video_render/jobs/{job_id}")
+    def get_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        return svc.job_view(job_id, sc.tenant, sc.env)
+
+    @app.get("/video_render/jobs")
+    def list_jobs(state: str | None = None, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        if state is not None and state not in {s.value for s in JobState}:
+            raise ValidationError([f"state: unknown state {state!r}"], stage="request")
+        jobs = svc.jobs.list(state=state, tenant=sc.tenant, env=sc.env)
+        return {"jobs": [svc.job_view(j["id"], sc.tenant, sc.env) for j in jobs]}
+
+    @app.post("/video_render/jobs/{job_id}/cancel")
+    def cancel_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        svc.jobs.get(job_id, sc.tenant, sc.env)  # 404 outside the tenant, before any side effect
+        svc.cancel_job(job_id)
+        return svc.job_view(job_id, sc.tenant, sc.env)
+
+    @app.post("/video_render/jobs/{job_id}/resume", status_code=202)
+    def resume_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        svc.jobs.get(job_id, sc.tenant, sc.env)
+        svc.jobs.requeue(job_id)
+        if executor is not None:
+            executor.wake()
+        return svc.job_view(job_id, sc.tenant, sc.env)
 
     return app
 

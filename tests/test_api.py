@@ -187,3 +187,72 @@ def test_invalid_project_lists_problems_with_paths(server):
 
 def test_unknown_body_fields_are_400(server):
     assert_error(server.post("/video_render/plan", headers=A, json={"project": {}, "profil": "x"}), 400)
+
+
+def wait_state(server, job_id: str, states: set[str], headers=A, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = server.get(f"/video_render/jobs/{job_id}", headers=headers).json()
+        if view["state"] in states:
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} never reached {states}: {view['state']}")
+
+
+def test_a_job_submitted_over_http_is_run_by_the_server(server, media):
+    asset = upload(server, media["counter"]).json()
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p", "options": {"chunk_seconds": "1/2"}}
+    first = server.post("/video_render/jobs", headers=A, json=body)
+    assert first.status_code == 202, first.text
+    job = first.json()
+    assert job["state"] in ("QUEUED", "RUNNING", "COMPLETED") and len(job["chunks"]) == 2
+    done = wait_state(server, job["id"], {"COMPLETED", "FAILED"})
+    assert done["state"] == "COMPLETED", done["error"]
+    assert done["output_key"] == f"tenants/acme/dev/media_v2/renders/{job['id']}/output.mp4"
+    assert done["output_artifact"]["kind"] == "render" and done["output_artifact"]["meta"]["chunk_count"] == 2
+    again = server.post("/video_render/jobs", headers=A, json=body)
+    assert again.status_code == 200 and again.json()["id"] == job["id"]
+    listed = server.get("/video_render/jobs", headers=A, params={"state": "COMPLETED"}).json()["jobs"]
+    assert job["id"] in [j["id"] for j in listed]
+    assert_error(server.get(f"/video_render/jobs/{job['id']}", headers=B), 404)
+    assert_error(server.post(f"/video_render/jobs/{job['id']}/cancel", headers=B), 404)
+    assert server.get("/video_render/jobs", headers=B).json()["jobs"] == []
+
+
+def test_a_job_id_reused_with_other_parameters_is_409(server, media):
+    asset = upload(server, media["red"]).json()
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p", "job_id": "client-job-7"}
+    assert server.post("/video_render/jobs", headers=A, json=body).status_code in (200, 202)
+    err = assert_error(server.post("/video_render/jobs", headers=A, json={**body, "profile": "draft_480p"}), 409)
+    assert err["code"] == "job_error"
+
+
+def test_unknown_job_options_are_400(server, media):
+    asset = upload(server, media["red"]).json()
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p", "options": {"turbo": True}}
+    assert_error(server.post("/video_render/jobs", headers=A, json=body), 400)
+
+
+def test_over_the_queue_limit_is_429_with_retry_after(tmp_path, media):
+    port = free_port()
+    env = dict(os.environ, CUTLITE_HOME=str(tmp_path), CUTLITE_MAX_QUEUED_JOBS="0",
+               CUTLITE_LOCAL_ROOTS=str(Path(media["red"]).parent))
+    proc = subprocess.Popen([sys.executable, "-m", "engines.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(base + "/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        doc = project([{"id": "v", "kind": "video", "clips": [
+            {"id": "a", "asset": "r", "start": 0, "source_in": 0, "source_out": 1}]}], {"r": Path("red.mp4")})
+        resp = httpx.post(base + "/video_render/jobs", headers=A, json={"project": doc, "profile": "draft_360p"})
+        err = assert_error(resp, 429, "backpressure")
+        assert int(resp.headers["Retry-After"]) > 0 and err["hint"]
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -64,9 +64,9 @@ class JobRunner:
         self.repo = repo
 
     def run(self, job_id: str, *, progress: Progress | None = None, cancel: threading.Event | None = None,
-            workers: int | None = None) -> dict[str, Any]:
+            workers: int | None = None, limits: Any = None) -> dict[str, Any]:
         owner = lease_owner()
-        if not self.repo.claim(job_id, owner):
+        if not self.repo.claim(job_id, owner, limits):
             job = self.repo.get(job_id)
             raise JobError(f"job {job_id} is {job['state']}, not QUEUED", stage="run", job_id=job_id, status=409)
         cancel = cancel or threading.Event()

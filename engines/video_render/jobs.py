@@ -269,14 +269,15 @@ class JobRepository:
         return dict(row)
 
     def list(self, state: str | None = None, tenant: str | None = None, env: str | None = None,
-             limit: int = 100) -> list[dict[str, Any]]:
+             limit: int = 100, oldest_first: bool = False) -> list[dict[str, Any]]:
         cond = []
         if state:
             cond.append(db.jobs.c.state == state)
         if tenant is not None:
             cond += [db.jobs.c.tenant == tenant, db.jobs.c.env == env]
         with self.engine.connect() as conn:
-            q = select(db.jobs).order_by(db.jobs.c.created_at.desc()).limit(limit)
+            order = db.jobs.c.created_at.asc() if oldest_first else db.jobs.c.created_at.desc()
+            q = select(db.jobs).order_by(order, db.jobs.c.id).limit(limit)
             rows = conn.execute(q.where(and_(*cond)) if cond else q).mappings().all()
         return [dict(r) for r in rows]
 

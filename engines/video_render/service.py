@@ -138,10 +138,11 @@ class RenderService:
                                 limits=limits or Limits.from_env(), need_slot=need_slot)
 
     def run_job(self, job_id: str, *, progress: Any = None, cancel: threading.Event | None = None,
-                workers: int | None = None) -> dict[str, Any]:
+                workers: int | None = None, limits: Limits | None = None) -> dict[str, Any]:
         from .job_runner import JobRunner
 
-        return JobRunner(self, self.jobs).run(job_id, progress=progress, cancel=cancel, workers=workers)
+        return JobRunner(self, self.jobs).run(job_id, progress=progress, cancel=cancel, workers=workers,
+                                              limits=limits)
 
     def resume_job(self, job_id: str, **kw: Any) -> dict[str, Any]:
         """Re-render only what is not verified complete: FAILED, CANCELED or abandoned RUNNING jobs."""
@@ -153,7 +154,11 @@ class RenderService:
 
     def job_view(self, job_id: str, tenant: str | None = None, env: str | None = None) -> dict[str, Any]:
         job = self.jobs.get(job_id, tenant, env)
-        return public_job(job, self.jobs.chunks(job_id), stale=self.jobs.is_stale(job))
+        view = public_job(job, self.jobs.chunks(job_id), stale=self.jobs.is_stale(job))
+        art = self.library.registry.artifact_by_key(job["tenant"], job["env"], job["output_key"]) \
+            if job["output_key"] else None
+        view["output_artifact"] = art.model_dump() if art else None
+        return view
 
     # -------------------------------------------------------------- rendering
 

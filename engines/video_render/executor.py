@@ -1,0 +1,69 @@
+"""The local executor: a pool in the serving process that runs QUEUED jobs within the limits.
+
+Jobs are taken oldest first; a job is claimed QUEUED -> RUNNING in one transaction that also
+checks ``CUTLITE_MAX_RUNNING_JOBS`` and the per-tenant limit, so several executors (several
+API processes on one database) never run more than the limits allow.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from ..errors import JobError
+from .jobs import JobState, Limits
+
+log = logging.getLogger("cutlite.executor")
+
+
+class LocalExecutor:
+    def __init__(self, service: Any, limits: Limits | None = None, poll: float = 0.25) -> None:
+        self.service = service
+        self.limits = limits or Limits.from_env()
+        self.poll = poll
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.limits.max_running), thread_name_prefix="job")
+        self._active: dict[str, Future[Any]] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="job-executor", daemon=True)
+
+    def start(self) -> "LocalExecutor":
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            try:
+                self._dispatch()
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("job dispatch failed; retrying")
+
+    def _dispatch(self) -> None:
+        self._active = {k: f for k, f in self._active.items() if not f.done()}
+        free = self.limits.max_running - len(self._active)
+        if free <= 0:
+            return
+        for job in self.service.jobs.list(state=JobState.QUEUED.value, oldest_first=True, limit=free * 4):
+            if job["id"] in self._active or free <= 0:
+                continue
+            self._active[job["id"]] = self._pool.submit(self._run, job["id"])
+            free -= 1
+
+    def _run(self, job_id: str) -> None:
+        try:
+            self.service.run_job(job_id, limits=self.limits)
+        except JobError:
+            pass  # claimed elsewhere, or over a limit right now: it stays QUEUED for a later pass
