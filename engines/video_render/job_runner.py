@@ -228,7 +228,7 @@ class JobRunner:
             raise Cancelled("cancelled", stage="chunk", chunk_index=idx)
         profile = get_profile(job["profile"])
         start, end = padded_window(c, profile, parse_fps(plan().fps), plan().frames)
-        window = plan(window=(start, end), streams="video")
+        window = plan(window=(start, end), streams="video", keyframe_at=c["start_frame"] - start)
         digest = chunk_hash(window, identities)
         key = keys.chunk_key(job["tenant"], job["env"], digest)
         cached = self.repo.cached_chunk(job["tenant"], job["env"], digest)
@@ -305,17 +305,22 @@ class JobRunner:
                 pass
 
 
+# x264/x265 presets' rc-lookahead: the frames after a chunk that a single pass would have seen
+LOOKAHEAD = {"ultrafast": 0, "superfast": 0, "veryfast": 10, "faster": 20, "fast": 30, "medium": 40,
+             "slow": 50, "slower": 60}
+PREROLL_FRAMES = int(os.environ.get("CUTLITE_CHUNK_PREROLL") or 15)
+
+
 def padded_window(chunk: dict[str, Any], profile: Any, fps: Fraction, total: int) -> tuple[int, int]:
-    """The frames a chunk's encode covers: one GOP of pre-roll and a post-roll around the chunk.
+    """The frames a chunk's encode covers: a short pre-roll and the preset's lookahead around it.
 
     A single pass reaches a chunk boundary with its rate control warm and its lookahead full; a
     chunk encoded cold came out up to 2.6 dB worse in its first GOP and 2 dB worse in its last
-    frames (measured). Pre-roll and post-roll are cut off by stream copy (``JobRunner._cut``),
-    which is exact because chunk boundaries are keyframes of closed GOPs.
+    frames (measured). The chunk's first frame is forced to a keyframe, so the pre-roll and
+    post-roll are cut off exactly by stream copy (``JobRunner._cut``).
     """
-    gop = profile.gop_frames(fps)
-    start = max(0, chunk["start_frame"] - gop)
-    end = min(total, chunk["end_frame"] + min(gop, 40))  # x264's longest preset lookahead is 40
+    start = max(0, chunk["start_frame"] - PREROLL_FRAMES)
+    end = min(total, chunk["end_frame"] + LOOKAHEAD.get(profile.preset, 40))
     return start, end
 
 

@@ -162,12 +162,14 @@ class _Out:
 def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderProfile,
                hw: HardwareDecision, *, fonts: dict[str, str] | None = None,
                warnings: list[str] | None = None, window: tuple[int, int] | None = None,
-               streams: str = "both", chunk_frames: int | None = None) -> RenderPlan:
+               streams: str = "both", chunk_frames: int | None = None,
+               keyframe_at: int | None = None) -> RenderPlan:
     """The render plan. ``fonts`` maps a text clip id to its font file (default font: key "").
 
     ``window`` renders only the output frames ``[a, b)``, identical to those frames of the full
     render (chunks, range previews). ``streams`` is ``both``, ``video`` or ``audio``.
-    ``chunk_frames`` splits the output into chunks (see ``chunks.plan_chunks``).
+    ``chunk_frames`` splits the output into chunks (see ``chunks.plan_chunks``). ``keyframe_at``
+    forces a keyframe at that output frame (GOPs count on from it): where a chunk is cut out.
     """
     problems = check_media(project, media)
     missing = sorted({c.asset for _, _, c in project.clip_paths() if c.asset and c.asset not in media})
@@ -209,7 +211,8 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
         duration=fraction_text(frames_to_seconds(b - a, fps)), sample_rate=s.sample_rate,
         samples=samples, inputs=g.inputs, filter_graph=";\n".join(g.chains), files=g.files, links=links,
         global_args=["-y", "-filter_complex_threads", str(profile.filter_threads or 0), *enc.global_args],
-        output_args=_output_args(profile, enc, fps, streams),
+        output_args=_output_args(profile, enc, fps, streams)
+        + (["-force_key_frames", f"expr:eq(n,{keyframe_at})"] if keyframe_at else []),
         chunks=plan_chunks(b - a, profile.gop_frames(fps), chunk_frames),
         window=[a, b] if window else None, streams=streams,
         meta={"profile": profile.name, "encoder": enc.encoder, "hardware": hw.to_dict(),
