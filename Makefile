@@ -20,6 +20,7 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_jobs.py
 
 clean:
 	rm -rf $(VENV) demo_out .cutlite
