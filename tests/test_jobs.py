@@ -328,3 +328,23 @@ def test_threads_submitting_at_once_never_exceed_the_queue_limit(home, tmp_path,
     for t in threads:
         t.join()
     assert outcomes.count("accepted") == 3 and outcomes.count("refused") == 7
+
+
+def test_the_executor_resumes_an_abandoned_job_by_itself(home, tmp_path, moving):
+    from engines.video_render.executor import LocalExecutor
+
+    svc = service_for(home)
+    job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 2})
+    assert svc.jobs.claim(job["id"], "deadhost:1:x")  # "running" on a machine that went silent
+    with svc.jobs.engine.begin() as conn:
+        conn.exec_driver_sql("update render_jobs set heartbeat_at = 0 where id = ?", (job["id"],))
+    executor = LocalExecutor(svc, Limits(max_running=1, max_running_per_tenant=1), poll=0.05).start()
+    try:
+        deadline = time.monotonic() + 60
+        while svc.jobs.get(job["id"])["state"] != "COMPLETED" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        executor.stop()
+    assert svc.jobs.get(job["id"])["state"] == "COMPLETED"
+    kinds = [e["kind"] for e in svc.jobs.events(job["id"])]
+    assert kinds.count("running") == 2 and "queued" in kinds

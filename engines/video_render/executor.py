@@ -1,6 +1,6 @@
 """The local executor: a pool in the serving process that runs QUEUED jobs within the limits.
 
-Jobs are taken oldest first; a job is claimed QUEUED -> RUNNING in one transaction that also
+Jobs are taken oldest first; stale RUNNING jobs (owner dead or silent) are requeued and resumed; a job is claimed QUEUED -> RUNNING in one transaction that also
 checks ``CUTLITE_MAX_RUNNING_JOBS`` and the per-tenant limit, so several executors (several
 API processes on one database) never run more than the limits allow.
 """
@@ -53,6 +53,14 @@ class LocalExecutor:
 
     def _dispatch(self) -> None:
         self._active = {k: f for k, f in self._active.items() if not f.done()}
+        # a RUNNING job whose owner is gone is never left stuck: back to the queue, resumed below
+        for job in self.service.jobs.list(state=JobState.RUNNING.value, limit=50):
+            if job["id"] not in self._active and self.service.jobs.is_stale(job):
+                try:
+                    self.service.jobs.requeue(job["id"])
+                    log.warning("job %s was abandoned by %s; resuming it", job["id"], job["owner"])
+                except JobError:
+                    pass  # another executor took it first
         free = self.limits.max_running - len(self._active)
         if free <= 0:
             return
