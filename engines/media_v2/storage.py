@@ -170,9 +170,10 @@ class S3Store:
                             hint="check the bucket, the endpoint (AWS_ENDPOINT_URL) and the credentials")
 
     def put_file(self, key: str, src: Path, *, move: bool = False) -> tuple[int, str]:
+        name = self._name(key)  # a refused key is an invalid key, never an S3 failure
         digest = sha256_file(src)
         try:
-            self.client.upload_file(str(src), self.bucket, self._name(key),  # type: ignore[attr-defined]
+            self.client.upload_file(str(src), self.bucket, name,  # type: ignore[attr-defined]
                                     ExtraArgs={"Metadata": {"sha256": digest}})
         except Exception as exc:  # botocore raises many leaf types; all are storage failures here
             raise self._fail(key, exc) from None
@@ -196,8 +197,9 @@ class S3Store:
     def _head(self, key: str) -> dict | None:
         from botocore.exceptions import ClientError
 
+        name = self._name(key)
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self._name(key))  # type: ignore[attr-defined]
+            return self.client.head_object(Bucket=self.bucket, Key=name)  # type: ignore[attr-defined]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -222,8 +224,9 @@ class S3Store:
                 return target
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
+            name = self._name(key)
             try:
-                self.client.download_file(self.bucket, self._name(key), str(tmp))  # type: ignore[attr-defined]
+                self.client.download_file(self.bucket, name, str(tmp))  # type: ignore[attr-defined]
                 os.replace(tmp, target)
             except Exception as exc:
                 raise self._fail(key, exc) from None
@@ -232,8 +235,9 @@ class S3Store:
         return target
 
     def delete(self, key: str) -> None:
+        name = self._name(key)
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._name(key))  # type: ignore[attr-defined]
+            self.client.delete_object(Bucket=self.bucket, Key=name)  # type: ignore[attr-defined]
         except Exception as exc:
             raise self._fail(key, exc) from None
 
