@@ -63,18 +63,18 @@ class Registry:
             return existing, False
 
     def find_by_hash(self, tenant: str, env: str, content_hash: str) -> Asset | None:
-        check_scope(tenant, env)
-        with self.engine.connect() as conn:
-            row = conn.execute(select(db.assets).where(and_(
-                db.assets.c.tenant == tenant, db.assets.c.env == env,
-                db.assets.c.content_hash == content_hash))).mappings().first()
+        row = self._first(db.assets, tenant, env, content_hash=content_hash)
         return Asset(**row) if row else None
 
-    def get_asset(self, tenant: str, env: str, asset_id: str, *, with_artifacts: bool = True) -> Asset | None:
+    def _first(self, table: Any, tenant: str, env: str, **equal: Any) -> Any:
+        """The first row of ``table`` in this tenant's scope whose columns equal ``equal``."""
         check_scope(tenant, env)
+        cond = [table.c.tenant == tenant, table.c.env == env, *(table.c[k] == v for k, v in equal.items())]
         with self.engine.connect() as conn:
-            row = conn.execute(select(db.assets).where(and_(
-                db.assets.c.tenant == tenant, db.assets.c.env == env, db.assets.c.id == asset_id))).mappings().first()
+            return conn.execute(select(table).where(and_(*cond))).mappings().first()
+
+    def get_asset(self, tenant: str, env: str, asset_id: str, *, with_artifacts: bool = True) -> Asset | None:
+        row = self._first(db.assets, tenant, env, id=asset_id)
         if row is None:
             return None
         asset = Asset(**row)
@@ -103,11 +103,7 @@ class Registry:
         return [Artifact(**r) for r in rows]
 
     def artifact_by_key(self, tenant: str, env: str, key: str) -> Artifact | None:
-        check_scope(tenant, env)
-        with self.engine.connect() as conn:
-            row = conn.execute(select(db.artifacts).where(and_(
-                db.artifacts.c.tenant == tenant, db.artifacts.c.env == env,
-                db.artifacts.c.key == key))).mappings().first()
+        row = self._first(db.artifacts, tenant, env, key=key)
         return Artifact(**row) if row else None
 
     def delete_artifact(self, tenant: str, env: str, key: str) -> None:
