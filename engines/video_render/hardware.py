@@ -41,10 +41,15 @@ def requested_hw(explicit: str | None = None) -> str:
     return choice
 
 
-def decide_hardware(requested: str, codec: str, report: HardwareReport) -> HardwareDecision:
-    """The encoder family for ``codec`` under the policy above. Deterministic for a report."""
+def decide_hardware(requested: str, codec: str, report: HardwareReport | None) -> HardwareDecision:
+    """The encoder family for ``codec`` under the policy above. Deterministic for a report.
+
+    ``cpu`` needs no report (callers skip the GPU probe for it); every other choice does.
+    """
     if requested == "cpu":
         return HardwareDecision(requested, "cpu", encoder_name("cpu", codec), "CPU requested", False)
+    if report is None:
+        raise ValueError("a hardware report is needed for --hw " + requested)
     candidates = GPU_FAMILIES if requested in ("auto", "gpu") else (requested,)
     for family in candidates:
         if report.usable(family, codec):

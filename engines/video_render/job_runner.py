@@ -170,16 +170,15 @@ class JobRunner:
                 pending.append(c)
         n_workers = max(1, int(workers or options.get("workers") or 1))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="chunk") as pool:
-            futures = [pool.submit(self._chunk, job, c, plan, identities, store, cancel, options, report, owner)
-                       for c in pending]
+            futures = [pool.submit(self._chunk, job, c, plan, parse_fps(full.fps), total, identities, store, cancel,
+                                   options, report, owner) for c in pending]
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = [f for f in finished if f.exception() is not None]
             if failed:
                 cancel.set()  # stop the other chunks at once
                 wait(futures)
                 exc = failed[0].exception()
-                if isinstance(exc, Cancelled) or not isinstance(exc, BaseException):
-                    raise Cancelled("cancelled", stage="chunks")
+                assert exc is not None
                 raise exc
         timings["chunks"] = round(time.monotonic() - t, 3)
         if cancel.is_set():
@@ -220,14 +219,14 @@ class JobRunner:
             copy_out(store.local_path(out_key), Path(output))
         return {"key": out_key, "timings": timings}
 
-    def _chunk(self, job: dict[str, Any], c: dict[str, Any], plan: Callable[..., RenderPlan],
-               identities: dict[str, str], store: Any, cancel: threading.Event, options: dict[str, Any],
-               report: Callable[..., None], owner: str) -> None:
+    def _chunk(self, job: dict[str, Any], c: dict[str, Any], plan: Callable[..., RenderPlan], fps: Fraction,
+               total: int, identities: dict[str, str], store: Any, cancel: threading.Event,
+               options: dict[str, Any], report: Callable[..., None], owner: str) -> None:
         job_id, idx = job["id"], c["idx"]
         if cancel.is_set():
             raise Cancelled("cancelled", stage="chunk", chunk_index=idx)
         profile = get_profile(job["profile"])
-        start, end = padded_window(c, profile, parse_fps(plan().fps), plan().frames)
+        start, end = padded_window(c, profile, fps, total)
         window = plan(window=(start, end), streams="video", keyframe_at=c["start_frame"] - start)
         digest = chunk_hash(window, identities)
         key = keys.chunk_key(job["tenant"], job["env"], digest)

@@ -85,11 +85,8 @@ class RenderService:
 
     def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
         choice = requested_hw(hw)
-        if choice == "cpu":
-            # No need to probe GPUs for a CPU render.
-            return HardwareDecision("cpu", "cpu", "libx264" if profile.codec == "h264" else "libx265",
-                                    "CPU requested", False)
-        return decide_hardware(choice, profile.codec, self.hardware)
+        # a CPU render needs no GPU probe
+        return decide_hardware(choice, profile.codec, None if choice == "cpu" else self.hardware)
 
     def plan_project(self, project: str | Path | dict[str, Any] | Project, profile: str,
                      hw: str | None = None, *, base_dir: Path | None = None,
