@@ -348,3 +348,14 @@ def test_the_executor_resumes_an_abandoned_job_by_itself(home, tmp_path, moving)
     assert svc.jobs.get(job["id"])["state"] == "COMPLETED"
     kinds = [e["kind"] for e in svc.jobs.events(job["id"])]
     assert kinds.count("running") == 2 and "queued" in kinds
+
+
+def test_progress_counts_the_chunks_own_frames_not_their_padding(home, tmp_path, moving):
+    svc = service_for(home)
+    job, _ = svc.submit_job(moving_project(tmp_path, moving), "preview_720p", options={"chunk_seconds": 1})
+    seen: list[float] = []
+    svc.run_job(job["id"], progress=lambda f, block: seen.append(f) if block.get("stage") == "chunks" else None)
+    assert len(seen) == 6 and max(seen) == pytest.approx(0.95)  # 6 chunks; 0.95 when all are done
+    with svc.jobs.engine.connect() as conn:
+        cached = conn.exec_driver_sql("select frames from chunk_cache").scalars().all()
+    assert sorted(cached) == [30] * 6

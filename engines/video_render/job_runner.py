@@ -32,11 +32,13 @@ from ..media_v2 import keys
 from ..media_v2.models import Artifact, utc_now
 from ..media_v2.registry import lease_owner
 from .jobs import JobRepository, JobState
-from .plan import RenderPlan, build_plan, container_args
+from .plan import RenderPlan, build_plan, video_timescale
 from .profiles import get_profile
 from .project import load_project
 from .timebase import parse_fps, to_ffmpeg_seconds
 
+# pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes
+REMUX_ARGS = ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact"]
 MAX_ATTEMPTS = 3
 BACKOFF = 0.5  # seconds, doubled per attempt
 Progress = Callable[[float, dict[str, Any]], None]
@@ -193,11 +195,9 @@ class JobRunner:
             fps = parse_fps(full.fps)
             listing.write_text("".join(f"file '{_concat_quote(str(store.local_path(c['key'])))}'\n" for c in chunks))
             target = Path(work) / "output.mp4"
-            timescale = container_args(fps)[container_args(fps).index("-video_track_timescale") + 1]
             svc.runner.run(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i",
                             str(store.local_path(audio_key)), "-map", "0:v", "-map", "1:a", "-c", "copy",
-                            "-video_track_timescale", timescale, "-movflags", "+faststart",
-                            "-map_metadata", "-1", "-fflags", "+bitexact", str(target)],
+                            "-video_track_timescale", str(video_timescale(fps)), *REMUX_ARGS, str(target)],
                            stage="join", cancel=cancel, job_id=job_id, timeout=120 + total / 100)
             from .service import count_video_frames
             frames = count_video_frames(target)
@@ -223,6 +223,7 @@ class JobRunner:
                total: int, identities: dict[str, str], store: Any, cancel: threading.Event,
                options: dict[str, Any], report: Callable[..., None], owner: str) -> None:
         job_id, idx = job["id"], c["idx"]
+        frames = c["end_frame"] - c["start_frame"]  # the chunk's own frames (its encode is padded)
         if cancel.is_set():
             raise Cancelled("cancelled", stage="chunk", chunk_index=idx)
         profile = get_profile(job["profile"])
@@ -235,7 +236,7 @@ class JobRunner:
             self.repo.update_chunk(job_id, idx, state="DONE", content_hash=digest, key=cached["key"],
                                    checksum=cached["checksum"], reused=True, seconds=0.0, worker=owner,
                                    attempts=c["attempts"])
-            report("chunks", window.frames)
+            report("chunks", frames)
             return
         attempts = c["attempts"]
         while True:
@@ -248,13 +249,12 @@ class JobRunner:
                     self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id, chunk_index=idx,
                                         timeout=self._timeout(window.frames, window, profile.speed_factor, options))
                     target = Path(work) / f"chunk_{idx:05d}.mp4"
-                    self._cut(padded, target, c["start_frame"] - start, c["end_frame"] - c["start_frame"],
-                              parse_fps(window.fps), cancel, job_id, idx)
+                    self._cut(padded, target, c["start_frame"] - start, frames, fps, cancel, job_id, idx)
                     _, checksum = store.put_file(key, target, move=True)
-                self.repo.cache_chunk(job["tenant"], job["env"], digest, key, checksum, window.frames)
+                self.repo.cache_chunk(job["tenant"], job["env"], digest, key, checksum, frames)
                 self.repo.update_chunk(job_id, idx, state="DONE", key=key, checksum=checksum, reused=False,
                                        seconds=round(time.monotonic() - t, 3), attempts=attempts, error=None)
-                report("chunks", window.frames)
+                report("chunks", frames)
                 return
             except Cancelled:
                 self.repo.update_chunk(job_id, idx, state="PENDING", attempts=attempts)
@@ -276,8 +276,7 @@ class JobRunner:
         from .service import count_video_frames
 
         self.service.runner.run(["-y", "-ss", to_ffmpeg_seconds(lead / fps), "-i", str(padded), "-map", "0:v",
-                                 "-c", "copy", "-frames:v", str(frames), "-movflags", "+faststart",
-                                 "-map_metadata", "-1", "-fflags", "+bitexact", str(target)],
+                                 "-c", "copy", "-frames:v", str(frames), *REMUX_ARGS, str(target)],
                                 stage="chunk", cancel=cancel, job_id=job_id, chunk_index=idx, timeout=60)
         got = count_video_frames(target)
         if got != frames:

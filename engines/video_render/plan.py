@@ -228,14 +228,17 @@ def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, st
     return picked + container_args(fps)
 
 
+def video_timescale(fps: Fraction) -> int:
+    """An mp4 timescale with an exact tick count per frame (e.g. 3003 ticks at 30000/1001)."""
+    return fps.numerator * max(1, 90000 // fps.numerator)
+
+
 def container_args(fps: Fraction) -> list[str]:
     """Muxer flags pinned for every file the engine writes (renders and proxies)."""
-    timescale = fps.numerator * max(1, 90000 // fps.numerator)
     return [
         # the graph already made every frame: no duplication or dropping by the muxer
         "-fps_mode", "passthrough",
-        # an exact tick count per frame (e.g. 3003 at 30000/1001)
-        "-video_track_timescale", str(timescale),
+        "-video_track_timescale", str(video_timescale(fps)),
         "-movflags", "+faststart",
         # the same plan gives the same bytes: no encoder version strings or dates
         "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
