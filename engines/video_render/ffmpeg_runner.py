@@ -162,8 +162,13 @@ class FFmpegRunner:
 
     def run(self, args: list[str], *, stage: str, cwd: str | Path | None = None,
             timeout: float | None = None, cancel: threading.Event | None = None,
-            on_progress: ProgressCallback | None = None, **context: object) -> RunResult:
-        """Run ``ffmpeg`` with ``args``; raise an FFmpegError leaf, FFmpegTimeout or Cancelled."""
+            on_progress: ProgressCallback | None = None, stall_timeout: float | None = None,
+            **context: object) -> RunResult:
+        """Run ``ffmpeg`` with ``args``; raise an FFmpegError leaf, FFmpegTimeout or Cancelled.
+
+        ``stall_timeout`` ends a run whose progress (frames, output time) has not moved for that
+        many seconds: ffmpeg can, rarely, deadlock with every thread waiting (seen with 9.0).
+        """
         argv = [self.ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "warning", "-progress", "pipe:1", *args]
         tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         progress: dict[str, str] = {}
@@ -180,16 +185,28 @@ class FFmpegRunner:
         for r in readers:
             r.start()
         outcome = "done"
+        moved, last = start, None
         try:
-            while proc.poll() is None:
-                if cancel is not None and cancel.wait(0.05):
+            while True:
+                try:
+                    proc.wait(timeout=0.05)  # returns the moment ffmpeg exits: previews feel every ms
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if cancel is not None and cancel.is_set():
                     outcome = "cancelled"
                     break
-                if cancel is None:
-                    time.sleep(0.05)
-                if timeout is not None and time.monotonic() - start > timeout:
+                now = time.monotonic()
+                if timeout is not None and now - start > timeout:
                     outcome = "timeout"
                     break
+                if stall_timeout is not None:
+                    seen = (progress.get("frame"), progress.get("out_time_us"))
+                    if seen != last:
+                        moved, last = now, seen
+                    elif now - moved > stall_timeout:
+                        outcome = "stalled"
+                        break
         except KeyboardInterrupt:
             outcome = "interrupted"
         finally:
@@ -204,6 +221,10 @@ class FFmpegRunner:
         ctx = dict(context, argv=argv, returncode=proc.returncode, stderr_tail=stderr_tail)
         if outcome in ("cancelled", "interrupted"):
             raise Cancelled("cancelled by the user", stage=stage, **ctx)
+        if outcome == "stalled":
+            raise FFmpegTimeout(f"ffmpeg made no progress for {stall_timeout:.0f} s (stalled at frame "
+                                f"{progress.get('frame', '0')})", stage=stage, retryable=True,
+                                hint="a rare ffmpeg deadlock or a stalled input; retrying usually succeeds", **ctx)
         if outcome == "timeout":
             raise FFmpegTimeout(f"ffmpeg ran longer than {timeout:.0f} s", stage=stage, retryable=True,
                                 hint="the input may be stalled or the machine overloaded; retry, or raise "

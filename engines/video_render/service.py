@@ -160,14 +160,16 @@ class RenderService:
     # -------------------------------------------------------------- rendering
 
     def render(self, plan: RenderPlan, output: str | Path, *, progress: Progress | None = None,
-               cancel: threading.Event | None = None, timeout: float | None = None) -> RenderResult:
+               cancel: threading.Event | None = None, timeout: float | None = None,
+               stall_timeout: float | None = None) -> RenderResult:
         """One ffmpeg pass into ``output``, which appears only once complete and verified."""
         out = Path(output).resolve()
         out.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
         partial = out.parent / f".{out.name}.partial-{os.getpid()}-{threading.get_ident()}.mp4"
         try:
-            self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout)
+            self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout,
+                        stall_timeout=stall_timeout)
             os.replace(partial, out)
         finally:
             partial.unlink(missing_ok=True)
@@ -178,7 +180,7 @@ class RenderService:
 
     def encode(self, plan: RenderPlan, target: Path, *, progress: Progress | None = None,
                cancel: threading.Event | None = None, timeout: float | None = None, stage: str = "render",
-               **context: Any) -> None:
+               stall_timeout: float | None = None, **context: Any) -> None:
         """Run ``plan`` into ``target`` (in a private work folder) and check its frame count."""
         with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
             _write_work_folder(plan, Path(work))
@@ -189,7 +191,8 @@ class RenderService:
                     progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
 
             self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
-                            on_progress=on_progress, plan_hash=plan.plan_hash, profile=plan.profile, **context)
+                            on_progress=on_progress, stall_timeout=stall_timeout, plan_hash=plan.plan_hash,
+                            profile=plan.profile, **context)
         if plan.streams != "audio":
             frames = count_video_frames(target)
             if frames != plan.frames:
