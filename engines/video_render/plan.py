@@ -24,6 +24,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -39,6 +40,7 @@ from .chunks import Chunk, plan_chunks
 from .timeline import PlacedClip, Timeline, place_project
 
 PLAN_VERSION = "cutlite.plan/1"
+DEFAULT_FONT = str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf")  # bundled, with its licence
 SEEK_MARGIN = Fraction(1, 4)  # extra source seconds read past a clip's end; trimmed exactly after
 
 
@@ -69,7 +71,7 @@ class RenderPlan(BaseModel):
     inputs: list[PlanInput]
     filter_graph: str
     files: dict[str, str]  # name -> text written into the work folder (drawtext texts)
-    links: dict[str, str]  # name -> absolute file linked into the work folder (fonts)
+    links: dict[str, str]  # absolute file -> its name in the work folder (fonts)
     global_args: list[str]
     output_args: list[str]
     chunks: list[Chunk]
@@ -94,18 +96,20 @@ class RenderPlan(BaseModel):
 
 def hash_plan(plan: RenderPlan) -> str:
     doc = plan.model_dump(exclude={"plan_hash"})
-    doc["links"] = {k: v.rsplit("/", 1)[-1] for k, v in doc["links"].items()}  # machine-independent
+    # machine-independent: where the font file lives does not change the output
+    doc["links"] = {k.rsplit("/", 1)[-1]: v for k, v in doc["links"].items()}
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- media rules that need probes
 
-def check_media(project: Project, media: dict[str, MediaInfo]) -> list[str]:
-    """Rules that need probe facts: source ranges within the source, kinds on the right tracks."""
+def check_media(project: Project, media: dict[str, MediaInfo], only: set[str] | None = None) -> list[str]:
+    """Rules that need probe facts: source ranges within the source, kinds on the right tracks.
+    ``only`` limits the check to those clip paths (a window's visible clips)."""
     problems = []
     for path, track, clip in project.clip_paths():
-        if clip.is_text or clip.asset not in media:
+        if clip.is_text or clip.asset not in media or (only is not None and path not in only):
             continue
         info = media[clip.asset]
         if info.kind == "image":
@@ -136,6 +140,9 @@ class _Graph:
     inputs: list[PlanInput] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    slates: dict[str, str] = field(default_factory=dict)
+    fonts: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # font file -> its name in the work folder
     counter: int = 0
 
     def label(self, prefix: str) -> str:
@@ -163,37 +170,41 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
                hw: HardwareDecision, *, fonts: dict[str, str] | None = None,
                warnings: list[str] | None = None, window: tuple[int, int] | None = None,
                streams: str = "both", chunk_frames: int | None = None,
-               keyframe_at: int | None = None) -> RenderPlan:
+               keyframe_at: int | None = None, slates: dict[str, str] | None = None) -> RenderPlan:
     """The render plan. ``fonts`` maps a text clip id to its font file (default font: key "").
 
     ``window`` renders only the output frames ``[a, b)``, identical to those frames of the full
-    render (chunks, range previews). ``streams`` is ``both``, ``video`` or ``audio``.
-    ``chunk_frames`` splits the output into chunks (see ``chunks.plan_chunks``). ``keyframe_at``
-    forces a keyframe at that output frame (GOPs count on from it): where a chunk is cut out.
+    render (chunks, range previews); only the clips visible in it need ``media``. ``streams`` is
+    ``both``, ``video`` or ``audio``. ``chunk_frames`` splits the output into chunks (see
+    ``chunks.plan_chunks``). ``keyframe_at`` forces a keyframe at that output frame (GOPs count
+    on from it): where a chunk is cut out. ``slates`` maps asset names that have no media to the
+    line a placeholder shows in their pictures' place (previews); their sound is silence.
     """
-    problems = check_media(project, media)
-    missing = sorted({c.asset for _, _, c in project.clip_paths() if c.asset and c.asset not in media})
-    problems += [f"assets.{name}: not resolved (missing or unreadable)" for name in missing]
-    if problems:
-        raise ValidationError(problems, stage="plan")
     s = project.settings
     width, height = profile.output_size(s.width, s.height)
     fps = profile.output_fps(s.fps)
+    full = place_project(project).at_rate(fps)
+    a, b = window or (0, full.frames)
+    timeline, lead = full.window(a, b) if window else (full, 0)
+    slates = slates or {}
+    visible = {pc.path for pc in timeline.clips()} if window else None
+    problems = check_media(project, media, visible)
+    missing = sorted({c.asset for p, _, c in project.clip_paths() if c.asset and c.asset not in media
+                      and c.asset not in slates and (visible is None or p in visible)})
+    problems += [f"assets.{name}: not resolved (missing or unreadable)" for name in missing]
+    if problems:
+        raise ValidationError(problems, stage="plan")
     enc = resolve_encoder(profile, hw.family, fps)
     working_fmt = "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
     out = _Out(width, height, fps, s.sample_rate, working_fmt, "0x" + s.background[1:].upper(),
                Fraction(height, s.height))
-    full = place_project(project).at_rate(fps)
-    a, b = window or (0, full.frames)
-    timeline, lead = full.window(a, b) if window else (full, 0)
     base = a - lead  # absolute frame of the extended window's first frame
-    g = _Graph(warnings=list(warnings or []))
-    fonts = fonts or {}
-    links: dict[str, str] = {}
+    g = _Graph(warnings=list(warnings or []), slates=slates, fonts=fonts or {})
+    links = g.links
 
     if streams in ("both", "video"):
         video = _video_tracks(g, project, timeline, media, out)
-        video = _overlay_tracks(g, project, timeline, media, out, video, fonts, links)
+        video = _overlay_tracks(g, project, timeline, media, out, video)
         trim = None if (lead, timeline.frames) == (0, b - a) else \
             f"trim=start_frame={lead}:end_frame={lead + b - a},settb={fraction_text(1 / fps)},setpts=N"
         # every frame is BT.709 limited range by now: say so (metadata only, no conversion)
@@ -347,14 +358,16 @@ BT709_TAGS = "setparams=range=tv:colorspace=bt709:color_primaries=bt709:color_tr
 NO_ROTATION = ["-noautorotate", "-display_rotation", "0"]
 
 
-def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, overlay: bool,
+def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo | None, out: _Out, *, overlay: bool,
                   transparent_bg: bool) -> tuple[str, int, int]:
     """A labelled stream of exactly ``pc.frames`` frames at the output rate.
 
     Returns (label, x, y): for overlay clips the scaled picture and its top-left position; for
-    video-track clips a full frame (x = y = 0).
+    video-track clips a full frame (x = y = 0). A clip without media is drawn as a slate.
     """
     clip = pc.clip
+    if info is None:
+        return _slate(g, pc, out, overlay=overlay, transparent_bg=transparent_bg)
     idx = _input(g, pc, info, out)
     v = info.video
     assert v is not None
@@ -376,6 +389,32 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, over
     filters += ["tpad=stop=-1:stop_mode=clone", f"trim=end_frame={pc.frames}",
                 f"settb={fraction_text(1 / out.fps)}", "setpts=N"]
     label = g.add([f"{idx}:{v.index}"], filters, "v")
+    return label, x, y
+
+
+SLATE_BACKGROUND = "0x3A3A3A"
+SLATE_TEXT = "0xFF6060"
+
+
+def _slate(g: _Graph, pc: PlacedClip, out: _Out, *, overlay: bool, transparent_bg: bool) -> tuple[str, int, int]:
+    """A placeholder for a clip whose media is missing: a grey card naming it, in the clip's box
+    (overlays) or the whole frame (video tracks: the source's shape is unknown)."""
+    clip = pc.clip
+    if overlay:
+        scale = Fraction(clip.scale if clip.scale is not None else 0.25)
+        w, h = max(2, nearest_even(out.width * scale)), max(2, nearest_even(out.height * scale))
+        x = round(Fraction(out.width) * Fraction(clip.x) - Fraction(w, 2))
+        y = round(Fraction(out.height) * Fraction(clip.y) - Fraction(h, 2))
+    else:
+        w, h, x, y = out.width, out.height, 0, 0
+    text_file = f"slate_{clip.id}.txt"
+    g.files[text_file] = g.slates.get(clip.asset or "", "media missing")
+    fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
+    draw = ":".join([f"textfile={quote(text_file)}", f"fontfile={quote(_font(g, ''))}", "expansion=none",
+                     f"fontsize={max(8, h // 14)}", f"fontcolor={SLATE_TEXT}", "x=(w-text_w)/2", "y=(h-text_h)/2"])
+    label = g.add([], [f"color=c={SLATE_BACKGROUND}:s={w}x{h}:r={rate(out.fps)}", "drawtext=" + draw,
+                       f"format={fmt}", f"trim=end_frame={pc.frames}", f"settb={fraction_text(1 / out.fps)}",
+                       "setpts=N"], "slate")
     return label, x, y
 
 
@@ -427,7 +466,7 @@ def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, Med
     for pc in placed:
         if pc.frames <= 0:
             continue
-        label, _, _ = _clip_picture(g, pc, media[pc.clip.asset or ""], out, overlay=False,
+        label, _, _ = _clip_picture(g, pc, media.get(pc.clip.asset or ""), out, overlay=False,
                                     transparent_bg=transparent)
         tr = pc.clip.transition_in
         if tr is not None and prev is not None and pc.transition_frames > 0:
@@ -458,7 +497,7 @@ def _concat(g: _Graph, labels: list[str]) -> str:
 
 
 def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict[str, MediaInfo],
-                    out: _Out, base: str, fonts: dict[str, str], links: dict[str, str]) -> str:
+                    out: _Out, base: str) -> str:
     for track, placed in zip(project.tracks, timeline.tracks):
         if track.kind != "overlay":
             continue
@@ -466,9 +505,9 @@ def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict
             if pc.frames <= 0:
                 continue
             if pc.clip.is_text:
-                base = _text(g, pc, out, base, fonts, links)
+                base = _text(g, pc, out, base)
                 continue
-            label, x, y = _clip_picture(g, pc, media[pc.clip.asset or ""], out, overlay=True,
+            label, x, y = _clip_picture(g, pc, media.get(pc.clip.asset or ""), out, overlay=True,
                                         transparent_bg=True)
             placed_label = g.add([label], [f"setpts=N+{pc.start}", _opacity(pc, out)], "ov")
             base = g.add([base, placed_label], [f"overlay=x={x}:y={y}:eof_action=pass:repeatlast=0",
@@ -492,14 +531,17 @@ def _opacity(pc: PlacedClip, out: _Out) -> str | None:
     return f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({expr})"
 
 
-def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str, fonts: dict[str, str], links: dict[str, str]) -> str:
+def _font(g: _Graph, clip_id: str) -> str:
+    """The work-folder name of a clip's font file (the default font unless it names one)."""
+    path = g.fonts.get(clip_id) or g.fonts.get("") or DEFAULT_FONT
+    return g.links.setdefault(path, f"font{len(g.links)}{_suffix(path)}")
+
+
+def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str) -> str:
     clip = pc.clip
     text_file = f"text_{clip.id}.txt"
     g.files[text_file] = clip.text or ""
-    font_path = fonts.get(clip.id) or fonts.get("")
-    if not font_path:
-        raise ValidationError([f"{pc.path}.font: no font file available"], stage="plan")
-    font_name = links.setdefault(font_path, f"font{len(links)}{_suffix(font_path)}")
+    font_name = _font(g, clip.id)
     size = max(1, round(Fraction(clip.font_size) * out.scale_y))
     cx, cy = round(Fraction(out.width) * Fraction(clip.x)), round(Fraction(out.height) * Fraction(clip.y))
     alpha = piecewise_linear(_abs_points(pc, clip.opacity.points, out.fps), "t")
@@ -550,9 +592,9 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             clip = pc.clip
             if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0:
                 continue
-            info = media[clip.asset or ""]
-            if info.audio is None:
-                continue
+            info = media.get(clip.asset or "")
+            if info is None or info.audio is None:
+                continue  # no sound, or a slate's silence
             idx = _clip_input_index(g, pc, info, out)
             _, preroll = _seek(pc, out)
             n = at(pc.end) - at(pc.start)

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import AssetError
-from .plan import check_media
+from .plan import DEFAULT_FONT, check_media
 from .probe import MediaInfo, probe
 from .project import Project
 
-DEFAULT_FONT = str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf")
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts",
              "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
 
@@ -69,11 +68,11 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
         probed[path] = info
         out.media[name] = info
     out.problems += check_media(project, out.media)
-    _gather_fonts(project, base, out)
+    gather_fonts(project, base, out)
     return out
 
 
-def _gather_fonts(project: Project, base: Path, out: Sources) -> None:
+def gather_fonts(project: Project, base: Path, out: Sources) -> None:
     out.fonts[""] = DEFAULT_FONT
     for path, _, clip in project.clip_paths():
         if not clip.is_text or not clip.font:
