@@ -31,6 +31,7 @@ from .media_v2.library import max_upload_bytes
 from .media_v2.storage import UploadTooLarge
 from .video_render.jobs import JobState
 from .video_render.project import Project, load_project
+from .video_preview.service import PreviewService
 from .video_render.service import RenderService, ensure_proxies_for_project
 
 SCHEMA = "cutlite.api/1"
@@ -55,6 +56,16 @@ class JobBody(BaseModel):
     options: dict[str, Any] = {}
     job_id: str | None = None
     hw: str | None = None
+
+
+class PreviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project: dict[str, Any]
+    strategy: str = "fast"
+    start: float | str | None = None  # seconds: a number or a rational string ("1001/30000")
+    end: float | str | None = None
+    hw: str | None = None
+    allow_full_res_fallback: bool | None = None  # a request may forbid the fallback, never force it
 
 
 class UriBody(BaseModel):
@@ -90,6 +101,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
 
     svc = service or RenderService()
     executor = LocalExecutor(svc) if run_jobs else None
+    previews = PreviewService(svc)  # one warm service: its caches make repeated previews cheap
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
@@ -98,6 +110,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         yield
         if executor is not None:
             executor.stop()
+        previews.close()
 
     app = FastAPI(title="cutlite", version="0.1.0", lifespan=lifespan,
                   description="Render and preview engine: media_v2 registry, proxies, render plans, jobs.")
@@ -197,6 +210,14 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     def plan(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         return svc.plan_project(project, body.profile, body.hw, base_dir=base).model_dump()
+
+    @app.post("/video_preview/preview")
+    def preview(body: PreviewBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        project, base = project_in_scope(body.project, sc)
+        allowed = previews.fallback_allowed(project) and body.allow_full_res_fallback is not False
+        result = previews.plan(project, body.strategy, body.start, body.end, hw=body.hw, base_dir=base,
+                               allow_full_res_fallback=allowed)
+        return {"schema": SCHEMA, **result.to_dict(public=True)}
 
     # -------------------------------------------------------------- jobs
 

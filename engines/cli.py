@@ -66,6 +66,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     runner = FFmpegRunner()
     report = detect_hardware(runner)
+    calibration = _calibrate(args) if args.calibrate else None
     requested = requested_hw(args.hw)
     choices = []
     for p in PROFILES.values():
@@ -76,7 +77,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             choices.append({"profile": p.name, "encoder": "-", "reason": exc.message})
     doc = {"ffmpeg": report.ffmpeg, "ffmpeg_version": report.ffmpeg_version, "hw": requested,
            "hardware_encoders": [vars(p) for p in report.probes], "profiles": choices,
-           "home": str(Path(os.environ.get("CUTLITE_HOME", ".cutlite")).resolve())}
+           "home": str(Path(os.environ.get("CUTLITE_HOME", ".cutlite")).resolve()), "calibration": calibration}
     if not args.json:
         out_console.print(f"ffmpeg: {report.ffmpeg} ({report.ffmpeg_version})")
         out_console.print(f"state folder: {doc['home']}")
@@ -87,6 +88,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         _emit(args, doc)
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure the preview profiles' throughput on this machine (``latency.py``)."""
+    from .video_preview.latency import calibrate
+    from .video_preview.strategy import STRATEGIES
+    from .video_render.service import RenderService
+
+    profiles = args.calibrate_profiles.split(",") if args.calibrate_profiles else list(STRATEGIES.values())
+    if not args.json:
+        err_console.print(f"calibrating {', '.join(profiles)} (a few seconds each) ...")
+    model = calibrate(RenderService(), profiles,
+                      report=None if args.json else lambda line: err_console.print(f"  {line}"))
+    return {"file": str(model.path()), "profiles": model.table}
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -244,6 +259,46 @@ def cmd_proxies(args: argparse.Namespace) -> int:
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from .video_preview.service import PreviewService
+
+    service = PreviewService(allow_full_res_fallback=False if args.no_fallback else None)
+    try:
+        result = service.preview(args.project, args.strategy, args.start, args.end, output=args.output,
+                                 hls=args.hls, hw=args.hw)
+        _print_preview(args, result)
+        pending = service.queued_count()
+        if pending and not args.json:
+            err_console.print(f"making {pending} missing prox{'y' if pending == 1 else 'ies'} for the next preview")
+    finally:
+        service.wait_for_proxies()  # a queued proxy outlives no process: it is finished here
+        service.close()
+    return 0
+
+
+def _print_preview(args: argparse.Namespace, result: Any) -> None:
+    doc = result.to_dict()
+    if args.json:
+        _emit(args, doc)
+        return
+    plan = result.plan
+    out_console.print(f"preview {args.strategy}: {result.profile} {plan.width}x{plan.height} @ {plan.fps} fps, "
+                      f"encoder {plan.meta['encoder']}, plan {plan.plan_hash[:12]}")
+    out_console.print(f"window [{doc['window']['start']}, {doc['window']['end']}) s: {plan.frames} frames; "
+                      f"estimated {doc['estimated_latency_ms']} ms ({result.estimate.source} throughput)")
+    out_console.print(_table("Read from", [{"asset": a.asset, "read from": a.read_from,
+                                            "proxy": a.proxy_profile or "-", "detail": a.detail}
+                                           for a in result.assets]))
+    for w in result.warnings:
+        err_console.print(f"[yellow]warning[/yellow] {w}", highlight=False)
+    if result.output:
+        out_console.print(f"rendered {result.output} in {result.measured_ms:.0f} ms "
+                          f"(estimate {doc['estimated_latency_ms']} ms)")
+    if result.hls:
+        out_console.print(f"HLS {result.hls.playlist}: {result.hls.segments} segments, first after "
+                          f"{result.hls.first_segment_ms:.0f} ms, all after {result.hls.total_ms:.0f} ms")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -286,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", parents=[common], help="ffmpeg, hardware encoders, encoder per profile")
     p.add_argument("--hw", choices=HW_CHOICES)
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure preview throughput on this machine (stored under the state folder)")
+    p.add_argument("--calibrate-profiles", help="comma-separated profiles to calibrate (default: the preview ones)")
     p.set_defaults(func=cmd_doctor)
 
     sub.add_parser("profiles", parents=[common], help="the profile matrix").set_defaults(func=cmd_profiles)
@@ -305,6 +363,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", help="only assets visible from this time (seconds)")
     p.add_argument("--end", help="only assets visible before this time (seconds)")
     p.set_defaults(func=cmd_proxies)
+
+    p = sub.add_parser("preview", parents=[common], help="a proxy-first preview plan with its latency estimate")
+    p.add_argument("project")
+    p.add_argument("--strategy", default="fast", choices=["fast", "balanced", "quality"])
+    p.add_argument("--start", help="window start, seconds on the timeline (default: 0)")
+    p.add_argument("--end", help="window end, seconds (default: the end)")
+    p.add_argument("-o", "--output", help="render the preview into this mp4")
+    p.add_argument("--hls", metavar="DIR", help="render it as an HLS playlist (index.m3u8) whose segments "
+                                                "appear as they are encoded")
+    p.add_argument("--hw", choices=HW_CHOICES)
+    p.add_argument("--no-fallback", action="store_true",
+                   help="refuse rather than read full-resolution sources when a proxy is missing")
+    p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("serve", parents=[common], help="the HTTP API")
     p.add_argument("--host", default="127.0.0.1")

@@ -59,7 +59,7 @@ def make_demo_media(folder: Path, runner: FFmpegRunner) -> None:
 
 
 def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, Any]:
-    """Media, project, proxies (made, then reused), a plan, a one-pass draft and a chunked job;
+    """Media, project, proxies (made, then reused), a preview, a plan, a one-pass draft and a chunked job;
     ``report(step, seconds, what)`` per step."""
     from .video_render.service import RenderService
 
@@ -81,6 +81,19 @@ def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, 
         summary = ", ".join(f"{o.asset} {o.status}" for o in outcomes)
         report(f"proxies ({attempt})", time.monotonic() - t, summary)
         results[f"proxies_{attempt}"] = [o.to_dict() for o in outcomes]
+
+    from .video_preview.service import PreviewService
+    previews = PreviewService(service)
+    t = time.monotonic()
+    preview = previews.preview(project_file, "fast", 1, 4, output=out / "preview_fast.mp4")
+    report("preview fast [1, 4) s", time.monotonic() - t,
+           f"{preview.output} ({preview.plan.frames} frames at {preview.profile} from proxies of "
+           f"{', '.join(a.asset for a in preview.assets if a.read_from == 'proxy')}; rendered in "
+           f"{preview.measured_ms:.0f} ms, estimated {preview.estimate.ms:.0f} ms)")
+    results["preview"] = {"output": preview.output, "frames": preview.plan.frames, "profile": preview.profile,
+                          "estimated_ms": round(preview.estimate.ms), "measured_ms": round(preview.measured_ms or 0),
+                          "warnings": preview.warnings}
+    previews.close()
 
     t = time.monotonic()
     plan = service.plan_project(project_file, "social_1080p")

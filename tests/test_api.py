@@ -156,6 +156,36 @@ def test_plan_endpoint_with_an_asset_id(server, media):
     assert plan["frames"] == 24 and len(plan["plan_hash"]) == 64 and plan["meta"]["encoder"] == "libx264"
 
 
+def test_preview_endpoint_plans_from_proxies_and_queues_missing_ones(server, media):
+    asset = upload(server, media["blue"]).json()
+    body = {"project": asset_project(asset["id"]), "strategy": "fast", "start": 0, "end": "1/2"}
+    first = server.post("/video_preview/preview", headers=A, json=body)
+    assert first.status_code == 200, first.text
+    doc = first.json()
+    assert doc["profile"] == "draft_360p" and doc["queued_proxies"] == ["main"] and doc["proxies_used"] == []
+    assert "assets.main: no proxy for draft_360p; its generation is queued" in doc["warnings"]
+    assert doc["window"]["frame_count"] == 12 and doc["estimated_latency_ms"] > 0
+    assert doc["plan"]["inputs"][0]["path"] == asset["source_key"]  # object keys, never server paths
+    assert "/objects/" not in first.text and os.sep + "tmp" not in first.text
+    refused = server.post("/video_preview/preview", headers=A, json={**body, "allow_full_res_fallback": False})
+    deadline = time.monotonic() + 60
+    while refused.status_code == 409 and time.monotonic() < deadline:  # until the queued proxy is made
+        assert refused.json()["error"]["context"]["problems"] == ["assets.main: no proxy for draft_360p"]
+        time.sleep(0.3)
+        refused = server.post("/video_preview/preview", headers=A, json={**body, "allow_full_res_fallback": False})
+    later = refused.json()
+    assert refused.status_code == 200 and later["proxies_used"] == ["main"] and later["warnings"] == []
+    assert later["plan"]["inputs"][0]["path"].endswith("/proxy_draft_360p.mp4")
+
+
+def test_preview_endpoint_refuses_other_tenants_and_bad_strategies(server, media):
+    asset = upload(server, media["red"]).json()
+    assert_error(server.post("/video_preview/preview", headers=B, json={"project": asset_project(asset["id"])}), 403)
+    err = assert_error(server.post("/video_preview/preview", headers=A,
+                                   json={"project": asset_project(asset["id"]), "strategy": "turbo"}), 400)
+    assert "strategy: must be one of" in err["message"] + str(err["context"])
+
+
 def test_a_project_of_another_tenant_is_403(server, media):
     asset = upload(server, media["red"]).json()
     err = assert_error(server.post("/video_render/plan", headers=B, json={"project": asset_project(asset["id"])}),

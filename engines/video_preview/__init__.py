@@ -1,0 +1,1 @@
+"""Previews: strategy-driven, proxy-first renders of a project or a window of it."""

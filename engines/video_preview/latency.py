@@ -1,0 +1,267 @@
+"""How long a preview will take on this machine: a cost model, calibrated once per profile.
+
+The window's own timeline is counted into three kinds of work:
+- **encode**: output megapixels (frames x size); its cost per megapixel depends on the profile's
+  encoder and preset, so it is *calibrated per profile and encoder*;
+- **filters**: megapixels decoded (source size x frames decoded, seek pre-roll included),
+  scaled, cross-faded, drawn (text, slates), colour-filtered and alpha-mixed by keyframed
+  opacity (``geq``, by far the dearest per pixel), each at its own cost per megapixel
+  (``FILTER_MS_PER_MPX``, measured on a 2-core box: filter costs do not depend on the profile);
+- **layers**: frames of every overlay composited, at a small constant cost per frame
+  (``overlay`` touches only the overlay's box; the dear part of an image overlay is decoding
+  the still again for every frame, counted under filters).
+
+    ms = overhead_ms + per_input_ms * inputs + encode_mpx * encode_ms_per_mpx
+         + sum(filter_mpx[k] * FILTER_MS_PER_MPX[k]) + layer_frames * LAYER_MS
+
+``cutlite doctor --calibrate`` renders a reference clip at two lengths per profile (median of
+three runs each), fits ``overhead_ms`` and ``encode_ms_per_mpx`` through the two points, and
+stores them in ``CUTLITE_HOME/calibration.json``; until then ``DEFAULTS`` apply (measured the
+same way on a 2-core cloud VM with libx264).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+from ..settings import home as cutlite_home
+from ..video_render import samples
+from ..video_render.plan import PREROLL, build_plan
+from ..video_render.probe import MediaInfo, probe
+from ..video_render.profiles import get_profile
+from ..video_render.project import Project, load_project
+from ..video_render.timebase import snap_to_frame
+from ..video_render.timeline import Timeline, place_project
+
+CALIBRATION_FILE = "calibration.json"
+CALIBRATION_VERSION = 2
+
+FILTER_MS_PER_MPX: dict[str, float] = {
+    "decode": 0.6,       # video pixels per decoded frame (the scale from them included)
+    "image": 6.4,        # a still image is decoded again for every frame it shows (PNG: inflate)
+    "scale": 0.4,        # each clip's picture in its box
+    "transition": 1.3,   # frames of clips joined by xfade, whole frame
+    "text": 0.2,         # drawtext, per frame it shows on
+    "effects": 0.1,      # eq per colour filter
+    "opacity": 34.0,     # keyframed opacity: geq evaluates an expression per pixel
+    "slate": 0.5,        # a placeholder card (colour + drawtext)
+}
+LAYER_MS = 0.05          # per frame of each overlay composited
+
+
+@dataclass(frozen=True)
+class Throughput:
+    overhead_ms: float        # process start, graph setup, muxing, read-back: per render
+    per_input_ms: float       # opening and seeking one input
+    encode_ms_per_mpx: float  # the profile's encoder on this machine
+
+
+# `cutlite doctor --calibrate` on a 2-core cloud VM (ffmpeg 9.0, libx264), 2026-11-25. The two
+# delivery profiles are not previews; their figures are rough, for completeness.
+DEFAULTS: dict[str, Throughput] = {
+    "draft_360p": Throughput(31.0, 10.0, 2.64),
+    "draft_480p": Throughput(47.0, 10.0, 3.67),
+    "preview_720p": Throughput(86.0, 10.0, 4.52),
+    "social_1080p": Throughput(150.0, 15.0, 10.0),
+    "master_4k": Throughput(300.0, 20.0, 60.0),
+}
+
+
+@dataclass(frozen=True)
+class Work:
+    frames: int
+    inputs: int
+    encode_mpx: float
+    filter_mpx: dict[str, float]  # kind -> megapixels
+    layer_frames: int
+
+    def filters_ms(self) -> float:
+        return sum(v * FILTER_MS_PER_MPX[k] for k, v in self.filter_mpx.items())
+
+
+@dataclass(frozen=True)
+class Estimate:
+    ms: float
+    profile: str
+    encoder: str
+    source: str          # "calibrated" | "default"
+    work: Work
+    throughput: Throughput
+
+    def to_dict(self) -> dict[str, Any]:
+        w = self.work
+        return {"ms": round(self.ms), "profile": self.profile, "encoder": self.encoder, "source": self.source,
+                "frames": w.frames, "inputs": w.inputs, "encode_mpx": round(w.encode_mpx, 2),
+                "filter_mpx": {k: round(v, 2) for k, v in w.filter_mpx.items() if v},
+                "layer_frames": w.layer_frames, "throughput": asdict(self.throughput)}
+
+
+def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, height: int,
+                 inputs: int) -> Work:
+    """The work of rendering ``timeline`` (a window's own) at ``width`` x ``height``."""
+    fps = timeline.fps
+    out_px = width * height / 1e6
+    f: dict[str, float] = {k: 0.0 for k in FILTER_MS_PER_MPX}
+    layers = 0
+    for track in timeline.tracks:
+        for i, pc in enumerate(track):
+            clip, n = pc.clip, pc.frames
+            if n <= 0 or pc.track_kind == "audio":
+                continue
+            overlay = pc.track_kind == "overlay"
+            box = out_px * (float(clip.scale if clip.scale is not None else 0.25) ** 2 if overlay else 1.0)
+            if clip.is_text:
+                f["text"] += n * out_px
+                continue
+            info = media.get(clip.asset or "")
+            if info is None:
+                f["slate"] += n * box
+            elif info.video is not None:
+                src_px = info.video.width * info.video.height / 1e6
+                if info.kind == "image":
+                    f["image"] += n * src_px
+                else:
+                    seconds = Fraction(n) / fps * clip.speed + (PREROLL if pc.head else 0)
+                    f["decode"] += float(seconds * (info.video.fps or fps)) * src_px
+            f["scale"] += n * box
+            layers += n if overlay else 0
+            nxt = track[i + 1] if i + 1 < len(track) else None
+            if pc.transition_frames or (nxt is not None and nxt.transition_frames):
+                f["transition"] += n * out_px
+            f["effects"] += len(clip.filters) * n * box
+            if clip.opacity.constant is None:
+                f["opacity"] += n * box
+    return Work(timeline.frames, inputs, timeline.frames * out_px, f, layers)
+
+
+class LatencyModel:
+    def __init__(self, table: dict[str, dict[str, Any]] | None = None, ffmpeg_version: str | None = None) -> None:
+        self.table = table or {}     # "profile/encoder" -> calibrated Throughput fields + samples
+        self.ffmpeg_version = ffmpeg_version
+
+    @staticmethod
+    def path() -> Path:
+        return cutlite_home() / CALIBRATION_FILE
+
+    @classmethod
+    def load(cls) -> "LatencyModel":
+        """The calibration stored under CUTLITE_HOME, or an empty one (defaults) if none or unreadable."""
+        try:
+            doc = json.loads(cls.path().read_text())
+            if doc.get("version") == CALIBRATION_VERSION:
+                return cls(doc.get("profiles") or {}, doc.get("ffmpeg_version"))
+        except (OSError, ValueError, AttributeError):
+            pass
+        return cls()
+
+    def save(self) -> Path:
+        path = self.path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": CALIBRATION_VERSION, "ffmpeg_version": self.ffmpeg_version,
+                                   "profiles": self.table}, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+        return path
+
+    def throughput(self, profile: str, encoder: str) -> tuple[Throughput, str]:
+        row = self.table.get(f"{profile}/{encoder}")
+        if row:
+            return Throughput(row["overhead_ms"], row["per_input_ms"], row["encode_ms_per_mpx"]), "calibrated"
+        return DEFAULTS.get(profile, DEFAULTS["preview_720p"]), "default"
+
+    def estimate(self, work: Work, profile: str, encoder: str) -> Estimate:
+        tp, source = self.throughput(profile, encoder)
+        ms = (tp.overhead_ms + tp.per_input_ms * work.inputs + work.encode_mpx * tp.encode_ms_per_mpx
+              + work.filters_ms() + work.layer_frames * LAYER_MS)
+        return Estimate(ms, profile, encoder, source, work, tp)
+
+    def record(self, profile: str, encoder: str, tp: Throughput, samples: list[dict[str, Any]]) -> None:
+        self.table[f"{profile}/{encoder}"] = {**asdict(tp), "samples": samples,
+                                              "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+# ---------------------------------------------------------------- calibration
+
+@dataclass
+class CalibrationRun:
+    seconds: Fraction
+    work: Work
+    wall_ms: list[float] = field(default_factory=list)
+
+
+def fit_throughput(short: CalibrationRun, long: CalibrationRun, per_input_ms: float) -> Throughput:
+    """Overhead and encode cost through two points (median wall times, the modelled filter and
+    layer costs taken off first); neither is ever negative."""
+    def rest(run: CalibrationRun) -> float:
+        w = run.work
+        return statistics.median(run.wall_ms) - w.filters_ms() - w.layer_frames * LAYER_MS - per_input_ms * w.inputs
+
+    r1, r2 = rest(short), rest(long)
+    e1, e2 = short.work.encode_mpx, long.work.encode_mpx
+    slope = max((r2 - r1) / (e2 - e1), 0.05)
+    overhead = r1 - e1 * slope
+    if overhead < 0:  # noise: keep the cost honest through the long run, overhead at zero
+        overhead, slope = 0.0, max(r2 / e2, 0.05)
+    return Throughput(round(overhead, 1), per_input_ms, round(slope, 4))
+
+
+REFERENCE_WINDOWS = (Fraction(1), Fraction(6))  # seconds: the two calibration points
+
+
+def reference_project(source: Path) -> Project:
+    """The calibration project: one 1080p30 editor timeline over one clip with its sound."""
+    return load_project({"schema_version": 1, "id": "calibration", "tenant": "calibration", "env": "dev",
+                         "settings": {"width": 1920, "height": 1080, "fps": 30},
+                         "assets": {"ref": {"path": str(source)}},
+                         "tracks": [{"id": "main", "kind": "video", "clips": [
+                             {"id": "c1", "asset": "ref", "start": 0, "source_in": 0, "source_out": 8}]}]})
+
+
+def calibrate(render: Any, profiles: list[str], *, repeats: int = 3,
+              report: Callable[[str], None] | None = None) -> LatencyModel:
+    """Measure each profile's overhead and encode cost on this machine; store them under CUTLITE_HOME.
+
+    The reference clip is made at the size the profile's proxies have, as previews read proxies.
+    """
+    model = LatencyModel.load()
+    model.ffmpeg_version = render.runner.version
+    with tempfile.TemporaryDirectory(prefix="cutlite-calibrate-") as tmp:
+        folder = Path(tmp)
+        for name in profiles:
+            profile = get_profile(name)
+            decision = render.decide(profile, None)
+            width, height = profile.output_size(1920, 1080)
+            source = samples.make_video(folder / f"ref_{name}.mp4", seconds=9, width=width, height=height,
+                                        pattern="testsrc2", runner=render.runner)
+            project = reference_project(source)
+            media = {"ref": probe(source)}
+            fps = profile.output_fps(project.settings.fps)
+            runs = []
+            for seconds in REFERENCE_WINDOWS:
+                window = (snap_to_frame(Fraction(1), fps), snap_to_frame(1 + seconds, fps))
+                plan = build_plan(project, media, profile, decision, window=window)
+                timeline = place_project(project).at_rate(fps).window(*window)[0]
+                run = CalibrationRun(seconds, measure_work(timeline, media, plan.width, plan.height, len(plan.inputs)))
+                render.render(plan, folder / "warm-up.mp4")  # caches and page cache warm, not timed
+                for _ in range(repeats):
+                    t = time.monotonic()
+                    render.render(plan, folder / "out.mp4")
+                    run.wall_ms.append((time.monotonic() - t) * 1000)
+                runs.append(run)
+            tp = fit_throughput(runs[0], runs[1], DEFAULTS[name].per_input_ms)
+            model.record(name, decision.encoder, tp,
+                         [{"seconds": str(r.seconds), "encode_mpx": round(r.work.encode_mpx, 2),
+                           "wall_ms": [round(x) for x in r.wall_ms]} for r in runs])
+            if report:
+                report(f"{name}/{decision.encoder}: overhead {tp.overhead_ms:.0f} ms, "
+                       f"encode {tp.encode_ms_per_mpx:.2f} ms/Mpx")
+    model.save()
+    return model
