@@ -21,6 +21,7 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_jobs.py
+	$(BIN)/python bench/bench_preview.py
 
 clean:
 	rm -rf $(VENV) demo_out .cutlite

@@ -209,7 +209,14 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     @app.post("/video_render/plan")
     def plan(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
-        return svc.plan_project(project, body.profile, body.hw, base_dir=base).model_dump()
+        doc = svc.plan_project(project, body.profile, body.hw, base_dir=base).model_dump()
+        # server paths stay on the server: inputs named by object key (or the project's own path)
+        for inp in doc["inputs"]:
+            ref = project.assets[inp["asset"]]
+            inp["path"] = (svc.library.get_asset(project.tenant, project.env, ref.asset_id).source_key
+                           if ref.asset_id else ref.path)
+        doc["links"] = {k.rsplit("/", 1)[-1]: v for k, v in doc["links"].items()}
+        return doc
 
     @app.post("/video_preview/preview")
     def preview(body: PreviewBody, sc: Scope = Depends(scope)) -> dict[str, Any]:

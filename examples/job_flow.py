@@ -1,5 +1,5 @@
 """The job flow, end to end, as a script: two clips -> proxies -> a render job that is
-interrupted (kill -9) and resumed -> a preview plan. Prints one JSON document.
+interrupted (kill -9) and resumed -> a preview plan read from the proxies. Prints one JSON document.
 
     python examples/job_flow.py [--workdir DIR]
 
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engines.video_render import samples  # noqa: E402
+from engines.video_preview.service import PreviewService  # noqa: E402
 from engines.video_render.service import RenderService, ensure_proxies_for_project  # noqa: E402
 
 CLI = [sys.executable, "-m", "engines.cli"]
@@ -90,10 +91,16 @@ def main() -> int:
                          "output_exists": output.exists(), "output_key": view["output_key"],
                          "chunk_renders": sum(1 for e in service.jobs.events(job_id) if e["kind"] == "chunk_done")}
 
-    # 4. a preview plan (draft profile, proxies ready)
-    plan = service.plan_project(project_file, "draft_360p")
-    report["preview_plan"] = {"profile": plan.profile, "frames": plan.frames, "size": [plan.width, plan.height],
-                              "fps": plan.fps, "plan_hash": plan.plan_hash, "encoder": plan.meta["encoder"]}
+    # 4. a preview plan: strategy fast, read from the proxies made in step 2, with its estimate
+    previews = PreviewService(service)
+    preview = previews.plan(project_file, "fast", 3, 6)
+    plan = preview.plan
+    report["preview_plan"] = {"strategy": preview.strategy, "profile": plan.profile, "frames": plan.frames,
+                              "window": plan.window, "size": [plan.width, plan.height], "fps": plan.fps,
+                              "plan_hash": plan.plan_hash, "encoder": plan.meta["encoder"],
+                              "read_from": {a.asset: a.read_from for a in preview.assets},
+                              "warnings": preview.warnings, "estimated_latency_ms": round(preview.estimate.ms)}
+    previews.close()
     print(json.dumps(report, indent=2))
     return 0 if view["state"] == "COMPLETED" else 1
 
