@@ -3,50 +3,24 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import project
+from conftest import project, serve
 
 A = {"X-Tenant": "acme", "X-Env": "dev"}
 B = {"X-Tenant": "globex", "X-Env": "dev"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, media):
-    home = tmp_path_factory.mktemp("api-home")
-    port = free_port()
-    env = dict(os.environ, CUTLITE_HOME=str(home), CUTLITE_LOCAL_ROOTS=str(Path(media["red"]).parent),
-               CUTLITE_MAX_UPLOAD_BYTES=str(3 * 1024 * 1024))
-    proc = subprocess.Popen([sys.executable, "-m", "engines.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start: " + proc.stderr.read().decode()[-2000:])
-    with httpx.Client(base_url=base, timeout=120) as client:
+    env = {"CUTLITE_HOME": str(tmp_path_factory.mktemp("api-home")),
+           "CUTLITE_LOCAL_ROOTS": str(Path(media["red"]).parent), "CUTLITE_MAX_UPLOAD_BYTES": str(3 * 1024 * 1024)}
+    with serve(env) as base, httpx.Client(base_url=base, timeout=120) as client:
         yield client
-    proc.terminate()
-    proc.wait(10)
 
 
 def upload(client, path: Path, headers=A):
@@ -265,25 +239,11 @@ def test_unknown_job_options_are_400(server, media):
 
 
 def test_over_the_queue_limit_is_429_with_retry_after(tmp_path, media):
-    port = free_port()
-    env = dict(os.environ, CUTLITE_HOME=str(tmp_path), CUTLITE_MAX_QUEUED_JOBS="0",
-               CUTLITE_LOCAL_ROOTS=str(Path(media["red"]).parent))
-    proc = subprocess.Popen([sys.executable, "-m", "engines.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(base + "/openapi.json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    env = {"CUTLITE_HOME": str(tmp_path), "CUTLITE_MAX_QUEUED_JOBS": "0",
+           "CUTLITE_LOCAL_ROOTS": str(Path(media["red"]).parent)}
+    with serve(env) as base:
         doc = project([{"id": "v", "kind": "video", "clips": [
             {"id": "a", "asset": "r", "start": 0, "source_in": 0, "source_out": 1}]}], {"r": Path("red.mp4")})
         resp = httpx.post(base + "/video_render/jobs", headers=A, json={"project": doc, "profile": "draft_360p"})
         err = assert_error(resp, 429, "backpressure")
         assert int(resp.headers["Retry-After"]) > 0 and err["hint"]
-    finally:
-        proc.terminate()
-        proc.wait(10)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import close, measure, project, write_project
-from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable
+from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable, ValidationError
 from engines.video_render.hardware import HardwareDecision
 from engines.video_render.plan import build_plan
 from engines.video_render.profiles import get_profile
@@ -321,3 +321,22 @@ def test_lower_output_rate_keeps_transitions_aligned(render, media):
         {"red": media["red"], "blue": media["blue"]})
     plan, m = render(doc, "draft_360p", decode=False)  # 30 fps project rendered at 24
     assert plan.frames == m.frames == 40  # 5/3 s at 24 fps
+
+
+def test_a_transition_after_a_gap_renders_exact_frames(render, media):
+    """Found by the property tests: ``concat`` (gap + clip) hands xfade a 1/1000000 time base."""
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "red", "start": "1/2", "source_in": 0, "source_out": 1},
+        {"id": "b", "asset": "blue", "start": 1, "source_in": 0, "source_out": 1,
+         "transition_in": {"type": "crossfade", "duration": "1/2"}}]}], {"red": media["red"], "blue": media["blue"]})
+    plan, m = render(doc, "draft_360p")
+    assert plan.frames == m.frames == 48  # 2 s at 24 fps
+    assert close(m.rgb(6, 80, 60), (0, 0, 0)) and close(m.rgb(20, 80, 60), (254, 0, 0), 20)
+    assert close(m.rgb(47, 80, 60), (0, 0, 254), 20)
+
+
+def test_a_timeline_shorter_than_one_output_frame_is_refused(service, tmp_path, media):
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": "1/60"}]}], {"red": media["red"]}, fps=60)
+    with pytest.raises(ValidationError, match="shorter than one frame at 24 fps"):
+        service.plan_project(write_project(tmp_path, doc), "draft_360p", "cpu")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port
 
 from engines.errors import StorageError, ValidationError
 from engines.media_v2 import keys, storage
@@ -117,18 +118,12 @@ def test_a_symlink_in_the_store_cannot_lead_outside(tmp_path):
 
 # ---------------------------------------------------------------- S3 on a real server (moto) on loopback
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3():
     import boto3
     from botocore.config import Config
 
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -181,7 +176,7 @@ def test_s3_failure_is_a_storage_error_with_a_hint(tmp_path):
     import boto3
     from botocore.config import Config
 
-    dead = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{_free_port()}", aws_access_key_id="x",
+    dead = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{free_port()}", aws_access_key_id="x",
                         aws_secret_access_key="x", region_name="us-east-1",
                         config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
     store = S3Store("cutlite", "", client=dead, cache_dir=tmp_path / "cache")

@@ -184,6 +184,10 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     width, height = profile.output_size(s.width, s.height)
     fps = profile.output_fps(s.fps)
     full = place_project(project).at_rate(fps)
+    if full.frames < 1:
+        raise ValidationError([f"tracks: the timeline ({fraction_text(Fraction(place_project(project).frames) / s.fps)}"
+                               f" s) is shorter than one frame at {fraction_text(fps)} fps ({profile.name})"],
+                              stage="plan")
     a, b = window or (0, full.frames)
     timeline, lead = full.window(a, b) if window else (full, 0)
     slates = slates or {}
@@ -470,7 +474,7 @@ def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, Med
                                     transparent_bg=transparent)
         tr = pc.clip.transition_in
         if tr is not None and prev is not None and pc.transition_frames > 0:
-            acc = _concat(g, pending)
+            acc = _concat(g, pending, out)
             d = pc.transition_frames
             offset = frames_to_seconds(cursor - d, out.fps)
             label = g.add([acc, label], [f"xfade=transition={TRANSITIONS[tr.type]}:duration="
@@ -487,13 +491,16 @@ def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, Med
         prev = pc
     if total > cursor:
         pending.append(_gap(g, total - cursor, out, transparent))
-    return _concat(g, pending)
+    return _concat(g, pending, out)
 
 
-def _concat(g: _Graph, labels: list[str]) -> str:
+def _concat(g: _Graph, labels: list[str], out: _Out) -> str:
+    """One stream of the labels in order, back on the output clock: ``concat`` hands out a
+    1/1000000 time base, which ``xfade`` refuses next to a clip's 1/fps."""
     if len(labels) == 1:
         return labels[0]
-    return g.add(labels, [f"concat=n={len(labels)}:v=1:a=0"], "cat")
+    return g.add(labels, [f"concat=n={len(labels)}:v=1:a=0", f"settb={fraction_text(1 / out.fps)}", "setpts=N"],
+                 "cat")
 
 
 def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict[str, MediaInfo],
