@@ -110,7 +110,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         yield
         if executor is not None:
             executor.stop()
-        previews.close()
+        previews.close(cancel=True)  # queued proxies are made again on demand
 
     app = FastAPI(title="cutlite", version="0.1.0", lifespan=lifespan,
                   description="Render and preview engine: media_v2 registry, proxies, render plans, jobs.")

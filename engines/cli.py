@@ -264,15 +264,21 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     service = PreviewService(allow_full_res_fallback=False if args.no_fallback else None)
     try:
-        result = service.preview(args.project, args.strategy, args.start, args.end, output=args.output,
-                                 hls=args.hls, hw=args.hw)
-        _print_preview(args, result)
-        pending = service.queued_count()
-        if pending and not args.json:
-            err_console.print(f"making {pending} missing prox{'y' if pending == 1 else 'ies'} for the next preview")
-    finally:
-        service.wait_for_proxies()  # a queued proxy outlives no process: it is finished here
-        service.close()
+        try:
+            result = service.preview(args.project, args.strategy, args.start, args.end, output=args.output,
+                                     hls=args.hls, hw=args.hw)
+            _print_preview(args, result)
+        finally:
+            # a queued proxy outlives no process: it is made here, for the next preview
+            pending = service.queued_count()
+            if pending and not args.json:
+                err_console.print(f"making {pending} prox{'y' if pending == 1 else 'ies'} for the next preview "
+                                  f"(Ctrl-C skips)")
+            service.wait_for_proxies()
+            service.close()
+    except KeyboardInterrupt:
+        service.close(cancel=True)
+        raise
     return 0
 
 
@@ -369,9 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="fast", choices=["fast", "balanced", "quality"])
     p.add_argument("--start", help="window start, seconds on the timeline (default: 0)")
     p.add_argument("--end", help="window end, seconds (default: the end)")
-    p.add_argument("-o", "--output", help="render the preview into this mp4")
-    p.add_argument("--hls", metavar="DIR", help="render it as an HLS playlist (index.m3u8) whose segments "
-                                                "appear as they are encoded")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("-o", "--output", help="render the preview into this mp4")
+    target.add_argument("--hls", metavar="DIR", help="render it as an HLS playlist (index.m3u8) whose segments "
+                                                     "appear as they are encoded")
     p.add_argument("--hw", choices=HW_CHOICES)
     p.add_argument("--no-fallback", action="store_true",
                    help="refuse rather than read full-resolution sources when a proxy is missing")

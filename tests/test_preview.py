@@ -101,9 +101,52 @@ def test_the_plan_reads_proxies_not_sources(svc, tmp_path, media):
 def test_a_smaller_rung_serves_when_the_profiles_proxy_is_missing(svc, tmp_path, media):
     path = write_project(tmp_path, one_clip(media, width=1920, height=1080))
     with_proxies(svc, path, "draft_360p")
-    result = previews(svc).plan(path, "quality")
-    assert result.profile == "preview_720p" and result.warnings == []
+    service = previews(svc)
+    result = service.plan(path, "quality")
+    assert result.profile == "preview_720p" and result.queued_proxies == ["src"]
     assert [(a.read_from, a.proxy_profile) for a in result.assets] == [("proxy", "draft_360p")]
+    assert [w for w in result.warnings if "frames repeat" in w] == result.warnings  # no fallback, no refusal
+    service.close(cancel=True)
+
+
+def test_a_stand_in_rung_queues_the_profiles_own_proxy(svc, tmp_path, media):
+    path = write_project(tmp_path, one_clip(media, width=1920, height=1080))
+    with_proxies(svc, path, "draft_360p")
+    service = previews(svc)
+    first = service.plan(path, "balanced")  # 30 fps preview, a 24 fps draft_360p proxy stands in
+    assert first.queued_proxies == ["src"] and first.assets[0].proxy_profile == "draft_360p"
+    assert "assets.src: its draft_360p proxy has 24 fps, the preview 30: frames repeat until the draft_480p " \
+           "proxy is made (queued)" in first.warnings
+    assert [o.status for o in service.wait_for_proxies(timeout=120)] == ["created"]
+    again = service.plan(path, "balanced")
+    assert again.assets[0].proxy_profile == "draft_480p" and again.warnings == [] and again.queued_proxies == []
+    service.close()
+
+
+def test_a_registered_asset_whose_source_and_proxy_are_gone_is_a_slate_not_a_refusal(svc, tmp_path, media):
+    asset, _ = svc.library.register_file("acme", "dev", media["blue"])
+    svc.library.store("dev").delete(asset.source_key)
+    doc = one_clip(media)
+    doc["assets"] = {"src": {"asset_id": asset.id}}
+    service = previews(svc, allow_full_res_fallback=False)
+    result = service.plan(doc, "quality")
+    assert [(a.read_from, a.asset_id) for a in result.assets] == [("slate", asset.id)]
+    assert result.queued_proxies == [] and result.profile == "preview_720p"  # nothing to make, nothing lowered
+    assert result.warnings == [f"assets.src: the source of asset {asset.id} is missing from the store; "
+                               f"shown as a slate"]
+    service.close()
+
+
+def test_a_damaged_or_foreign_calibration_falls_back_to_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUTLITE_HOME", str(tmp_path))
+    (tmp_path / "calibration.json").write_text(
+        '{"version": 2, "ffmpeg_version": "x", "profiles": {"draft_360p/libx264": {"overhead_ms": "?"}}}')
+    assert LatencyModel.load().throughput("draft_360p", "libx264")[1] == "default"
+    (tmp_path / "calibration.json").write_text('{"version": 2, "ffmpeg_version": "other", "profiles": '
+                                               '{"draft_360p/libx264": {"overhead_ms": 1, "per_input_ms": 1, '
+                                               '"encode_ms_per_mpx": 1}}}')
+    assert LatencyModel.load().throughput("draft_360p", "libx264")[1] == "calibrated"
+    assert LatencyModel.load("n9.0").throughput("draft_360p", "libx264")[1] == "default"
 
 
 def test_a_missing_proxy_warns_is_queued_and_falls_back_to_the_source(svc, tmp_path, media):
@@ -281,6 +324,10 @@ def test_an_hls_preview_lists_segments_as_they_are_made(svc, tmp_path, media):
         frames = sum(1 for p in c.demux(c.streams.video[0]) if p.size)
     assert frames == result.plan.frames == 84
     assert not list((tmp_path / "hls").glob("*.tmp"))
+    (tmp_path / "hls" / "notes.txt").write_text("mine")
+    with pytest.raises(ValidationError, match="holds other files"):
+        previews(svc).preview(path, "fast", 0, 1, hls=tmp_path / "hls")
+    assert (tmp_path / "hls" / "index.m3u8").exists() and (tmp_path / "hls" / "notes.txt").exists()
 
 
 # ---------------------------------------------------------------- CLI

@@ -9,12 +9,14 @@ A failed or cancelled encode removes what it wrote.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ValidationError
 from ..video_render.plan import RenderPlan, container_args
 from ..video_render.timebase import parse_fps
 
@@ -65,6 +67,10 @@ def encode_hls(render: Any, plan: RenderPlan, folder: Path, *, cancel: threading
     """Encode ``plan`` into ``folder/index.m3u8`` + segments; time the first segment's appearance."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
+    foreign = sorted(p.name for p in folder.iterdir() if not _ours(p.name))
+    if foreign:
+        raise ValidationError([f"hls: {folder.name}/ holds other files ({', '.join(foreign[:3])}); give an empty "
+                               f"folder or one with a previous preview"], stage="preview")
     playlist = folder / PLAYLIST
     _remove_outputs(folder)
     hls_plan = plan.model_copy(update={"output_args": hls_output_args(plan, folder, segment_seconds)})
@@ -95,6 +101,10 @@ def encode_hls(render: Any, plan: RenderPlan, folder: Path, *, cancel: threading
     total = (time.monotonic() - started) * 1000
     segments = sum(1 for line in playlist.read_text().splitlines() if line and not line.startswith("#"))
     return HlsResult(str(playlist), segments, first[0] if first else total, total)
+
+
+def _ours(name: str) -> bool:
+    return name in (PLAYLIST, PLAYLIST + ".tmp") or re.fullmatch(r"seg_\d{5}\.ts(\.tmp)?", name) is not None
 
 
 def _remove_outputs(folder: Path) -> None:

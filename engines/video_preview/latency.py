@@ -152,13 +152,15 @@ class LatencyModel:
         return cutlite_home() / CALIBRATION_FILE
 
     @classmethod
-    def load(cls) -> "LatencyModel":
-        """The calibration stored under CUTLITE_HOME, or an empty one (defaults) if none or unreadable."""
+    def load(cls, ffmpeg_version: str | None = None) -> "LatencyModel":
+        """The calibration stored under CUTLITE_HOME, or an empty one (defaults) if there is none,
+        it is unreadable, or it was measured with another ffmpeg than ``ffmpeg_version``."""
         try:
             doc = json.loads(cls.path().read_text())
-            if doc.get("version") == CALIBRATION_VERSION:
-                return cls(doc.get("profiles") or {}, doc.get("ffmpeg_version"))
-        except (OSError, ValueError, AttributeError):
+            if doc.get("version") == CALIBRATION_VERSION and (
+                    ffmpeg_version is None or doc.get("ffmpeg_version") == ffmpeg_version):
+                return cls(dict(doc.get("profiles") or {}), doc.get("ffmpeg_version"))
+        except (OSError, ValueError, AttributeError, TypeError):
             pass
         return cls()
 
@@ -173,9 +175,11 @@ class LatencyModel:
 
     def throughput(self, profile: str, encoder: str) -> tuple[Throughput, str]:
         row = self.table.get(f"{profile}/{encoder}")
-        if row:
-            return Throughput(row["overhead_ms"], row["per_input_ms"], row["encode_ms_per_mpx"]), "calibrated"
-        return DEFAULTS.get(profile, DEFAULTS["preview_720p"]), "default"
+        try:
+            return Throughput(float(row["overhead_ms"]), float(row["per_input_ms"]),
+                              float(row["encode_ms_per_mpx"])), "calibrated"
+        except (KeyError, TypeError, ValueError):  # none, or a damaged row: the defaults
+            return DEFAULTS.get(profile, DEFAULTS["preview_720p"]), "default"
 
     def estimate(self, work: Work, profile: str, encoder: str) -> Estimate:
         tp, source = self.throughput(profile, encoder)

@@ -23,7 +23,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -51,6 +52,7 @@ STALL_SECONDS = 10.0         # no frame for this long: ffmpeg is stuck (see FFmp
 TIMEOUT_FLOOR_SECONDS = 60.0  # a preview never runs longer than this plus ten times its estimate
 TIMEOUT_PER_ESTIMATE = 10.0
 _T = TypeVar("_T")
+log = logging.getLogger("cutlite.preview")
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class _Reads:
     slates: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     no_proxy: list[tuple[str, Asset]] = field(default_factory=list)
+    upgrades: list[tuple[str, Asset]] = field(default_factory=list)  # read from a stand-in rung
 
 
 class PreviewService:
@@ -128,12 +131,14 @@ class PreviewService:
                  model: LatencyModel | None = None) -> None:
         self.render = render or RenderService()
         self.allow_full_res_fallback = allow_full_res_fallback
-        self.model = model or LatencyModel.load()
+        self.model = model or LatencyModel.load(self.render.runner.version)
         self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="proxy-queue")
         self._queued: dict[str, Future[Any]] = {}
         self._assets: dict[tuple[str, int, int], Asset] = {}
         self._probes: dict[tuple[str, int, int], MediaInfo] = {}
         self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._closed = False
 
     # ------------------------------------------------------------------ the door
 
@@ -170,10 +175,12 @@ class PreviewService:
 
     @staticmethod
     def _once_more(result: PreviewResult, run: Callable[[], _T]) -> _T:
-        """Run; after a stall or timeout (retryable), once more, with a warning saying so."""
+        """Run; after a stall (not a plain timeout), once more, with a warning saying so."""
         try:
             return run()
         except FFmpegTimeout as exc:
+            if not exc.context.get("stalled"):
+                raise
             result.warnings.append(f"render: {exc.message}; rendered again")
             return run()
 
@@ -187,12 +194,12 @@ class PreviewService:
         t0, t1 = parse_window(start, end)
         timeline = self._window(proj, profile, t0, t1)[0]
         reads = self._reads(proj, folder, profile, timeline, hw)
-        pending = [(name, asset, profile) for name, asset in reads.no_proxy]
+        pending = [(name, asset, profile) for name, asset in reads.no_proxy + reads.upgrades]
+        allowed = self.fallback_allowed(proj, allow_full_res_fallback)
+        if queue_proxies or (reads.no_proxy and not allowed):
+            self._queue_proxies(pending, hw)
+            pending = []
         if reads.no_proxy:
-            if queue_proxies or not self.fallback_allowed(proj, allow_full_res_fallback):
-                self._queue_proxies(pending, hw)
-                pending = []
-            allowed = self.fallback_allowed(proj, allow_full_res_fallback)
             if not allowed:
                 names = [n for n, _ in reads.no_proxy]
                 raise AssetError(f"no proxy for {', '.join(names)} and full-resolution fallback is off "
@@ -216,9 +223,9 @@ class PreviewService:
         work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs))
         fps = profile.output_fps(proj.settings.fps)
         return PreviewResult(strategy, profile.name, plan, frames_to_seconds(window[0], fps),
-                             frames_to_seconds(window[1], fps), reads.reads, plan.meta["warnings"],
+                             frames_to_seconds(window[1], fps), reads.reads, list(plan.meta["warnings"]),
                              self.model.estimate(work, profile.name, str(plan.meta["encoder"])),
-                             queued_proxies=[n for n, _ in reads.no_proxy], pending_proxies=pending)
+                             queued_proxies=[n for n, _ in reads.no_proxy + reads.upgrades], pending_proxies=pending)
 
     def fallback_allowed(self, project: Project, override: bool | None = None) -> bool:
         for choice in (override, self.allow_full_res_fallback):
@@ -232,28 +239,43 @@ class PreviewService:
     # ------------------------------------------------------------------ proxies queued
 
     def wait_for_proxies(self, timeout: float | None = None) -> list[Any]:
-        """Block until the queued proxy generations end; their outcomes."""
+        """Block until the queued proxy generations end; their outcomes (cancelled ones left out)."""
         with self._lock:
             futures = list(self._queued.values())
-        return [f.result(timeout=timeout) for f in futures]
+        wait(futures, timeout=timeout)
+        return [f.result() for f in futures if f.done() and not f.cancelled()]
 
     def queued_count(self) -> int:
         """Proxy generations queued or running."""
         with self._lock:
             return sum(1 for f in self._queued.values() if not f.done())
 
-    def close(self) -> None:
-        self._queue.shutdown(wait=True, cancel_futures=False)
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop taking proxy work; with ``cancel``, drop what is queued and end what runs."""
+        self._closed = True
+        if cancel:
+            self._cancel.set()
+        self._queue.shutdown(wait=True, cancel_futures=cancel)
 
     def _queue_proxies(self, assets: list[tuple[str, Asset, RenderProfile]], hw: str | None) -> None:
+        if self._closed or not assets:
+            return
         ladder = ProxyLadder(self.render, self.render.library)
+        decisions = {p.name: self.render.decide(p, hw) for _, _, p in assets}  # may probe: outside the lock
         with self._lock:
+            self._queued = {k: f for k, f in self._queued.items() if not f.done()}
             for name, asset, profile in assets:
-                decision = self.render.decide(profile, hw)
                 key = keys.proxy_key(asset.tenant, asset.env, asset.id, profile.name)
-                running = self._queued.get(key)
-                if running is None or running.done():
-                    self._queued[key] = self._queue.submit(ladder.ensure, asset, profile, decision, name=name)
+                if key not in self._queued:
+                    self._queued[key] = self._queue.submit(self._make_proxy, ladder, asset, profile,
+                                                           decisions[profile.name], name)
+
+    def _make_proxy(self, ladder: ProxyLadder, asset: Asset, profile: RenderProfile, decision: Any,
+                    name: str) -> Any:
+        outcome = ladder.ensure(asset, profile, decision, name=name, cancel=self._cancel)
+        if outcome.status == "failed":
+            log.warning("queued proxy %s of %s failed: %s", profile.name, asset.id, outcome.detail)
+        return outcome
 
     # ------------------------------------------------------------------ where each asset is read from
 
@@ -277,16 +299,21 @@ class PreviewService:
             except CutliteError as exc:
                 self._slate(out, name, None, "unknown", used[name], exc.message)
                 continue
-            if asset.kind == "video":
-                if self._read_proxy(out, name, asset, profile):
-                    continue
-                out.warnings.append(f"assets.{name}: no proxy for {profile.name}; its generation is queued")
-                out.no_proxy.append((name, asset))
+            if asset.kind == "video" and self._read_proxy(out, name, asset, profile, timeline.fps):
+                continue
             try:
-                info = self._probe(self.render.library.source_path(asset))
+                source = self.render.library.source_path(asset)
             except CutliteError as exc:
                 self._slate(out, name, asset, asset.kind, used[name], exc.message)
                 continue
+            try:
+                info = self._probe(source)
+            except CutliteError:  # its message names the server's file: say it without the path
+                self._slate(out, name, asset, asset.kind, used[name], "the source is not readable media")
+                continue
+            if asset.kind == "video":
+                out.warnings.append(f"assets.{name}: no proxy for {profile.name}; its generation is queued")
+                out.no_proxy.append((name, asset))
             out.media[name] = info
             detail = "full-resolution fallback (no proxy)" if asset.kind == "video" else "used as it is"
             out.reads.append(AssetRead(name, asset.id, asset.kind, "source", key=asset.source_key, detail=detail))
@@ -294,7 +321,7 @@ class PreviewService:
                 out.warnings.append(f"assets.{name}: read from the full-resolution source")
         return out
 
-    def _read_proxy(self, out: _Reads, name: str, asset: Asset, profile: RenderProfile) -> bool:
+    def _read_proxy(self, out: _Reads, name: str, asset: Asset, profile: RenderProfile, fps: Fraction) -> bool:
         """Read ``asset`` from the best proxy there is: the profile's rung, smaller ones, then larger."""
         ladder = ProxyLadder(self.render, self.render.library)
         i = LADDER.index(profile.name) if profile.name in LADDER else len(LADDER) - 1
@@ -312,8 +339,15 @@ class PreviewService:
             if source_duration is not None and info.duration is not None:
                 info = replace(info, duration=max(info.duration, Fraction(str(source_duration))))
             out.media[name] = info
-            exact = "" if rung == profile.name else f" (nearest rung; no {profile.name} proxy yet)"
+            exact = "" if rung == profile.name else f" (nearest rung; its {profile.name} proxy is queued)"
             out.reads.append(AssetRead(name, asset.id, "video", "proxy", rung, key, f"proxy {rung}{exact}"))
+            if rung != profile.name:
+                out.upgrades.append((name, asset))  # made in the background, read next time
+                proxy_fps = info.video.fps if info.video else None
+                if proxy_fps is not None and proxy_fps < fps:
+                    out.warnings.append(f"assets.{name}: its {rung} proxy has {fraction_text(proxy_fps)} fps, the "
+                                        f"preview {fraction_text(fps)}: frames repeat until the {profile.name} "
+                                        f"proxy is made (queued)")
             return True
         return False
 

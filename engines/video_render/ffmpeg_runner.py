@@ -223,7 +223,7 @@ class FFmpegRunner:
             raise Cancelled("cancelled by the user", stage=stage, **ctx)
         if outcome == "stalled":
             raise FFmpegTimeout(f"ffmpeg made no progress for {stall_timeout:.0f} s (stalled at frame "
-                                f"{progress.get('frame', '0')})", stage=stage, retryable=True,
+                                f"{progress.get('frame', '0')})", stage=stage, retryable=True, stalled=True,
                                 hint="a rare ffmpeg deadlock or a stalled input; retrying usually succeeds", **ctx)
         if outcome == "timeout":
             raise FFmpegTimeout(f"ffmpeg ran longer than {timeout:.0f} s", stage=stage, retryable=True,
