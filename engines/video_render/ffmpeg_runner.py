@@ -229,6 +229,10 @@ class FFmpegRunner:
             raise FFmpegTimeout(f"ffmpeg ran longer than {timeout:.0f} s", stage=stage, retryable=True,
                                 hint="the input may be stalled or the machine overloaded; retry, or raise "
                                      "the timeout", **ctx)
+        if proc.returncode == -signal.SIGXFSZ:  # killed at the file-size limit (ulimit -f): no stderr line
+            raise DiskFull(f"ffmpeg reached the file-size limit during {stage} (SIGXFSZ)", stage=stage,
+                           hint="the output disk or quota is full (or `ulimit -f` is set): free space or raise "
+                                "the limit, then resume", **ctx)
         if proc.returncode != 0:
             cls, hint = classify_failure(stderr_tail)
             raise cls(f"ffmpeg failed during {stage} (exit {proc.returncode}): {key_line(stderr_tail)}", stage=stage,

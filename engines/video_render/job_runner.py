@@ -27,7 +27,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import Cancelled, CutliteError, FFmpegError, JobError
+from ..errors import Cancelled, CutliteError, FFmpegError, JobError, StorageError
+from ..faults import failpoint
 from ..media_v2 import keys
 from ..media_v2.models import Artifact, utc_now
 from ..media_v2.registry import lease_owner
@@ -80,12 +81,10 @@ class JobRunner:
         try:
             job = self.repo.get(job_id)
             result = self._execute(job, owner, cancel, state, progress, workers)
+            failpoint("job.before_complete")
             timings = dict(result["timings"], total=round(time.monotonic() - started, 3))
             done = self.repo.transition(job_id, JobState.COMPLETED, owner=owner, progress=1.0,
                                         output_key=result["key"], timings=timings)
-            if progress:
-                progress(1.0, {"stage": "done"})
-            return done
         except Cancelled:
             self._cleanup(job_id, partial=True)
             return self.repo.transition(job_id, JobState.CANCELED, owner=owner)
@@ -101,6 +100,14 @@ class JobRunner:
         finally:
             stop.set()
             beat.join(5)
+        # the user's copy appears only once the job is COMPLETED (a failure here leaves the job
+        # COMPLETED and its artifact in the store: `cutlite render` again copies it out)
+        output = job["params"].get("output")
+        if output:
+            copy_out(self.service.library.store(job["env"]).local_path(result["key"]), Path(output))
+        if progress:
+            progress(1.0, {"stage": "done"})
+        return done
 
     def _heartbeat(self, job_id: str, owner: str, cancel: threading.Event, stop: threading.Event,
                    state: dict[str, float]) -> None:
@@ -163,6 +170,7 @@ class JobRunner:
         timings["audio"] = round(time.monotonic() - t, 3)
 
         # chunks on the local pool
+        failpoint("job.before_chunks")
         t = time.monotonic()
         pending = []
         for c in self.repo.chunks(job_id):
@@ -187,6 +195,7 @@ class JobRunner:
             raise Cancelled("cancelled", stage="chunks")
 
         # join by stream copy, with the audio
+        failpoint("job.before_join")
         t = time.monotonic()
         chunks = self.repo.chunks(job_id)
         out_key = keys.render_key(tenant, env, job_id, "output.mp4")
@@ -204,7 +213,9 @@ class JobRunner:
             if frames != total:
                 raise FFmpegError(f"the joined output has {frames} frames, the plan {total}", stage="verify",
                                   job_id=job_id, hint="resume the job; if it repeats, report it")
+            failpoint("job.after_join")
             size, checksum = store.put_file(out_key, target, move=True)
+            failpoint("job.after_store")
         timings["join"] = round(time.monotonic() - t, 3)
         meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
@@ -214,9 +225,6 @@ class JobRunner:
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
             key=out_key, size=size, checksum=checksum, meta=meta, created_at=utc_now()))
         self._cleanup(job_id, partial=False)
-        output = params.get("output")
-        if output:
-            copy_out(store.local_path(out_key), Path(output))
         return {"key": out_key, "timings": timings}
 
     def _chunk(self, job: dict[str, Any], c: dict[str, Any], plan: Callable[..., RenderPlan], fps: Fraction,
@@ -335,11 +343,15 @@ def copy_out(src: Path, dest: Path) -> None:
     import shutil
 
     dest = dest.resolve()
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}"
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, tmp)
         os.replace(tmp, dest)
+    except OSError as exc:
+        raise StorageError(f"cannot write the output to {dest}: {exc.strerror}", stage="output",
+                           hint="free space or choose another output path; the completed render stays in the "
+                                "store and `cutlite render` again copies it out") from None
     finally:
         tmp.unlink(missing_ok=True)
 
