@@ -219,9 +219,13 @@ def test_a_job_submitted_over_http_is_run_by_the_server(server, media):
     assert again.status_code == 200 and again.json()["id"] == job["id"]
     listed = server.get("/video_render/jobs", headers=A, params={"state": "COMPLETED"}).json()["jobs"]
     assert job["id"] in [j["id"] for j in listed]
-    assert_error(server.get(f"/video_render/jobs/{job['id']}", headers=B), 404)
-    assert_error(server.post(f"/video_render/jobs/{job['id']}/cancel", headers=B), 404)
-    assert server.get("/video_render/jobs", headers=B).json()["jobs"] == []
+    for headers in (B, {**A, "X-Env": "staging"}):  # another tenant, or the same tenant in another env
+        assert_error(server.get(f"/video_render/jobs/{job['id']}", headers=headers), 404)
+        assert_error(server.post(f"/video_render/jobs/{job['id']}/cancel", headers=headers), 404)
+        assert_error(server.post(f"/video_render/jobs/{job['id']}/resume", headers=headers), 404)
+        assert server.get("/video_render/jobs", headers=headers).json()["jobs"] == []
+    after = server.get(f"/video_render/jobs/{job['id']}", headers=A).json()
+    assert after["state"] == "COMPLETED" and after["updated_at"] == done["updated_at"]  # no side effect
 
 
 def test_a_job_id_reused_with_other_parameters_is_409(server, media):

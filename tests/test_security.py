@@ -80,3 +80,40 @@ def test_file_names_with_syntax_characters_are_plain_inputs(name, service, tmp_p
     assert argv[argv.index("-i") + 1] == str(odd)  # one argv element, after -i: never read as an option
     service.render(plan, tmp_path / "out.mp4")
     assert measure(tmp_path / "out.mp4", decode=False).frames == 24
+
+
+def test_media_longer_than_the_limit_is_refused_before_anything_is_stored(tmp_path, media, monkeypatch):
+    from engines.errors import AssetError
+    from engines.media_v2.library import MediaLibrary
+    from engines.media_v2.registry import Registry
+    from engines.media_v2.storage import LocalStore
+
+    monkeypatch.setenv("CUTLITE_MAX_MEDIA_SECONDS", "3")
+    library = MediaLibrary(Registry(f"sqlite:///{tmp_path / 'db.sqlite'}"),
+                           stores={"dev": LocalStore(tmp_path / "objects")})
+    with pytest.raises(AssetError) as err:
+        library.register_file("acme", "dev", media["red"])  # 4 s
+    assert err.value.context["status"] == 413 and "longer than the 3 s accepted" in err.value.message
+    assert not (tmp_path / "objects").exists() or list((tmp_path / "objects").rglob("*.*")) == []
+    assert library.register_file("acme", "dev", media["green_silent"])[1]  # 3 s: accepted
+
+
+def test_a_project_cannot_reach_another_tenants_asset_from_the_cli(tmp_path, media):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    env = {**os.environ, "CUTLITE_HOME": str(home)}
+    code = ("import sys; from engines.media_v2.library import MediaLibrary; "
+            "print(MediaLibrary().register_file('globex', 'dev', sys.argv[1])[0].id)")
+    other = subprocess.run([sys.executable, "-c", code, str(media["red"])], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "m", "start": 0, "source_in": 0, "source_out": 1}]}], {})
+    doc["assets"] = {"m": {"asset_id": other}}  # tenant acme naming globex's asset
+    run = subprocess.run([sys.executable, "-m", "engines.cli", "plan", str(write_project(tmp_path, doc)),
+                          "--profile", "draft_360p", "--json"], env=env, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert f'unknown asset \\"{other}\\" for tenant acme/dev' in run.stdout

@@ -30,6 +30,15 @@ def max_upload_bytes() -> int:
     return int(os.environ.get("CUTLITE_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD)
 
 
+DEFAULT_MAX_SECONDS = 4 * 3600
+
+
+def max_media_seconds() -> float:
+    """The longest medium accepted (``CUTLITE_MAX_MEDIA_SECONDS``, default 4 h): a tiny file can
+    claim days of duration and make every proxy and render of it run for days."""
+    return float(os.environ.get("CUTLITE_MAX_MEDIA_SECONDS") or DEFAULT_MAX_SECONDS)
+
+
 class MediaLibrary:
     def __init__(self, registry: Registry | None = None, stores: dict[str, ObjectStore] | None = None) -> None:
         self.registry = registry or Registry()
@@ -57,6 +66,10 @@ class MediaLibrary:
         if existing is not None and self.store(env).exists(existing.source_key):
             return existing, False
         info = probe(src)  # refuse what is not media before anything is stored
+        if info.duration is not None and info.duration > max_media_seconds():
+            raise AssetError(f"{_safe_name(original_name or src.name)} lasts {float(info.duration):.0f} s, longer "
+                             f"than the {max_media_seconds():.0f} s accepted", stage="register", status=413,
+                             hint="trim the file, or raise CUTLITE_MAX_MEDIA_SECONDS")
         name = original_name or src.name
         asset_id = existing.id if existing else keys.new_asset_id()
         ext = Path(name).suffix.lstrip(".").lower() or "bin"
