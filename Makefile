@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench reliability clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_jobs.py
 	$(BIN)/python bench/bench_preview.py
+
+reliability: $(BIN)/.installed
+	$(BIN)/python bench/reliability.py
 
 clean:
 	rm -rf $(VENV) demo_out .cutlite

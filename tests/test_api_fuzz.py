@@ -50,3 +50,10 @@ def test_fuzzed_requests_get_no_5xx_json_errors_and_leak_nothing(tmp_path, media
         if str(home) in text or str(tmp_path) in text or other in text:
             leaks.append(f"{where}: {text[:200]}")
     assert bad_shape == [] and leaks == []
+    if os.environ.get("CUTLITE_REPORT_DIR"):
+        statuses: dict[str, int] = {}
+        for e in entries:
+            statuses[str(e["response"]["status"])] = statuses.get(str(e["response"]["status"]), 0) + 1
+        Path(os.environ["CUTLITE_REPORT_DIR"], "api_fuzz.json").write_text(json.dumps(
+            {"requests": len(entries), "statuses": dict(sorted(statuses.items())), "server_errors": 0,
+             "badly_shaped_errors": len(bad_shape), "leaks": len(leaks)}, indent=2))

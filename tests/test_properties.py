@@ -30,6 +30,18 @@ from engines.video_render.timebase import fraction_text
 from engines.video_render.timeline import place_project
 
 EXAMPLES = int(os.environ.get("CUTLITE_FUZZ_EXAMPLES") or 12)
+COUNTS: dict[str, int] = {}  # examples tried per property, for the reliability report
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_counts():
+    yield
+    if os.environ.get("CUTLITE_REPORT_DIR"):
+        Path(os.environ["CUTLITE_REPORT_DIR"], "properties.json").write_text(json.dumps(COUNTS, indent=2))
+
+
+def counted(name: str) -> None:
+    COUNTS[name] = COUNTS.get(name, 0) + 1
 FPS = [Fraction(1), Fraction(24), Fraction(25), Fraction(30), Fraction(30000, 1001), Fraction(60)]
 SIZES = [(16, 16), (160, 120), (640, 360), (1080, 1920), (3840, 2160)]
 SPEEDS = [Fraction(1, 10), Fraction(1, 2), Fraction(1), Fraction(3, 2), Fraction(16)]
@@ -109,6 +121,7 @@ def valid_projects(draw) -> dict:
 @PROPS
 @given(doc=valid_projects())
 def test_valid_projects_plan_deterministically_and_render_to_the_predicted_frames(doc, stand_ins, tmp_path_factory):
+    counted("valid projects rendered")
     folder = stand_ins["v"].parent
     service = RenderService()
     project = load_project(doc)  # a generated valid project must validate
@@ -126,8 +139,9 @@ def test_valid_projects_plan_deterministically_and_render_to_the_predicted_frame
 
 CORRUPTIONS = [
     # (what, mutate(doc) -> None, the path the error must name)
-    ("overlap", lambda d: d["tracks"][0]["clips"].append(
-        {"id": "x", "asset": "v", "start": "0", "source_in": "0", "source_out": "1"}), "tracks[0].clips["),
+    ("overlap", lambda d: d["tracks"][0]["clips"].append(  # starts with the first clip, no transition
+        {"id": "x", "asset": "v", "start": d["tracks"][0]["clips"][0]["start"], "source_in": "0",
+         "source_out": "1"}), "tracks[0].clips["),
     ("transition on the first clip", lambda d: d["tracks"][0]["clips"][0].__setitem__(
         "transition_in", {"type": "crossfade", "duration": "1/2"}), "tracks[0].clips[0].transition_in"),
     ("speed too low", lambda d: d["tracks"][0]["clips"][0].__setitem__("speed", 0.05), "tracks[0].clips[0].speed"),
@@ -150,6 +164,7 @@ CORRUPTIONS = [
 @PROPS
 @given(doc=valid_projects(), corruption=st.sampled_from(CORRUPTIONS))
 def test_subtly_invalid_projects_name_the_path(doc, corruption):
+    counted("invalid projects refused")
     _, mutate, path = corruption
     mutate(doc)
     with pytest.raises(ValidationError) as err:
@@ -167,5 +182,6 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
     "id": json_values, "tenant": json_values, "env": json_values, "settings": json_values, "assets": json_values,
     "tracks": json_values})))
 def test_arbitrary_json_is_a_validation_error_never_a_crash(doc):
+    counted("arbitrary JSON documents refused")
     with pytest.raises(ValidationError):
         load_project(doc if isinstance(doc, dict) else {"schema_version": 1, "tracks": doc})

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
@@ -33,8 +34,9 @@ from ..media_v2 import keys
 from ..media_v2.models import Artifact, utc_now
 from ..media_v2.registry import lease_owner
 from .jobs import JobRepository, JobState
+from .hardware import HardwareDecision
 from .plan import RenderPlan, build_plan, video_timescale
-from .profiles import get_profile
+from .profiles import RenderProfile, get_profile
 from .project import load_project
 from .timebase import parse_fps, to_ffmpeg_seconds
 
@@ -120,8 +122,8 @@ class JobRunner:
 
     # ------------------------------------------------------------------ the work
 
-    def _execute(self, job: dict[str, Any], owner: str, cancel: threading.Event, state: dict[str, float],
-                 progress: Progress | None, workers: int | None) -> dict[str, Any]:
+    def context(self, job: dict[str, Any]) -> "JobContext":
+        """Everything a chunk or the join needs, rebuilt from the job's row (any process, any machine)."""
         svc = self.service
         params = job["params"]
         project = load_project(params["project"])
@@ -143,11 +145,28 @@ class JobRunner:
         if full.plan_hash != job["plan_hash"]:
             raise JobError("the plan changed since the job was submitted (sources or hardware differ)",
                            stage="plan", hint="submit the project again for a new job")
-        store = svc.library.store(job["env"])
-        tenant, env, job_id = job["tenant"], job["env"], job["id"]
-        timings: dict[str, float] = {}
         identities = {info.path: source_identity(info.path) for info in sources.media.values()}
-        total = full.frames
+        return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
+                          svc.library.store(job["env"]), options)
+
+    def render_audio(self, ctx: "JobContext", cancel: threading.Event) -> float:
+        """The whole timeline's sound, once (no AAC priming at chunk seams); seconds it took."""
+        t = time.monotonic()
+        job = ctx.job
+        audio_key = keys.render_key(job["tenant"], job["env"], job["id"], "audio.m4a")
+        if not ctx.store.exists(audio_key):
+            with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
+                target = Path(work) / "audio.m4a"
+                self.service.encode(ctx.plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job["id"],
+                                    timeout=self._timeout(ctx.total, ctx.full, ctx.profile.speed_factor * 20, {}))
+                ctx.store.put_file(audio_key, target, move=True)
+        return round(time.monotonic() - t, 3)
+
+    def _execute(self, job: dict[str, Any], owner: str, cancel: threading.Event, state: dict[str, float],
+                 progress: Progress | None, workers: int | None) -> dict[str, Any]:
+        ctx = self.context(job)
+        job_id, total, store = job["id"], ctx.total, ctx.store
+        timings: dict[str, float] = {}
         done_frames = {"n": 0}
         lock = threading.Lock()
 
@@ -158,16 +177,7 @@ class JobRunner:
             if progress:
                 progress(state["progress"], {"stage": stage, "frames_done": done_frames["n"], "frames": total})
 
-        # audio, once for the whole timeline
-        t = time.monotonic()
-        audio_key = keys.render_key(tenant, env, job_id, "audio.m4a")
-        if not store.exists(audio_key):
-            with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
-                target = Path(work) / "audio.m4a"
-                svc.encode(plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job_id,
-                           timeout=self._timeout(full.frames, full, profile.speed_factor * 20, {}))
-                store.put_file(audio_key, target, move=True)
-        timings["audio"] = round(time.monotonic() - t, 3)
+        timings["audio"] = self.render_audio(ctx, cancel)
 
         # chunks on the local pool
         failpoint("job.before_chunks")
@@ -178,10 +188,9 @@ class JobRunner:
                 report("chunks", c["end_frame"] - c["start_frame"])
             else:
                 pending.append(c)
-        n_workers = max(1, int(workers or options.get("workers") or 1))
+        n_workers = max(1, int(workers or ctx.options.get("workers") or 1))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="chunk") as pool:
-            futures = [pool.submit(self._chunk, job, c, plan, parse_fps(full.fps), total, identities, store, cancel,
-                                   options, report, owner) for c in pending]
+            futures = [pool.submit(self._chunk, ctx, c, cancel, report, owner) for c in pending]
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = [f for f in finished if f.exception() is not None]
             if failed:
@@ -193,7 +202,14 @@ class JobRunner:
         timings["chunks"] = round(time.monotonic() - t, 3)
         if cancel.is_set():
             raise Cancelled("cancelled", stage="chunks")
+        return self.finalise(ctx, cancel, timings)
 
+    def finalise(self, ctx: "JobContext", cancel: threading.Event, timings: dict[str, float]) -> dict[str, Any]:
+        """Join the verified chunks by stream copy with the audio, store and register the output."""
+        svc, job, store, total, profile, decision, full = (self.service, ctx.job, ctx.store, ctx.total, ctx.profile,
+                                                           ctx.decision, ctx.full)
+        tenant, env, job_id = job["tenant"], job["env"], job["id"]
+        audio_key = keys.render_key(tenant, env, job_id, "audio.m4a")
         # join by stream copy, with the audio
         failpoint("job.before_join")
         t = time.monotonic()
@@ -227,9 +243,15 @@ class JobRunner:
         self._cleanup(job_id, partial=False)
         return {"key": out_key, "timings": timings}
 
-    def _chunk(self, job: dict[str, Any], c: dict[str, Any], plan: Callable[..., RenderPlan], fps: Fraction,
-               total: int, identities: dict[str, str], store: Any, cancel: threading.Event,
-               options: dict[str, Any], report: Callable[..., None], owner: str) -> None:
+    def _chunk(self, ctx: "JobContext", c: dict[str, Any], cancel: threading.Event, report: Callable[..., None],
+               owner: str, *, single_attempt: bool = False) -> None:
+        """Render chunk ``c`` (or reuse it by content hash), verified, into the store.
+
+        Locally, up to ``max_attempts`` tries with backoff. With ``single_attempt`` (a Celery task:
+        the broker redelivers, attempts are counted in the database), one try; a failure that may
+        be retried raises ``RetryChunk``."""
+        job, plan, fps, total, identities, store, options = (ctx.job, ctx.plan, ctx.fps, ctx.total, ctx.identities,
+                                                             ctx.store, ctx.options)
         job_id, idx = job["id"], c["idx"]
         frames = c["end_frame"] - c["start_frame"]  # the chunk's own frames (its encode is padded)
         if cancel.is_set():
@@ -270,10 +292,12 @@ class JobRunner:
             except FFmpegError as exc:
                 err = exc.to_dict()
                 err["context"].pop("argv", None)
-                if attempts >= int(options.get("max_attempts") or MAX_ATTEMPTS):
+                if attempts >= max_attempts(options):
                     self.repo.update_chunk(job_id, idx, state="FAILED", attempts=attempts, error=err)
                     raise
                 self.repo.update_chunk(job_id, idx, state="PENDING", attempts=attempts, error=err)
+                if single_attempt:
+                    raise RetryChunk(BACKOFF * 2 ** (attempts - 1)) from exc
                 if cancel.wait(BACKOFF * 2 ** (attempts - 1)):
                     raise Cancelled("cancelled", stage="chunk", chunk_index=idx) from None
 
@@ -309,6 +333,33 @@ class JobRunner:
                 store.delete(keys.render_key(job["tenant"], job["env"], job_id, name))
             except CutliteError:
                 pass
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """A job's plan and surroundings, rebuilt from its row: what chunks and the join work from."""
+    job: dict[str, Any]
+    profile: RenderProfile
+    decision: HardwareDecision
+    plan: Callable[..., RenderPlan]   # the job's plan with keyword overrides (window, streams, ...)
+    full: RenderPlan
+    fps: Fraction
+    total: int
+    identities: dict[str, str]        # source path -> identity (chunk cache keys)
+    store: Any
+    options: dict[str, Any]
+
+
+class RetryChunk(Exception):
+    """A chunk attempt failed and may be tried again after ``delay`` seconds (single-attempt mode)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"retry in {delay:.1f} s")
+        self.delay = delay
+
+
+def max_attempts(options: dict[str, Any]) -> int:
+    return int(options.get("max_attempts") or MAX_ATTEMPTS)
 
 
 # x264/x265 presets' rc-lookahead: the frames after a chunk that a single pass would have seen
