@@ -97,10 +97,12 @@ def allowed_local_file(path: Path, env: str) -> Path:
 def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -> FastAPI:
     from contextlib import asynccontextmanager
 
-    from .video_render.executor import LocalExecutor
+    from .settings import executor as settings_executor
+    from .video_render.executor import CeleryExecutor, LocalExecutor
 
     svc = service or RenderService()
-    executor = LocalExecutor(svc) if run_jobs else None
+    on_workers = settings_executor() == "celery"
+    executor = (CeleryExecutor(svc) if on_workers else LocalExecutor(svc)) if run_jobs else None
     previews = PreviewService(svc)  # one warm service: its caches make repeated previews cheap
 
     @asynccontextmanager

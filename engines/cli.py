@@ -202,22 +202,52 @@ def _finish(args: argparse.Namespace, service: Any, job_id: str) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from .settings import executor
+    from .video_render.job_runner import copy_out
     from .video_render.service import RenderService
 
     service = RenderService()
+    on_workers = executor() == "celery"
     options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers}
     job, created = service.submit_job(args.project, args.profile, options=options, job_id=args.job_id, hw=args.hw,
-                                      output=args.output, need_slot=True)
+                                      output=args.output, need_slot=not on_workers)
     err_console.print(f"job {job['id']} ({'new' if created else 'existing: ' + job['state']})")
-    if job["state"] == "COMPLETED":
-        from .video_render.job_runner import copy_out
-        copy_out(service.library.store(job["env"]).local_path(job["output_key"]), Path(args.output))
-        return _finish(args, service, job["id"])
-    if job["state"] != "QUEUED":
-        service.jobs.requeue(job["id"])
-    _run_with_progress(args, f"render {args.profile} ({job['id']})",
-                       lambda **kw: service.run_job(job["id"], workers=args.workers, **kw))
+    if job["state"] != "COMPLETED":
+        if job["state"] not in ("QUEUED", "RUNNING") or service.jobs.is_stale(job):
+            service.jobs.requeue(job["id"])
+        if on_workers:
+            service.dispatch_job(job["id"])
+            if args.detach:
+                _emit(args, service.job_view(job["id"]), f"job {job['id']} handed to the workers")
+                return 0
+            _run_with_progress(args, f"render {args.profile} on workers ({job['id']})",
+                               lambda **kw: _wait_for_workers(service, job["id"], **kw))
+        else:
+            _run_with_progress(args, f"render {args.profile} ({job['id']})",
+                               lambda **kw: service.run_job(job["id"], workers=args.workers, **kw))
+    done = service.jobs.get(job["id"])
+    if done["state"] == "COMPLETED":
+        copy_out(service.library.store(done["env"]).local_path(done["output_key"]), Path(args.output))
     return _finish(args, service, job["id"])
+
+
+def _wait_for_workers(service: Any, job_id: str, *, cancel: threading.Event, progress: Any) -> dict[str, Any]:
+    """Follow a job on the workers until it ends; dispatch it when the limits let it start;
+    on Ctrl-C, cancel it everywhere and wait for the workers to stop."""
+    cancelled_at = None
+    while True:
+        job = service.jobs.get(job_id)
+        if job["state"] in ("COMPLETED", "FAILED", "CANCELED"):
+            return job
+        if job["state"] == "QUEUED":
+            service.dispatch_job(job_id)
+        progress(job["progress"] or 0.0, {"stage": job["state"]})
+        if cancel.is_set() and cancelled_at is None:
+            cancelled_at = time.monotonic()
+            service.cancel_job(job_id)
+        if cancelled_at is not None and time.monotonic() - cancelled_at > 60:
+            return job
+        cancel.wait(0.3) if cancelled_at is None else time.sleep(0.3)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -244,7 +274,14 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             out_console.print(f"{args.job_id}: cancel requested ({view['state']})")
         return 0
     # resume
-    _run_with_progress(args, f"resume {args.job_id}", lambda **kw: service.resume_job(args.job_id, **kw))
+    from .settings import executor
+    if executor() == "celery":
+        service.jobs.requeue(args.job_id)
+        service.dispatch_job(args.job_id)
+        _run_with_progress(args, f"resume {args.job_id} on workers",
+                           lambda **kw: _wait_for_workers(service, args.job_id, **kw))
+    else:
+        _run_with_progress(args, f"resume {args.job_id}", lambda **kw: service.resume_job(args.job_id, **kw))
     return _finish(args, service, args.job_id)
 
 
@@ -303,6 +340,15 @@ def _print_preview(args: argparse.Namespace, result: Any) -> None:
     if result.hls:
         out_console.print(f"HLS {result.hls.playlist}: {result.hls.segments} segments, first after "
                           f"{result.hls.first_segment_ms:.0f} ms, all after {result.hls.total_ms:.0f} ms")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    try:
+        from .video_render.celery_app import run_worker
+    except ImportError as exc:
+        raise ValidationError([f"worker: Celery is not installed ({exc}); pip install -e \".[celery]\""]) from None
+    run_worker(args.name, args.concurrency)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -401,7 +447,14 @@ def build_parser() -> argparse.ArgumentParser:
                            default="10")
             p.add_argument("--workers", type=int, default=1, help="chunks rendered at once")
             p.add_argument("--job-id", help="a job id of your own (default: derived from the parameters)")
+            p.add_argument("--detach", action="store_true",
+                           help="with CUTLITE_EXECUTOR=celery: hand the job to the workers and return")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("worker", parents=[common], help="a Celery worker rendering chunks (scale-out)")
+    p.add_argument("--name", help="the worker's name, recorded on every chunk it renders (default: cutlite)")
+    p.add_argument("--concurrency", type=int, default=1, help="chunks rendered at once")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("jobs", parents=[common], help="the job repository")
     p.add_argument("action", choices=["list", "show", "cancel", "resume"])

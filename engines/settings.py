@@ -51,3 +51,17 @@ def _is_temporary(path: Path) -> bool:
     temps = {Path(tempfile.gettempdir()).resolve(), Path("/tmp").resolve(), Path("/var/tmp").resolve(),
              Path("/dev/shm").resolve()}
     return any(p == t or t in p.parents for t in temps)
+
+
+EXECUTORS = ("local", "celery")
+
+
+def executor() -> str:
+    """``CUTLITE_EXECUTOR``: ``local`` (a pool in the submitting process) or ``celery`` (workers)."""
+    from .errors import ValidationError
+
+    name = os.environ.get("CUTLITE_EXECUTOR") or "local"
+    if name not in EXECUTORS:
+        raise ValidationError([f"CUTLITE_EXECUTOR: must be one of {', '.join(EXECUTORS)} (got {name!r})"],
+                              stage="config")
+    return name

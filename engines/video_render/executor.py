@@ -75,3 +75,23 @@ class LocalExecutor:
             self.service.run_job(job_id, limits=self.limits)
         except JobError:
             pass  # claimed elsewhere, or over a limit right now: it stays QUEUED for a later pass
+
+
+class CeleryExecutor(LocalExecutor):
+    """The same loop for ``CUTLITE_EXECUTOR=celery``: QUEUED jobs are handed to the workers within
+    the limits (the claim counts them in one transaction, so several API processes share them),
+    and a worker-owned job silent past its lease is requeued and handed out again (its verified
+    chunks are kept)."""
+
+    def _dispatch(self) -> None:
+        jobs = self.service.jobs
+        for job in jobs.list(state=JobState.RUNNING.value, limit=50):
+            if str(job["owner"] or "").startswith("celery") and jobs.is_stale(job):
+                try:
+                    jobs.requeue(job["id"])
+                    log.warning("job %s went silent on the workers; handing it out again", job["id"])
+                except JobError:
+                    pass
+        for job in jobs.list(state=JobState.QUEUED.value, oldest_first=True, limit=20):
+            if not self.service.dispatch_job(job["id"], self.limits):
+                break  # over a limit: the rest wait too (oldest first)

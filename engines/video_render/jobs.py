@@ -32,6 +32,7 @@ from ..media_v2.models import utc_now
 from ..media_v2.registry import _owner_is_dead
 
 STALE_AFTER = 15.0  # seconds without a heartbeat before a RUNNING job counts as abandoned
+WORKERS_STALE_AFTER = float(os.environ.get("CUTLITE_WORKERS_STALE_AFTER") or 300)  # seconds
 
 
 class JobState(str, Enum):
@@ -209,7 +210,9 @@ class JobRepository:
             return False
         if job["owner"] and _owner_is_dead(job["owner"]):
             return True
-        return (time.time() - (job["heartbeat_at"] or 0)) > STALE_AFTER
+        # a job on workers waits in the broker's queue without a heartbeat while the workers are busy
+        silent = WORKERS_STALE_AFTER if str(job["owner"] or "").startswith("celery") else STALE_AFTER
+        return (time.time() - (job["heartbeat_at"] or 0)) > silent
 
     def requeue(self, job_id: str) -> dict[str, Any]:
         """For resume: FAILED, CANCELED or an abandoned RUNNING job goes back to QUEUED."""

@@ -147,7 +147,18 @@ class RenderService:
         return self.run_job(job_id, **kw)
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:
-        return self.jobs.request_cancel(job_id)
+        job = self.jobs.request_cancel(job_id)
+        from .distributed import cancel_if_idle
+        cancel_if_idle(self, job_id)  # a job on workers with nothing running ends at once
+        return self.jobs.get(job_id) if job["state"] == "RUNNING" else job
+
+    def dispatch_job(self, job_id: str, limits: Limits | None = None) -> bool:
+        """Hand a QUEUED job to the Celery workers (``CUTLITE_EXECUTOR=celery``); False if it must
+        wait (limits)."""
+        from . import distributed
+        from .celery_app import base_queue, enqueue
+
+        return distributed.dispatch(self, job_id, enqueue, base_queue(), limits or Limits.from_env())
 
     def job_view(self, job_id: str, tenant: str | None = None, env: str | None = None) -> dict[str, Any]:
         job = self.jobs.get(job_id, tenant, env)

@@ -1,0 +1,210 @@
+"""Render jobs spread over workers: chunks and the join as functions of ids.
+
+A job dispatched this way is owned by ``CELERY_OWNER`` instead of one process. Its chunks are
+tasks ``(job_id, chunk_index)``; each reads the job from the database and its inputs from the
+object store, renders and verifies its chunk, stores it, and records checksum, timing, attempts
+and the worker's name. Everything that must happen once is decided in the database, never by
+the broker or a result backend:
+
+- attempts are counted in the chunk's row *before* each try, so a poison chunk (one that kills
+  its worker, redelivered again and again) fails the job after ``max_attempts``;
+- a redelivered chunk whose verified output exists is a no-op;
+- the chunk that completes the set claims the finalise step with one conditional update
+  (owner ``celery`` -> ``celery:finalise``), so the join runs once;
+- cancel is the job's ``cancel_requested`` flag: a queued chunk that sees it does nothing, a
+  running one ends its ffmpeg (the heartbeat sees the flag), and the job becomes CANCELED.
+
+The transport (Celery on RabbitMQ) is in ``celery_app.py``; this module does not import Celery.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from sqlalchemy import and_, update
+
+from ..errors import Cancelled, CutliteError, JobError
+from ..media_v2 import db
+from ..media_v2.models import utc_now
+from .job_runner import JobRunner, RetryChunk, max_attempts
+from .jobs import JobState
+
+CELERY_OWNER = "celery"
+FINALISE_OWNER = "celery:finalise"
+log = logging.getLogger("cutlite.distributed")
+
+Enqueue = Callable[[str, str, tuple[Any, ...]], None]  # (task name, queue, args)
+
+
+def chunk_queue(job_family: str, base: str) -> str:
+    """Chunks of a job whose plan chose a hardware encoder go to the GPU queue."""
+    return f"{base}.gpu" if job_family != "cpu" else base
+
+
+def worker_queues(report: Any, base: str) -> list[str]:
+    """A worker whose hardware trial encode passed also consumes the GPU queue."""
+    usable = any(p.usable for p in getattr(report, "probes", ()))
+    return [base, f"{base}.gpu"] if usable else [base]
+
+
+def dispatch(service: Any, job_id: str, enqueue: Enqueue, base_queue: str, limits: Any = None) -> bool:
+    """QUEUED -> RUNNING (owned by the workers, within the limits) and every unfinished chunk
+    enqueued; when every chunk is already done, the finalise step instead. False if not claimed."""
+    repo = service.jobs
+    if not repo.claim(job_id, CELERY_OWNER, limits):
+        return False
+    job = repo.get(job_id)
+    try:
+        ctx = JobRunner(service, repo).context(job)
+    except CutliteError as exc:
+        _fail(repo, job_id, exc, CELERY_OWNER)
+        return True
+    queue = chunk_queue(ctx.decision.family, base_queue)
+    pending = [c["idx"] for c in repo.chunks(job_id)
+               if not (c["state"] == "DONE" and c["key"] and ctx.store.exists(c["key"]))]
+    for idx in pending:
+        enqueue("cutlite.chunk", queue, (job_id, idx))
+    if not pending and _claim_finalise(repo, job_id):
+        enqueue("cutlite.finalise", queue, (job_id,))
+    return True
+
+
+def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue, base_queue: str) -> str:
+    """One attempt at one chunk; the outcome as a word (for logs and tests)."""
+    repo = service.jobs
+    job = repo.get(job_id)
+    if job["state"] != JobState.RUNNING.value:
+        return "skipped"  # cancelled, failed or finished meanwhile
+    if job["cancel_requested"]:
+        _cancel(service, job_id)
+        return "cancelled"
+    runner = JobRunner(service, repo)
+    ctx = runner.context(job)
+    chunk = next(c for c in repo.chunks(job_id) if c["idx"] == idx)
+    if chunk["state"] == "DONE" and chunk["key"] and ctx.store.exists(chunk["key"]):
+        _maybe_finalise(repo, job_id, enqueue, chunk_queue(ctx.decision.family, base_queue))
+        return "already-done"
+    if chunk["state"] == "RUNNING" and chunk["attempts"] >= max_attempts(ctx.options):
+        # redelivered after its worker died on the last allowed attempt: a poison chunk
+        err = {"code": "chunk_failed", "message": f"chunk {idx} ended its worker {chunk['attempts']} times",
+               "stage": "chunk", "hint": "the chunk's input may crash the decoder: check it with `cutlite probe`",
+               "context": {"chunk_index": idx, "worker": chunk["worker"]}}
+        repo.update_chunk(job_id, idx, state="FAILED", error=err)
+        _fail(repo, job_id, None, CELERY_OWNER, error=err)
+        return "poison"
+    cancel = threading.Event()
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(repo, job_id, cancel, stop), daemon=True)
+    beat.start()
+    try:
+        runner._chunk(ctx, chunk, cancel, lambda *_a, **_k: None, worker, single_attempt=True)
+    except RetryChunk:
+        raise
+    except Cancelled:
+        _cancel(service, job_id)
+        return "cancelled"
+    except CutliteError as exc:
+        _fail(repo, job_id, exc, CELERY_OWNER)
+        return "failed"
+    finally:
+        stop.set()
+        beat.join(5)
+    _maybe_finalise(repo, job_id, enqueue, chunk_queue(ctx.decision.family, base_queue))
+    return "done"
+
+
+def run_finalise(service: Any, job_id: str, worker: str) -> str:
+    """Audio, join, output artifact, COMPLETED: once, by whoever holds the finalise claim."""
+    repo = service.jobs
+    job = repo.get(job_id)
+    if job["state"] != JobState.RUNNING.value or job["owner"] != FINALISE_OWNER:
+        return "skipped"
+    runner = JobRunner(service, repo)
+    cancel = threading.Event()
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(repo, job_id, cancel, stop, FINALISE_OWNER), daemon=True)
+    beat.start()
+    try:
+        ctx = runner.context(job)
+        timings = {"audio": runner.render_audio(ctx, cancel)}
+        result = runner.finalise(ctx, cancel, timings)
+        repo.transition(job_id, JobState.COMPLETED, owner=FINALISE_OWNER, progress=1.0, output_key=result["key"],
+                        timings=dict(result["timings"], finalised_by=worker))
+        return "completed"
+    except Cancelled:
+        _cancel(service, job_id, owner=FINALISE_OWNER)
+        return "cancelled"
+    except CutliteError as exc:
+        _fail(repo, job_id, exc, FINALISE_OWNER)
+        return "failed"
+    finally:
+        stop.set()
+        beat.join(5)
+
+
+def cancel_if_idle(service: Any, job_id: str) -> None:
+    """After a cancel request: a worker-owned job with no chunk running is CANCELED at once
+    (its queued chunks will see the flag and do nothing)."""
+    job = service.jobs.get(job_id)
+    if job["state"] == JobState.RUNNING.value and str(job["owner"]).startswith(CELERY_OWNER) \
+            and not any(c["state"] == "RUNNING" for c in service.jobs.chunks(job_id)):
+        _cancel(service, job_id, owner=job["owner"])
+
+
+# ---------------------------------------------------------------- helpers
+
+def _heartbeat(repo: Any, job_id: str, cancel: threading.Event, stop: threading.Event,
+               owner: str = CELERY_OWNER) -> None:
+    while not stop.wait(1.0):
+        try:
+            if repo.heartbeat(job_id, owner, repo.get(job_id)["progress"] or 0.0):
+                cancel.set()
+        except Exception:  # a busy database must not end the chunk; the next beat retries
+            continue
+
+
+def _progress(repo: Any, job_id: str) -> None:
+    chunks = repo.chunks(job_id)
+    total = sum(c["end_frame"] - c["start_frame"] for c in chunks) or 1
+    done = sum(c["end_frame"] - c["start_frame"] for c in chunks if c["state"] == "DONE")
+    with repo.engine.begin() as conn:
+        conn.execute(update(db.jobs).where(db.jobs.c.id == job_id).values(progress=0.95 * done / total))
+
+
+def _claim_finalise(repo: Any, job_id: str) -> bool:
+    """True for exactly one caller: the one whose update moves the owner to the finalise claim."""
+    with repo.engine.begin() as conn:
+        pending = conn.execute(db.chunks.select().where(and_(db.chunks.c.job_id == job_id,
+                                                             db.chunks.c.state != "DONE"))).first()
+        if pending is not None:
+            return False
+        done = conn.execute(update(db.jobs).where(and_(db.jobs.c.id == job_id, db.jobs.c.owner == CELERY_OWNER,
+                                                       db.jobs.c.state == JobState.RUNNING.value))
+                            .values(owner=FINALISE_OWNER, updated_at=utc_now()))
+        return done.rowcount == 1
+
+
+def _maybe_finalise(repo: Any, job_id: str, enqueue: Enqueue, queue: str) -> None:
+    _progress(repo, job_id)
+    if _claim_finalise(repo, job_id):
+        enqueue("cutlite.finalise", queue, (job_id,))
+
+
+def _fail(repo: Any, job_id: str, exc: CutliteError | None, owner: str, error: dict[str, Any] | None = None) -> None:
+    if error is None and exc is not None:
+        error = exc.to_dict()
+        error["context"].pop("argv", None)
+    try:
+        repo.transition(job_id, JobState.FAILED, owner=owner, error=error)
+    except JobError:
+        pass  # already ended by another worker
+
+
+def _cancel(service: Any, job_id: str, owner: str = CELERY_OWNER) -> None:
+    try:
+        service.jobs.transition(job_id, JobState.CANCELED, owner=owner)
+    except JobError:
+        return  # already ended
+    JobRunner(service, service.jobs)._cleanup(job_id, partial=True)

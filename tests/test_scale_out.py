@@ -1,0 +1,247 @@
+"""Scale-out: chunks on real ``cutlite worker`` processes over the local RabbitMQ, shared state
+on a fresh Postgres database (SQLite where Postgres is absent), all on loopback.
+
+Skipped, with the reason, only where RabbitMQ is not reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import project, write_project
+from engines.video_render import samples
+from engines.video_render.distributed import chunk_queue, worker_queues
+from engines.video_render.ffmpeg_runner import HardwareReport
+from test_cli import running_encodes
+
+CLI = [sys.executable, "-m", "engines.cli"]
+PG = os.environ.get("CUTLITE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not reachable("127.0.0.1", 5672), reason="RabbitMQ is not reachable on 127.0.0.1:5672")
+
+
+# ---------------------------------------------------------------- GPU routing (probe mocked, both sides)
+
+class Probe:
+    def __init__(self, usable: bool) -> None:
+        self.usable = usable
+
+
+@pytest.mark.parametrize("usable, queues", [(True, ["q", "q.gpu"]), (False, ["q"])])
+def test_a_worker_consumes_the_gpu_queue_only_when_its_trial_encode_passed(usable, queues):
+    report = HardwareReport.__new__(HardwareReport)
+    object.__setattr__(report, "probes", [Probe(False), Probe(usable)])
+    assert worker_queues(report, "q") == queues
+
+
+@pytest.mark.parametrize("family, queue", [("nvenc", "q.gpu"), ("vaapi", "q.gpu"), ("cpu", "q")])
+def test_chunks_of_a_hardware_plan_go_to_the_gpu_queue(family, queue):
+    assert chunk_queue(family, "q") == queue
+
+
+# ---------------------------------------------------------------- a small farm on this machine
+
+def fresh_database() -> tuple[str, str | None]:
+    """A new Postgres database for this module (dropped after), or SQLite when Postgres is absent."""
+    try:
+        import psycopg
+
+        name = "cutlite_scaleout_" + secrets.token_hex(4)
+        with psycopg.connect(PG, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f"create database {name}")
+        return PG.rsplit("/", 1)[0] + "/" + name, name
+    except Exception:  # noqa: BLE001 - absent: the embedded default
+        return "", None
+
+
+class Farm:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        db_url, self.pg_name = fresh_database()
+        self.env = {**os.environ, "CUTLITE_HOME": str(home), "CUTLITE_EXECUTOR": "celery",
+                    "CUTLITE_QUEUE": "cutlite-test-" + secrets.token_hex(4)}
+        if db_url:
+            self.env["CUTLITE_DATABASE_URL"] = db_url
+        self.workers: dict[str, subprocess.Popen[str]] = {}
+
+    def start(self, name: str) -> None:
+        log = open(self.home / f"{name}.log", "w")
+        proc = subprocess.Popen([*CLI, "worker", "--name", name], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                text=True)
+        deadline = time.monotonic() + 60
+        while "ready" not in (self.home / f"{name}.log").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, (self.home / f"{name}.log").read_text()
+            time.sleep(0.1)
+        self.workers[name] = proc
+
+    def kill(self, name: str) -> None:
+        self.workers.pop(name).send_signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        for proc in self.workers.values():
+            proc.terminate()
+        for proc in self.workers.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self.pg_name:
+            import psycopg
+
+            with psycopg.connect(PG, autocommit=True) as conn:
+                conn.execute(f"drop database if exists {self.pg_name} with (force)")
+
+    def cli(self, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], env={**self.env, **env}, capture_output=True, text=True, timeout=timeout)
+
+    def job(self, job_id: str) -> dict:
+        out = self.cli("jobs", "show", job_id, "--json")
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    def wait(self, job_id: str, states: set[str], timeout: float = 180) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            view = self.job(job_id)
+            if view["state"] in states:
+                return view
+            time.sleep(0.3)
+        raise AssertionError(f"job {job_id} did not reach {states}: {view}")
+
+
+@pytest.fixture(scope="module")
+def farm(tmp_path_factory):
+    f = Farm(tmp_path_factory.mktemp("farm"))
+    f.start("w1")
+    f.start("w2")
+    yield f
+    f.stop()
+
+
+@pytest.fixture(scope="module")
+def moving(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("farm-media")
+    return samples.make_video(d / "moving.mp4", seconds=8, width=640, height=360, pattern="testsrc2")
+
+
+def a_project(tmp_path: Path, src: Path, seconds: int, name: str = "p.json", width: int = 640) -> Path:
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "m", "start": 0, "source_in": 0, "source_out": seconds}]}], {"m": src},
+        width=width, height=width * 9 // 16)
+    return write_project(tmp_path, doc, name)
+
+
+def frames_of(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="gray") for f in c.decode(c.streams.video[0])]
+
+
+def test_a_job_fans_out_over_two_workers_and_matches_the_local_pool(farm, moving, tmp_path):
+    path = a_project(tmp_path, moving, 4)
+    run = farm.cli("render", str(path), "--profile", "draft_480p", "-o", str(tmp_path / "farm.mp4"),
+                   "--chunk-seconds", "1/2", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    view = json.loads(run.stdout)
+    assert view["state"] == "COMPLETED" and len(view["chunks"]) == 8
+    assert {c["worker"].split("@")[0] for c in view["chunks"]} == {"w1", "w2"}
+    assert all(c["attempts"] == 1 for c in view["chunks"])
+    local_env = {k: v for k, v in farm.env.items() if k not in ("CUTLITE_EXECUTOR", "CUTLITE_DATABASE_URL")}
+    local = subprocess.run([*CLI, "render", str(path), "--profile", "draft_480p", "-o", str(tmp_path / "local.mp4"),
+                            "--chunk-seconds", "1/2"], env={**local_env, "CUTLITE_HOME": str(tmp_path / "local")},
+                           capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0, local.stderr[-2000:]
+    a, b = frames_of(tmp_path / "farm.mp4"), frames_of(tmp_path / "local.mp4")
+    assert len(a) == len(b) == 120 and all(np.array_equal(x, y) for x, y in zip(a, b))  # frame for frame
+
+
+def test_a_worker_killed_mid_chunk_loses_nothing(farm, moving, tmp_path):
+    path = a_project(tmp_path, moving, 8, width=1920)
+    run = farm.cli("render", str(path), "--profile", "social_1080p", "-o", str(tmp_path / "out.mp4"),
+                   "--chunk-seconds", "2", "--detach", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    job_id = json.loads(run.stdout)["id"]
+    deadline = time.monotonic() + 60
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        running = [c for c in farm.job(job_id)["chunks"] if c["state"] == "RUNNING" and c["worker"]]
+        victim = running[0] if running else None
+        time.sleep(0.1)
+    assert victim is not None
+    name = victim["worker"].split("@")[0]
+    farm.kill(name)
+    try:
+        view = farm.wait(job_id, {"COMPLETED", "FAILED"})
+        assert view["state"] == "COMPLETED", view["error"]
+        chunk = next(c for c in view["chunks"] if c["index"] == victim["index"])
+        assert chunk["attempts"] == 2 and chunk["worker"].split("@")[0] != name  # rerun on the other worker
+        assert frames_of(farm.home / "objects" / view["output_key"]).__len__() == 240
+        time.sleep(0.5)
+        assert running_encodes(b"cutlite-chunk-") == []  # the killed worker's ffmpeg did not survive it
+    finally:
+        farm.start(name)
+
+
+def test_a_chunk_that_always_fails_fails_the_job_after_the_retry_limit(farm, moving, tmp_path):
+    path = a_project(tmp_path, moving, 2, name="fails.json")
+    job = _submit(farm, path, {"chunk_seconds": "1", "chunk_timeout": 0.05, "max_attempts": 2})
+    view = farm.wait(job, {"FAILED", "COMPLETED"}, timeout=120)
+    assert view["state"] == "FAILED" and view["error"]["code"] == "ffmpeg_timeout"
+    assert view["error"]["stage"] == "chunk" and "chunk_index" in view["error"]["context"]
+    assert max(c["attempts"] for c in view["chunks"]) == 2  # counted in the database: no endless redelivery
+
+
+def test_cancel_reaches_every_worker(farm, moving, tmp_path):
+    path = a_project(tmp_path, moving, 7, name="cancel.json", width=1920)  # not in the chunk cache yet
+    run = farm.cli("render", str(path), "--profile", "social_1080p", "-o", str(tmp_path / "out.mp4"),
+                   "--chunk-seconds", "1", "--detach", "--json")
+    job_id = json.loads(run.stdout)["id"]
+    deadline = time.monotonic() + 60
+    while not running_encodes(b"cutlite-chunk-") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert farm.cli("jobs", "cancel", job_id).returncode == 0
+    view = farm.wait(job_id, {"CANCELED"}, timeout=30)
+    time.sleep(1.0)
+    assert running_encodes(b"cutlite-chunk-") == []
+    renders = farm.home / "objects" / "tenants" / "acme" / "dev" / "media_v2" / "renders" / job_id
+    assert not renders.exists() or list(renders.iterdir()) == []
+    assert view["state"] == "CANCELED"
+
+
+def test_the_job_completes_after_its_submitter_exits(farm, moving, tmp_path):
+    path = a_project(tmp_path, moving, 3, name="detached.json")
+    run = farm.cli("render", str(path), "--profile", "draft_360p", "-o", str(tmp_path / "out.mp4"),
+                   "--chunk-seconds", "1", "--detach", "--json")
+    assert run.returncode == 0, run.stderr  # the submitter is gone from here on
+    view = farm.wait(json.loads(run.stdout)["id"], {"COMPLETED", "FAILED"})
+    assert view["state"] == "COMPLETED" and view["output_artifact"]["meta"]["frames"] == 72
+
+
+def _submit(farm: Farm, path: Path, options: dict) -> str:
+    code = ("import json, sys; from engines.video_render.service import RenderService; s = RenderService(); "
+            "job, _ = s.submit_job(sys.argv[1], 'draft_360p', options=json.loads(sys.argv[2])); "
+            "s.dispatch_job(job['id']); print(job['id'])")
+    out = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(options)], env=farm.env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
