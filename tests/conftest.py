@@ -185,3 +185,35 @@ def serve(env: dict[str, str]):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@contextlib.contextmanager
+def moto_s3(bucket: str = "cutlite"):
+    """A real S3-compatible server (moto) on a free loopback port with ``bucket``; (client, endpoint)."""
+    import boto3
+    from botocore.config import Config
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            env=dict(os.environ, **S3_ENV), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                          region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.create_bucket(Bucket=bucket)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.2)
+    try:
+        yield client, endpoint
+    finally:
+        proc.terminate()
+        proc.wait(10)

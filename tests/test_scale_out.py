@@ -76,18 +76,20 @@ def fresh_database() -> tuple[str, str | None]:
 
 
 class Farm:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, **extra: str) -> None:
         self.home = home
         db_url, self.pg_name = fresh_database()
         self.env = {**os.environ, "CUTLITE_HOME": str(home), "CUTLITE_EXECUTOR": "celery",
-                    "CUTLITE_QUEUE": "cutlite-test-" + secrets.token_hex(4)}
+                    "CUTLITE_QUEUE": "cutlite-test-" + secrets.token_hex(4), **extra}
         if db_url:
             self.env["CUTLITE_DATABASE_URL"] = db_url
         self.workers: dict[str, subprocess.Popen[str]] = {}
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, own_disk: bool = False) -> None:
+        """A worker; with ``own_disk`` its state folder (caches) is its own, as on another machine."""
         log = open(self.home / f"{name}.log", "w")
-        proc = subprocess.Popen([*CLI, "worker", "--name", name], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        env = {**self.env, "CUTLITE_HOME": str(self.home / f"disk-{name}")} if own_disk else self.env
+        proc = subprocess.Popen([*CLI, "worker", "--name", name], env=env, stdout=log, stderr=subprocess.STDOUT,
                                 text=True)
         deadline = time.monotonic() + 60
         while "ready" not in (self.home / f"{name}.log").read_text():
@@ -245,3 +247,73 @@ def _submit(farm: Farm, path: Path, options: dict) -> str:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip()
+
+
+def test_two_api_processes_share_the_limits_and_finalise_each_job_once(farm, moving, tmp_path):
+    """Two servers on the same database and broker, submissions to both at once."""
+    from conftest import serve
+
+    import httpx
+
+    env = {k: farm.env[k] for k in ("CUTLITE_HOME", "CUTLITE_EXECUTOR", "CUTLITE_QUEUE", "CUTLITE_DATABASE_URL")
+           if k in farm.env}
+    env.update(CUTLITE_MAX_RUNNING_JOBS="1", CUTLITE_MAX_RUNNING_JOBS_PER_TENANT="1", CUTLITE_MAX_QUEUED_JOBS="3",
+               CUTLITE_LOCAL_ROOTS=str(moving.parent))
+    docs = [json.loads(a_project(tmp_path, moving, 1 + i % 3, name=f"api{i}.json").read_text()) for i in range(6)]
+    for d in docs:
+        d["assets"]["m"]["path"] = moving.name
+        d["tracks"][0]["clips"][0]["source_in"] = f"{docs.index(d)}/7"  # six different jobs
+    h = {"X-Tenant": "acme", "X-Env": "dev"}
+    with serve(env) as a, serve(env) as b:
+        statuses, accepted, running_seen = [], set(), 0
+        for i, d in enumerate(docs):
+            r = httpx.post((a, b)[i % 2] + "/video_render/jobs", headers=h, timeout=60,
+                           json={"project": d, "profile": "draft_360p", "options": {"chunk_seconds": "1/2"}})
+            statuses.append(r.status_code)
+            if r.status_code == 202:
+                accepted.add(r.json()["id"])
+            running_seen = max(running_seen, len(httpx.get(a + "/video_render/jobs?state=RUNNING", headers=h).json()["jobs"]))
+        assert set(statuses) <= {202, 429} and 429 in statuses and accepted
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            views = [httpx.get(a + f"/video_render/jobs/{j}", headers=h).json() for j in accepted]
+            running_seen = max(running_seen, sum(v["state"] == "RUNNING" for v in views))
+            if all(v["state"] == "COMPLETED" for v in views):
+                break
+            time.sleep(0.2)
+    assert [v["state"] for v in views] == ["COMPLETED"] * len(accepted)
+    assert running_seen <= 1  # the running limit held across both servers
+    code = ("import sys, json; from engines.video_render.service import RenderService; s = RenderService(); "
+            "print(json.dumps([sum(e['kind'] == 'completed' for e in s.jobs.events(j)) for j in sys.argv[1:]]))")
+    counts = subprocess.run([sys.executable, "-c", code, *accepted], env=farm.env, capture_output=True, text=True)
+    assert json.loads(counts.stdout) == [1] * len(accepted), counts.stderr  # finalised once each
+
+
+def test_workers_on_separate_disks_share_only_postgres_and_s3(moving, tmp_path_factory, tmp_path):
+    from conftest import S3_ENV, moto_s3
+
+    with moto_s3("farm") as (_client, endpoint):
+        farm = Farm(tmp_path_factory.mktemp("s3farm"), CUTLITE_STORAGE_URL="s3://farm/objects",
+                    AWS_ENDPOINT_URL=endpoint, **S3_ENV)
+        try:
+            farm.start("s1", own_disk=True)
+            farm.start("s2", own_disk=True)
+            code = ("import sys; from engines.media_v2.library import MediaLibrary; "
+                    "print(MediaLibrary().register_file('acme', 'dev', sys.argv[1])[0].id)")
+            reg = subprocess.run([sys.executable, "-c", code, str(moving)], env=farm.env, capture_output=True,
+                                 text=True, timeout=120)
+            assert reg.returncode == 0, reg.stderr[-2000:]
+            doc = json.loads(a_project(tmp_path, moving, 3, name="s3.json").read_text())
+            doc["assets"] = {"m": {"asset_id": reg.stdout.strip()}}
+            path = write_project(tmp_path, doc, "s3.json")
+            run = farm.cli("render", str(path), "--profile", "draft_360p", "-o", str(tmp_path / "out.mp4"),
+                           "--chunk-seconds", "1/2", "--json")
+            assert run.returncode == 0, run.stderr[-3000:]
+            view = json.loads(run.stdout)
+            assert view["state"] == "COMPLETED" and {c["worker"].split("@")[0] for c in view["chunks"]} <= {"s1", "s2"}
+            assert len(frames_of(tmp_path / "out.mp4")) == 72
+            assert not (farm.home / "objects").exists()  # nothing on a shared local disk: all in the bucket
+            keys = [o["Key"] for o in _client.list_objects_v2(Bucket="farm")["Contents"]]
+            assert f"objects/{view['output_key']}" in keys and any("/renders/chunks/" in k for k in keys)
+        finally:
+            farm.stop()

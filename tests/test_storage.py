@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
-import time
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, moto_s3
 
 from engines.errors import StorageError, ValidationError
 from engines.media_v2 import keys, storage
@@ -120,29 +117,8 @@ def test_a_symlink_in_the_store_cannot_lead_outside(tmp_path):
 
 @pytest.fixture(scope="module")
 def s3():
-    import boto3
-    from botocore.config import Config
-
-    port = free_port()
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.create_bucket(Bucket="cutlite")
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.2)
-    yield client
-    proc.terminate()
-    proc.wait(10)
+    with moto_s3() as (client, _endpoint):
+        yield client
 
 
 def test_s3_round_trip_under_the_prefix(s3, tmp_path):

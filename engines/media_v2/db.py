@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, UniqueConstraint, create_engine, event, text)
@@ -175,3 +176,16 @@ def migrate(engine: Engine) -> None:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(727274)"))
                 conn.commit()
+
+
+JOB_LIMITS_LOCK = 727275
+
+
+def serialize_limits(conn: Any) -> None:
+    """Make this transaction the only one counting and changing job states right now.
+
+    SQLite transactions here already begin IMMEDIATE (one writer at a time); on Postgres, READ
+    COMMITTED would let two API processes both count "one slot free" and both take it, so the
+    transaction takes an advisory lock held until it ends."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({JOB_LIMITS_LOCK})"))

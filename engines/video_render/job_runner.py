@@ -35,7 +35,7 @@ from ..media_v2.models import Artifact, utc_now
 from ..media_v2.registry import lease_owner
 from .jobs import JobRepository, JobState
 from .hardware import HardwareDecision
-from .plan import RenderPlan, build_plan, video_timescale
+from .plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
 from .profiles import RenderProfile, get_profile
 from .project import load_project
 from .timebase import parse_fps, to_ffmpeg_seconds
@@ -142,10 +142,14 @@ class JobRunner:
                               warnings=sources.warnings, chunk_frames=chunk_frames, **kw)
 
         full = plan()
-        if full.plan_hash != job["plan_hash"]:
+        portable = params.get("portable_plan_hash")
+        if (hash_plan(full, source_identities(project)) if portable else full.plan_hash) != (portable or job["plan_hash"]):
             raise JobError("the plan changed since the job was submitted (sources or hardware differ)",
                            stage="plan", hint="submit the project again for a new job")
-        identities = {info.path: source_identity(info.path) for info in sources.media.values()}
+        # registered sources are named by asset id (content-addressed: the same on every machine)
+        named = source_identities(project)
+        identities = {info.path: (named[name] if not named[name].startswith("path:") else source_identity(info.path))
+                      for name, info in sources.media.items()}
         return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
                           svc.library.store(job["env"]), options)
 

@@ -104,6 +104,7 @@ class JobRepository:
                                   stage="submit")
         phash = params_hash(identity)
         with self.engine.begin() as conn:
+            db.serialize_limits(conn)
             existing = conn.execute(select(db.jobs).where(db.jobs.c.id == job_id)).mappings().first()
             if existing is not None:
                 if existing["params_hash"] != phash or (existing["tenant"], existing["env"]) != (tenant, env):
@@ -151,6 +152,7 @@ class JobRepository:
     def claim(self, job_id: str, owner: str, limits: Limits | None = None) -> bool:
         """QUEUED -> RUNNING for ``owner`` (within the limits, when given); False if it is not QUEUED."""
         with self.engine.begin() as conn:
+            db.serialize_limits(conn)
             job = conn.execute(select(db.jobs).where(db.jobs.c.id == job_id)).mappings().first()
             if job is None or job["state"] != JobState.QUEUED.value:
                 return False

@@ -94,12 +94,23 @@ class RenderPlan(BaseModel):
         return {**self.files, self.GRAPH_FILE: self.filter_graph}
 
 
-def hash_plan(plan: RenderPlan) -> str:
+def hash_plan(plan: RenderPlan, sources: dict[str, str] | None = None) -> str:
+    """sha256 of the plan's canonical JSON. With ``sources`` (asset name -> a machine-independent
+    identity, e.g. its asset id), inputs are named by it instead of by their local file: the same
+    job planned on another machine (another cache folder for the same object) hashes the same."""
     doc = plan.model_dump(exclude={"plan_hash"})
     # machine-independent: where the font file lives does not change the output
     doc["links"] = {k.rsplit("/", 1)[-1]: v for k, v in doc["links"].items()}
+    if sources is not None:
+        for inp in doc["inputs"]:
+            inp["path"] = sources.get(inp["asset"], inp["path"])
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def source_identities(project: Project) -> dict[str, str]:
+    """Asset name -> identity that holds on every machine: the asset id, or the project's path."""
+    return {name: ref.asset_id or f"path:{ref.path}" for name, ref in project.assets.items()}
 
 
 # ---------------------------------------------------------------- media rules that need probes

@@ -21,7 +21,7 @@ from ..errors import (AssetError, Cancelled, CutliteError, FFmpegError, Validati
 from .ffmpeg_runner import FFmpegRunner, HardwareReport, detect_hardware
 from .hardware import HardwareDecision, decide_hardware, requested_hw
 from .jobs import OUTPUT_OPTIONS, JobRepository, JobState, Limits, derive_job_id, public_job
-from .plan import RenderPlan, build_plan
+from .plan import RenderPlan, build_plan, hash_plan, source_identities
 from .profiles import PROFILES, RenderProfile, get_profile
 from .project import Project, load_project
 from .sources import AssetLookup, Sources, gather_sources
@@ -128,7 +128,9 @@ class RenderService:
                     "options": {k: opts.get(k) for k in OUTPUT_OPTIONS}}
         jid = job_id or derive_job_id(proj.tenant, proj.env, plan.plan_hash, profile, opts)
         params = {"project": proj.canonical(), "base_dir": str((base_dir or folder).resolve()), "options": opts,
-                  "hw": hw, "output": str(Path(output).resolve()) if output else None}
+                  "hw": hw, "output": str(Path(output).resolve()) if output else None,
+                  # what a worker on another machine checks its own plan against
+                  "portable_plan_hash": hash_plan(plan, source_identities(proj))}
         return self.jobs.submit(job_id=jid, tenant=proj.tenant, env=proj.env, profile=profile, params=params,
                                 identity=identity, plan_hash=plan.plan_hash,
                                 chunks=[(c.start_frame, c.end_frame) for c in plan.chunks],
