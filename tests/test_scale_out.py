@@ -317,3 +317,31 @@ def test_workers_on_separate_disks_share_only_postgres_and_s3(moving, tmp_path_f
             assert f"objects/{view['output_key']}" in keys and any("/renders/chunks/" in k for k in keys)
         finally:
             farm.stop()
+
+
+def test_a_job_silent_on_the_workers_is_found_by_its_lease_and_handed_out_again(farm, moving, tmp_path):
+    """Dispatched to a queue nobody consumes (as if every worker died with it), then silent."""
+    orphan = "cutlite-orphan-" + secrets.token_hex(4)
+    env = {**farm.env, "CUTLITE_QUEUE": orphan}
+    code = ("import sys; from engines.video_render.service import RenderService; s = RenderService(); "
+            "job, _ = s.submit_job(sys.argv[1], 'draft_360p', options={'chunk_seconds': '1'}); "
+            "assert s.dispatch_job(job['id']); print(job['id'])")
+    out = subprocess.run([sys.executable, "-c", code, str(a_project(tmp_path, moving, 2, name="orphan.json"))],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    job_id = out.stdout.strip()
+    assert farm.job(job_id)["state"] == "RUNNING"
+    sweep = ("import sys; from engines.video_render.executor import CeleryExecutor; "
+             "from engines.video_render.service import RenderService; s = RenderService(); "
+             "print(s.jobs.is_stale(s.jobs.get(sys.argv[1]))); CeleryExecutor(s)._dispatch()")
+    fresh = subprocess.run([sys.executable, "-c", sweep, job_id], env=farm.env, capture_output=True, text=True)
+    assert fresh.stdout.split()[0] == "False"  # within its lease: left alone
+    silent = subprocess.run([sys.executable, "-c", sweep, job_id], capture_output=True, text=True,
+                            env={**farm.env, "CUTLITE_WORKERS_STALE_AFTER": "0.5"})
+    assert silent.returncode == 0 and silent.stdout.split()[0] == "True", silent.stderr[-2000:]
+    view = farm.wait(job_id, {"COMPLETED", "FAILED"})
+    assert view["state"] == "COMPLETED" and {c["worker"].split("@")[0] for c in view["chunks"]} <= {"w1", "w2"}
+    from engines.video_render.celery_app import app
+
+    with app.connection_for_write() as conn:  # the orphaned messages: nobody will read them
+        conn.default_channel.queue_delete(orphan)

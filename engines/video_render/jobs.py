@@ -242,9 +242,10 @@ class JobRepository:
         with self.engine.begin() as conn:
             conn.execute(update(db.chunks).where(and_(db.chunks.c.job_id == job_id, db.chunks.c.idx == idx))
                          .values(**values))
-            if values.get("state") in ("DONE", "FAILED"):
+            if values.get("state") in ("RUNNING", "DONE", "FAILED"):
                 self._event(conn, job_id, f"chunk_{values['state'].lower()}",
-                            {"index": idx, "reused": values.get("reused", False), "attempts": values.get("attempts")})
+                            {"index": idx, "reused": values.get("reused", False), "attempts": values.get("attempts"),
+                             "worker": values.get("worker")})
 
     def cached_chunk(self, tenant: str, env: str, content_hash: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
