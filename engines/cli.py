@@ -216,9 +216,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         if job["state"] not in ("QUEUED", "RUNNING") or service.jobs.is_stale(job):
             service.jobs.requeue(job["id"])
         if on_workers:
-            service.dispatch_job(job["id"])
+            handed = service.dispatch_job(job["id"])
             if args.detach:
-                _emit(args, service.job_view(job["id"]), f"job {job['id']} handed to the workers")
+                _emit(args, service.job_view(job["id"]), f"job {job['id']} handed to the workers" if handed else
+                      f"job {job['id']} is queued: over the running limits now; an API server's executor or "
+                      f"`cutlite jobs resume {job['id']}` hands it out when a slot frees")
                 return 0
             _run_with_progress(args, f"render {args.profile} on workers ({job['id']})",
                                lambda **kw: _wait_for_workers(service, job["id"], **kw))
@@ -239,6 +241,9 @@ def _wait_for_workers(service: Any, job_id: str, *, cancel: threading.Event, pro
         job = service.jobs.get(job_id)
         if job["state"] in ("COMPLETED", "FAILED", "CANCELED"):
             return job
+        if job["state"] == "RUNNING" and service.jobs.is_stale(job):  # its messages were lost: hand it out again
+            service.jobs.requeue(job_id, reset_attempts=False)
+            job = service.jobs.get(job_id)
         if job["state"] == "QUEUED":
             service.dispatch_job(job_id)
         progress(job["progress"] or 0.0, {"stage": job["state"]})

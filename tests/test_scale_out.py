@@ -27,6 +27,8 @@ from engines.video_render.ffmpeg_runner import HardwareReport
 from test_cli import running_encodes
 
 CLI = [sys.executable, "-m", "engines.cli"]
+# tests that set a job up by hand must not wait for a slot another test's job still holds
+ROOMY = {"CUTLITE_MAX_RUNNING_JOBS": "50", "CUTLITE_MAX_RUNNING_JOBS_PER_TENANT": "50"}
 PG = os.environ.get("CUTLITE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -205,8 +207,9 @@ def test_a_worker_killed_mid_chunk_loses_nothing(farm, moving, tmp_path):
 
 
 def test_a_chunk_that_always_fails_fails_the_job_after_the_retry_limit(farm, moving, tmp_path):
-    path = a_project(tmp_path, moving, 2, name="fails.json")
-    job = _submit(farm, path, {"chunk_seconds": "1", "chunk_timeout": 0.05, "max_attempts": 2})
+    path = a_project(tmp_path, moving, 4, name="fails.json", width=1280)  # shares no chunk with others
+    # a 2 s social_1080p chunk takes seconds here: 0.3 s is never enough
+    job = _submit(farm, path, {"chunk_seconds": "2", "chunk_timeout": 0.3, "max_attempts": 2}, "social_1080p")
     view = farm.wait(job, {"FAILED", "COMPLETED"}, timeout=120)
     assert view["state"] == "FAILED" and view["error"]["code"] == "ffmpeg_timeout"
     assert view["error"]["stage"] == "chunk" and "chunk_index" in view["error"]["context"]
@@ -239,11 +242,11 @@ def test_the_job_completes_after_its_submitter_exits(farm, moving, tmp_path):
     assert view["state"] == "COMPLETED" and view["output_artifact"]["meta"]["frames"] == 72
 
 
-def _submit(farm: Farm, path: Path, options: dict) -> str:
+def _submit(farm: Farm, path: Path, options: dict, profile: str = "draft_360p") -> str:
     code = ("import json, sys; from engines.video_render.service import RenderService; s = RenderService(); "
-            "job, _ = s.submit_job(sys.argv[1], 'draft_360p', options=json.loads(sys.argv[2])); "
+            "job, _ = s.submit_job(sys.argv[1], sys.argv[3], options=json.loads(sys.argv[2])); "
             "s.dispatch_job(job['id']); print(job['id'])")
-    out = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(options)], env=farm.env,
+    out = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(options), profile], env={**farm.env, **ROOMY},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip()
@@ -284,7 +287,7 @@ def test_two_api_processes_share_the_limits_and_finalise_each_job_once(farm, mov
     assert [v["state"] for v in views] == ["COMPLETED"] * len(accepted)
     assert running_seen <= 1  # the running limit held across both servers
     code = ("import sys, json; from engines.video_render.service import RenderService; s = RenderService(); "
-            "print(json.dumps([sum(e['kind'] == 'completed' for e in s.jobs.events(j)) for j in sys.argv[1:]]))")
+            "print(json.dumps([sum(e['kind'] == 'finalise_started' for e in s.jobs.events(j)) for j in sys.argv[1:]]))")
     counts = subprocess.run([sys.executable, "-c", code, *accepted], env=farm.env, capture_output=True, text=True)
     assert json.loads(counts.stdout) == [1] * len(accepted), counts.stderr  # finalised once each
 
@@ -322,11 +325,11 @@ def test_workers_on_separate_disks_share_only_postgres_and_s3(moving, tmp_path_f
 def test_a_job_silent_on_the_workers_is_found_by_its_lease_and_handed_out_again(farm, moving, tmp_path):
     """Dispatched to a queue nobody consumes (as if every worker died with it), then silent."""
     orphan = "cutlite-orphan-" + secrets.token_hex(4)
-    env = {**farm.env, "CUTLITE_QUEUE": orphan}
+    env = {**farm.env, "CUTLITE_QUEUE": orphan, **ROOMY}
     code = ("import sys; from engines.video_render.service import RenderService; s = RenderService(); "
             "job, _ = s.submit_job(sys.argv[1], 'draft_360p', options={'chunk_seconds': '1'}); "
             "assert s.dispatch_job(job['id']); print(job['id'])")
-    out = subprocess.run([sys.executable, "-c", code, str(a_project(tmp_path, moving, 2, name="orphan.json"))],
+    out = subprocess.run([sys.executable, "-c", code, str(a_project(tmp_path, moving, 5, name="orphan.json"))],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     job_id = out.stdout.strip()
@@ -344,4 +347,29 @@ def test_a_job_silent_on_the_workers_is_found_by_its_lease_and_handed_out_again(
     from engines.video_render.celery_app import app
 
     with app.connection_for_write() as conn:  # the orphaned messages: nobody will read them
+        conn.default_channel.queue_delete(orphan)
+
+
+def test_a_poison_chunk_fails_the_job_instead_of_being_redelivered_forever(farm, moving, tmp_path):
+    """A chunk whose worker died on its last allowed attempt (state RUNNING, attempts at the
+    limit) is redelivered: the job fails with chunk_failed, nothing renders it again."""
+    orphan = "cutlite-orphan-" + secrets.token_hex(4)
+    code = ("import sys; from engines.video_render.service import RenderService; s = RenderService(); "
+            "job, _ = s.submit_job(sys.argv[1], 'draft_360p', options={'chunk_seconds': '1', 'max_attempts': 2}); "
+            "assert s.dispatch_job(job['id']); s.jobs.update_chunk(job['id'], 0, state='RUNNING', attempts=2, "
+            "worker='gone@host'); print(job['id'])")
+    out = subprocess.run([sys.executable, "-c", code, str(a_project(tmp_path, moving, 6, name="poison.json"))],
+                         env={**farm.env, "CUTLITE_QUEUE": orphan, **ROOMY}, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    job_id = out.stdout.strip()
+    redeliver = ("import sys; from engines.video_render.celery_app import enqueue, base_queue; "
+                 "enqueue('cutlite.chunk', base_queue(), (sys.argv[1], 0))")
+    subprocess.run([sys.executable, "-c", redeliver, job_id], env=farm.env, check=True, timeout=60)
+    view = farm.wait(job_id, {"FAILED", "COMPLETED"}, timeout=60)
+    assert view["state"] == "FAILED" and view["error"]["code"] == "chunk_failed"
+    assert view["chunks"][0]["state"] == "FAILED" and view["chunks"][0]["attempts"] == 2
+    from engines.video_render.celery_app import app
+
+    with app.connection_for_write() as conn:
         conn.default_channel.queue_delete(orphan)

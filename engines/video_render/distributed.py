@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from typing import Any, Callable
 
 from sqlalchemy import and_, update
@@ -72,33 +74,35 @@ def dispatch(service: Any, job_id: str, enqueue: Enqueue, base_queue: str, limit
 
 
 def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue, base_queue: str) -> str:
-    """One attempt at one chunk; the outcome as a word (for logs and tests)."""
+    """One attempt at one chunk; the outcome as a word (for logs and tests). Nothing but
+    ``RetryChunk`` leaves: every other failure ends the job FAILED with its error."""
     repo = service.jobs
     job = repo.get(job_id)
-    if job["state"] != JobState.RUNNING.value:
-        return "skipped"  # cancelled, failed or finished meanwhile
+    if job["state"] != JobState.RUNNING.value or job["owner"] != CELERY_OWNER:
+        return "skipped"  # cancelled, failed, finished or finalising meanwhile
     if job["cancel_requested"]:
         _cancel(service, job_id)
         return "cancelled"
-    runner = JobRunner(service, repo)
-    ctx = runner.context(job)
-    chunk = next(c for c in repo.chunks(job_id) if c["idx"] == idx)
-    if chunk["state"] == "DONE" and chunk["key"] and ctx.store.exists(chunk["key"]):
-        _maybe_finalise(repo, job_id, enqueue, chunk_queue(ctx.decision.family, base_queue))
-        return "already-done"
-    if chunk["state"] == "RUNNING" and chunk["attempts"] >= max_attempts(ctx.options):
-        # redelivered after its worker died on the last allowed attempt: a poison chunk
-        err = {"code": "chunk_failed", "message": f"chunk {idx} ended its worker {chunk['attempts']} times",
-               "stage": "chunk", "hint": "the chunk's input may crash the decoder: check it with `cutlite probe`",
-               "context": {"chunk_index": idx, "worker": chunk["worker"]}}
-        repo.update_chunk(job_id, idx, state="FAILED", error=err)
-        _fail(repo, job_id, None, CELERY_OWNER, error=err)
-        return "poison"
     cancel = threading.Event()
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(repo, job_id, cancel, stop), daemon=True)
     beat.start()
     try:
+        runner = JobRunner(service, repo)
+        ctx = runner.context(job)
+        queue = chunk_queue(ctx.decision.family, base_queue)
+        chunk = next(c for c in repo.chunks(job_id) if c["idx"] == idx)
+        if chunk["state"] == "DONE" and chunk["key"] and ctx.store.exists(chunk["key"]):
+            _maybe_finalise(repo, job_id, enqueue, queue)
+            return "already-done"
+        if chunk["state"] == "RUNNING" and chunk["attempts"] >= max_attempts(ctx.options):
+            # redelivered after its worker died on the last allowed attempt: a poison chunk
+            err = {"code": "chunk_failed", "message": f"chunk {idx} ended its worker {chunk['attempts']} times",
+                   "stage": "chunk", "hint": "an input may crash the decoder: check it with `cutlite probe`",
+                   "context": {"chunk_index": idx, "worker": chunk["worker"]}}
+            repo.update_chunk(job_id, idx, state="FAILED", error=err)
+            _fail(repo, job_id, None, CELERY_OWNER, error=err)
+            return "poison"
         runner._chunk(ctx, chunk, cancel, lambda *_a, **_k: None, worker, single_attempt=True)
     except RetryChunk:
         raise
@@ -108,36 +112,50 @@ def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue
     except CutliteError as exc:
         _fail(repo, job_id, exc, CELERY_OWNER)
         return "failed"
+    except Exception as exc:  # an engine bug must still end the job, never leave it RUNNING
+        log.exception("chunk %s of %s failed", idx, job_id)
+        _fail(repo, job_id, None, CELERY_OWNER, error=_internal(exc, "chunk"))
+        return "failed"
     finally:
         stop.set()
         beat.join(5)
-    _maybe_finalise(repo, job_id, enqueue, chunk_queue(ctx.decision.family, base_queue))
+    _maybe_finalise(repo, job_id, enqueue, queue)
     return "done"
 
 
 def run_finalise(service: Any, job_id: str, worker: str) -> str:
-    """Audio, join, output artifact, COMPLETED: once, by whoever holds the finalise claim."""
+    """Audio, join, output artifact, COMPLETED: once, by the task that takes the finalise claim
+    over (a second copy of the message finds it taken)."""
     repo = service.jobs
-    job = repo.get(job_id)
-    if job["state"] != JobState.RUNNING.value or job["owner"] != FINALISE_OWNER:
-        return "skipped"
+    mine = f"{FINALISE_OWNER}:{uuid.uuid4().hex[:12]}"
+    with repo.engine.begin() as conn:
+        taken = conn.execute(update(db.jobs).where(and_(db.jobs.c.id == job_id, db.jobs.c.owner == FINALISE_OWNER,
+                                                        db.jobs.c.state == JobState.RUNNING.value))
+                             .values(owner=mine, heartbeat_at=time.time(), updated_at=utc_now()))
+        if taken.rowcount != 1:
+            return "skipped"
+        repo._event(conn, job_id, "finalise_started", {"worker": worker})
     runner = JobRunner(service, repo)
     cancel = threading.Event()
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(repo, job_id, cancel, stop, FINALISE_OWNER), daemon=True)
+    beat = threading.Thread(target=_heartbeat, args=(repo, job_id, cancel, stop, mine), daemon=True)
     beat.start()
     try:
-        ctx = runner.context(job)
+        ctx = runner.context(repo.get(job_id))
         timings = {"audio": runner.render_audio(ctx, cancel)}
         result = runner.finalise(ctx, cancel, timings)
-        repo.transition(job_id, JobState.COMPLETED, owner=FINALISE_OWNER, progress=1.0, output_key=result["key"],
+        repo.transition(job_id, JobState.COMPLETED, owner=mine, progress=1.0, output_key=result["key"],
                         timings=dict(result["timings"], finalised_by=worker))
         return "completed"
     except Cancelled:
-        _cancel(service, job_id, owner=FINALISE_OWNER)
+        _cancel(service, job_id, owner=mine)
         return "cancelled"
     except CutliteError as exc:
-        _fail(repo, job_id, exc, FINALISE_OWNER)
+        _fail(repo, job_id, exc, mine)
+        return "failed"
+    except Exception as exc:  # never leave it RUNNING
+        log.exception("finalise of %s failed", job_id)
+        _fail(repo, job_id, None, mine, error=_internal(exc, "finalise"))
         return "failed"
     finally:
         stop.set()
@@ -148,9 +166,10 @@ def cancel_if_idle(service: Any, job_id: str) -> None:
     """After a cancel request: a worker-owned job with no chunk running is CANCELED at once
     (its queued chunks will see the flag and do nothing)."""
     job = service.jobs.get(job_id)
-    if job["state"] == JobState.RUNNING.value and str(job["owner"]).startswith(CELERY_OWNER) \
+    if job["state"] == JobState.RUNNING.value and job["owner"] == CELERY_OWNER \
             and not any(c["state"] == "RUNNING" for c in service.jobs.chunks(job_id)):
         _cancel(service, job_id, owner=job["owner"])
+    # a finalising job is cancelled by its finalise task (its heartbeat sees the flag)
 
 
 # ---------------------------------------------------------------- helpers
@@ -190,6 +209,11 @@ def _maybe_finalise(repo: Any, job_id: str, enqueue: Enqueue, queue: str) -> Non
     _progress(repo, job_id)
     if _claim_finalise(repo, job_id):
         enqueue("cutlite.finalise", queue, (job_id,))
+
+
+def _internal(exc: Exception, stage: str) -> dict[str, Any]:
+    return {"code": "internal", "message": f"{type(exc).__name__}: {exc}", "stage": stage, "hint": None,
+            "context": {}}
 
 
 def _fail(repo: Any, job_id: str, exc: CutliteError | None, owner: str, error: dict[str, Any] | None = None) -> None:

@@ -88,10 +88,9 @@ class CeleryExecutor(LocalExecutor):
         for job in jobs.list(state=JobState.RUNNING.value, limit=50):
             if str(job["owner"] or "").startswith("celery") and jobs.is_stale(job):
                 try:
-                    jobs.requeue(job["id"])
+                    jobs.requeue(job["id"], reset_attempts=False)
                     log.warning("job %s went silent on the workers; handing it out again", job["id"])
                 except JobError:
                     pass
         for job in jobs.list(state=JobState.QUEUED.value, oldest_first=True, limit=20):
-            if not self.service.dispatch_job(job["id"], self.limits):
-                break  # over a limit: the rest wait too (oldest first)
+            self.service.dispatch_job(job["id"], self.limits)  # over its tenant's limit: it waits, others go

@@ -134,6 +134,10 @@ class JobRunner:
             raise JobError("the job's sources changed: " + "; ".join(sources.problems), stage="plan",
                            problems=sources.problems, hint="fix the assets and submit again")
         decision = svc.decide(profile, params.get("hw"))
+        if params.get("hw_family") and decision.family != params["hw_family"]:
+            # the family chosen at submission, so every worker plans the same job (a GPU worker
+            # must not turn a CPU job into an NVENC one, nor a CPU worker the reverse)
+            decision = svc.decide(profile, params["hw_family"])
         options = params.get("options", {})
         chunk_frames = chunk_frames_of(options.get("chunk_seconds"), profile.output_fps(project.settings.fps))
 
@@ -272,10 +276,12 @@ class JobRunner:
                                    attempts=c["attempts"])
             report("chunks", frames)
             return
-        attempts = c["attempts"]
         while True:
-            attempts += 1
-            self.repo.update_chunk(job_id, idx, state="RUNNING", attempts=attempts, worker=owner, content_hash=digest)
+            started = self.repo.start_chunk(job_id, idx, owner, digest)
+            if started is None:
+                report("chunks", frames)
+                return  # another copy of this chunk finished it meanwhile
+            attempts = started
             t = time.monotonic()
             try:
                 with tempfile.TemporaryDirectory(prefix="cutlite-chunk-") as work:

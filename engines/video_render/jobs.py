@@ -216,8 +216,10 @@ class JobRepository:
         silent = WORKERS_STALE_AFTER if str(job["owner"] or "").startswith("celery") else STALE_AFTER
         return (time.time() - (job["heartbeat_at"] or 0)) > silent
 
-    def requeue(self, job_id: str) -> dict[str, Any]:
-        """For resume: FAILED, CANCELED or an abandoned RUNNING job goes back to QUEUED."""
+    def requeue(self, job_id: str, *, reset_attempts: bool = True) -> dict[str, Any]:
+        """For resume: FAILED, CANCELED or an abandoned RUNNING job goes back to QUEUED. An
+        automatic requeue (``reset_attempts=False``) keeps the attempt counts: a poison chunk
+        stays counted across hand-outs."""
         job = self.get(job_id)
         state = JobState(job["state"])
         if state == JobState.RUNNING and not self.is_stale(job):
@@ -227,7 +229,7 @@ class JobRepository:
             return job
         with self.engine.begin() as conn:
             conn.execute(update(db.chunks).where(and_(db.chunks.c.job_id == job_id, db.chunks.c.state != "DONE"))
-                         .values(state="PENDING", attempts=0, error=None))
+                         .values(state="PENDING", error=None, **({"attempts": 0} if reset_attempts else {})))
         return self.transition(job_id, JobState.QUEUED, owner=None, cancel_requested=False, error=None)
 
     # ------------------------------------------------------------------ chunks
@@ -238,11 +240,26 @@ class JobRepository:
                                 .order_by(db.chunks.c.idx)).mappings().all()
         return [dict(r) for r in rows]
 
+    def start_chunk(self, job_id: str, idx: int, worker: str, content_hash: str) -> int | None:
+        """One more attempt at a chunk, counted atomically (two copies of a task never count the
+        same attempt); None when the chunk is already DONE."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(db.chunks).where(and_(db.chunks.c.job_id == job_id, db.chunks.c.idx == idx,
+                                                             db.chunks.c.state != "DONE"))
+                                .values(state="RUNNING", attempts=db.chunks.c.attempts + 1, worker=worker,
+                                        content_hash=content_hash))
+            if done.rowcount != 1:
+                return None
+            attempts = conn.execute(select(db.chunks.c.attempts).where(and_(
+                db.chunks.c.job_id == job_id, db.chunks.c.idx == idx))).scalar_one()
+            self._event(conn, job_id, "chunk_running", {"index": idx, "attempts": attempts, "worker": worker})
+        return int(attempts)
+
     def update_chunk(self, job_id: str, idx: int, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(db.chunks).where(and_(db.chunks.c.job_id == job_id, db.chunks.c.idx == idx))
                          .values(**values))
-            if values.get("state") in ("RUNNING", "DONE", "FAILED"):
+            if values.get("state") in ("DONE", "FAILED"):
                 self._event(conn, job_id, f"chunk_{values['state'].lower()}",
                             {"index": idx, "reused": values.get("reused", False), "attempts": values.get("attempts"),
                              "worker": values.get("worker")})

@@ -96,14 +96,18 @@ class RenderPlan(BaseModel):
 
 def hash_plan(plan: RenderPlan, sources: dict[str, str] | None = None) -> str:
     """sha256 of the plan's canonical JSON. With ``sources`` (asset name -> a machine-independent
-    identity, e.g. its asset id), inputs are named by it instead of by their local file: the same
-    job planned on another machine (another cache folder for the same object) hashes the same."""
+    identity, e.g. its asset id), inputs are named by it instead of by their local file and the
+    hardware decision's wording is left out: the same job planned on another machine (another
+    cache folder for the same object, another probe report) hashes the same."""
     doc = plan.model_dump(exclude={"plan_hash"})
     # machine-independent: where the font file lives does not change the output
     doc["links"] = {k.rsplit("/", 1)[-1]: v for k, v in doc["links"].items()}
     if sources is not None:
         for inp in doc["inputs"]:
             inp["path"] = sources.get(inp["asset"], inp["path"])
+        # how the encoder was chosen (requested, reason, probe details) is not the output: the
+        # encoder and its arguments, which are, stay in the hash
+        doc["meta"].pop("hardware", None)
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

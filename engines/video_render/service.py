@@ -124,13 +124,16 @@ class RenderService:
             opts["chunk_seconds"] = str(opts["chunk_seconds"])
         plan = self.plan_project(proj, profile, hw, base_dir=base_dir or folder,
                                  chunk_seconds=opts.get("chunk_seconds"))
-        identity = {"tenant": proj.tenant, "env": proj.env, "plan_hash": plan.plan_hash, "profile": profile,
+        # identified by the portable plan hash: the same submission to API machines whose caches
+        # differ is the same job
+        portable = hash_plan(plan, source_identities(proj))
+        identity = {"tenant": proj.tenant, "env": proj.env, "plan_hash": portable, "profile": profile,
                     "options": {k: opts.get(k) for k in OUTPUT_OPTIONS}}
-        jid = job_id or derive_job_id(proj.tenant, proj.env, plan.plan_hash, profile, opts)
+        jid = job_id or derive_job_id(proj.tenant, proj.env, portable, profile, opts)
         params = {"project": proj.canonical(), "base_dir": str((base_dir or folder).resolve()), "options": opts,
                   "hw": hw, "output": str(Path(output).resolve()) if output else None,
-                  # what a worker on another machine checks its own plan against
-                  "portable_plan_hash": hash_plan(plan, source_identities(proj))}
+                  # what a worker on another machine checks its own plan against, and plans with
+                  "portable_plan_hash": portable, "hw_family": plan.meta["hardware"]["family"]}
         return self.jobs.submit(job_id=jid, tenant=proj.tenant, env=proj.env, profile=profile, params=params,
                                 identity=identity, plan_hash=plan.plan_hash,
                                 chunks=[(c.start_frame, c.end_frame) for c in plan.chunks],
