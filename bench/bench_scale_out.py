@@ -102,6 +102,11 @@ def run(project: Path, profile: str, chunk: str, workers: int, celery: bool) -> 
             p.send_signal(signal.SIGTERM)
         for p in procs:
             p.wait(30)
+        if celery:
+            from engines.video_render.celery_app import app
+
+            with app.connection_for_write() as conn:  # leave the broker as it was
+                conn.default_channel.queue_delete(queue)
     chunk_seconds = [c["seconds"] for c in view["chunks"]]
     first_start = min(ts(e) for e in evs if e["kind"] == "chunk_running")
     dispatched = min(ts(e) for e in evs if e["kind"] == "running")

@@ -110,6 +110,14 @@ class Farm:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        from engines.video_render.celery_app import app
+
+        with app.connection_for_write() as conn:  # leave the broker as it was
+            for queue in (self.env["CUTLITE_QUEUE"], self.env["CUTLITE_QUEUE"] + ".gpu"):
+                try:
+                    conn.default_channel.queue_delete(queue)
+                except Exception:  # noqa: BLE001 - never declared
+                    pass
         if self.pg_name:
             import psycopg
 
