@@ -228,7 +228,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             _run_with_progress(args, f"render {args.profile} ({job['id']})",
                                lambda **kw: service.run_job(job["id"], workers=args.workers, **kw))
     done = service.jobs.get(job["id"])
-    if done["state"] == "COMPLETED":
+    if done["state"] == "COMPLETED" and (on_workers or job["state"] == "COMPLETED"):
+        # (a job run here copied its output itself once COMPLETED)
         copy_out(service.library.store(done["env"]).local_path(done["output_key"]), Path(args.output))
     return _finish(args, service, job["id"])
 
