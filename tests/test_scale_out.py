@@ -381,3 +381,16 @@ def test_a_poison_chunk_fails_the_job_instead_of_being_redelivered_forever(farm,
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_delete(orphan)
+
+
+def test_a_broker_that_refuses_leaves_the_job_queued_with_a_clear_error(moving, tmp_path):
+    env = {**os.environ, "CUTLITE_HOME": str(tmp_path / "home"), "CUTLITE_EXECUTOR": "celery",
+           "CUTLITE_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//"}  # nothing listens there
+    run = subprocess.run([*CLI, "render", str(a_project(tmp_path, moving, 1, name="nobroker.json")), "--profile",
+                          "draft_360p", "-o", str(tmp_path / "out.mp4"), "--detach", "--json"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    error = json.loads(run.stdout)["error"]
+    assert error["stage"] == "dispatch" and "broker refused" in error["message"] and "RabbitMQ" in error["hint"]
+    listed = subprocess.run([*CLI, "jobs", "list", "--json"], env=env, capture_output=True, text=True, check=True)
+    assert [j["state"] for j in json.loads(listed.stdout)["jobs"]] == ["QUEUED"]  # nothing lost, nothing stuck

@@ -66,10 +66,16 @@ def dispatch(service: Any, job_id: str, enqueue: Enqueue, base_queue: str, limit
     queue = chunk_queue(ctx.decision.family, base_queue)
     pending = [c["idx"] for c in repo.chunks(job_id)
                if not (c["state"] == "DONE" and c["key"] and ctx.store.exists(c["key"]))]
-    for idx in pending:
-        enqueue("cutlite.chunk", queue, (job_id, idx))
-    if not pending and _claim_finalise(repo, job_id):
-        enqueue("cutlite.finalise", queue, (job_id,))
+    try:
+        for idx in pending:
+            enqueue("cutlite.chunk", queue, (job_id, idx))
+        if not pending and _claim_finalise(repo, job_id):
+            enqueue("cutlite.finalise", queue, (job_id,))
+    except Exception as exc:  # the broker refused: back to QUEUED, to be handed out again
+        repo.transition(job_id, JobState.QUEUED, owner=repo.get(job_id)["owner"])
+        raise CutliteError(f"the broker refused the job's chunks: {exc}", stage="dispatch", job_id=job_id,
+                           status=503, retryable=True,
+                           hint="check RabbitMQ and CUTLITE_BROKER_URL; the job stays QUEUED") from None
     return True
 
 
