@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench reliability clean
+.PHONY: demo test bench bench-scale-out reliability clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_jobs.py
 	$(BIN)/python bench/bench_preview.py
+
+bench-scale-out: $(BIN)/.installed  # needs RabbitMQ on 127.0.0.1:5672
+	$(BIN)/python bench/bench_scale_out.py
 
 reliability: $(BIN)/.installed
 	$(BIN)/python bench/reliability.py
