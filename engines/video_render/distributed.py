@@ -30,7 +30,7 @@ from sqlalchemy import and_, update
 from ..errors import Cancelled, CutliteError, JobError
 from ..media_v2 import db
 from ..media_v2.models import utc_now
-from .job_runner import JobRunner, RetryChunk, max_attempts
+from .job_runner import JobRunner, RetryChunk, error_record, max_attempts, start_heartbeat
 from .jobs import JobState
 
 CELERY_OWNER = "celery"
@@ -61,7 +61,7 @@ def dispatch(service: Any, job_id: str, enqueue: Enqueue, base_queue: str, limit
     try:
         ctx = JobRunner(service, repo).context(job)
     except CutliteError as exc:
-        _fail(repo, job_id, exc, CELERY_OWNER)
+        _fail(repo, job_id, error_record(exc), CELERY_OWNER)
         return True
     queue = chunk_queue(ctx.decision.family, base_queue)
     pending = [c["idx"] for c in repo.chunks(job_id)
@@ -90,9 +90,7 @@ def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue
         _cancel(service, job_id)
         return "cancelled"
     cancel = threading.Event()
-    stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(repo, job_id, cancel, stop), daemon=True)
-    beat.start()
+    stop = start_heartbeat(repo, job_id, CELERY_OWNER, cancel)
     try:
         runner = JobRunner(service, repo)
         ctx = runner.context(job)
@@ -107,7 +105,7 @@ def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue
                    "stage": "chunk", "hint": "an input may crash the decoder: check it with `cutlite probe`",
                    "context": {"chunk_index": idx, "worker": chunk["worker"]}}
             repo.update_chunk(job_id, idx, state="FAILED", error=err)
-            _fail(repo, job_id, None, CELERY_OWNER, error=err)
+            _fail(repo, job_id, err, CELERY_OWNER)
             return "poison"
         runner._chunk(ctx, chunk, cancel, lambda *_a, **_k: None, worker, single_attempt=True)
     except RetryChunk:
@@ -116,15 +114,14 @@ def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue
         _cancel(service, job_id)
         return "cancelled"
     except CutliteError as exc:
-        _fail(repo, job_id, exc, CELERY_OWNER)
+        _fail(repo, job_id, error_record(exc), CELERY_OWNER)
         return "failed"
     except Exception as exc:  # an engine bug must still end the job, never leave it RUNNING
         log.exception("chunk %s of %s failed", idx, job_id)
-        _fail(repo, job_id, None, CELERY_OWNER, error=_internal(exc, "chunk"))
+        _fail(repo, job_id, error_record(exc, "chunk"), CELERY_OWNER)
         return "failed"
     finally:
-        stop.set()
-        beat.join(5)
+        stop()
     _maybe_finalise(repo, job_id, enqueue, queue)
     return "done"
 
@@ -143,9 +140,7 @@ def run_finalise(service: Any, job_id: str, worker: str) -> str:
         repo._event(conn, job_id, "finalise_started", {"worker": worker})
     runner = JobRunner(service, repo)
     cancel = threading.Event()
-    stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(repo, job_id, cancel, stop, mine), daemon=True)
-    beat.start()
+    stop = start_heartbeat(repo, job_id, mine, cancel)
     try:
         ctx = runner.context(repo.get(job_id))
         timings = {"audio": runner.render_audio(ctx, cancel)}
@@ -157,15 +152,14 @@ def run_finalise(service: Any, job_id: str, worker: str) -> str:
         _cancel(service, job_id, owner=mine)
         return "cancelled"
     except CutliteError as exc:
-        _fail(repo, job_id, exc, mine)
+        _fail(repo, job_id, error_record(exc), mine)
         return "failed"
     except Exception as exc:  # never leave it RUNNING
         log.exception("finalise of %s failed", job_id)
-        _fail(repo, job_id, None, mine, error=_internal(exc, "finalise"))
+        _fail(repo, job_id, error_record(exc, "finalise"), mine)
         return "failed"
     finally:
-        stop.set()
-        beat.join(5)
+        stop()
 
 
 def cancel_if_idle(service: Any, job_id: str) -> None:
@@ -179,16 +173,6 @@ def cancel_if_idle(service: Any, job_id: str) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-def _heartbeat(repo: Any, job_id: str, cancel: threading.Event, stop: threading.Event,
-               owner: str = CELERY_OWNER) -> None:
-    while not stop.wait(1.0):
-        try:
-            if repo.heartbeat(job_id, owner, repo.get(job_id)["progress"] or 0.0):
-                cancel.set()
-        except Exception:  # a busy database must not end the chunk; the next beat retries
-            continue
-
 
 def _progress(repo: Any, job_id: str) -> None:
     chunks = repo.chunks(job_id)
@@ -217,15 +201,7 @@ def _maybe_finalise(repo: Any, job_id: str, enqueue: Enqueue, queue: str) -> Non
         enqueue("cutlite.finalise", queue, (job_id,))
 
 
-def _internal(exc: Exception, stage: str) -> dict[str, Any]:
-    return {"code": "internal", "message": f"{type(exc).__name__}: {exc}", "stage": stage, "hint": None,
-            "context": {}}
-
-
-def _fail(repo: Any, job_id: str, exc: CutliteError | None, owner: str, error: dict[str, Any] | None = None) -> None:
-    if error is None and exc is not None:
-        error = exc.to_dict()
-        error["context"].pop("argv", None)
+def _fail(repo: Any, job_id: str, error: dict[str, Any], owner: str) -> None:
     try:
         repo.transition(job_id, JobState.FAILED, owner=owner, error=error)
     except JobError:

@@ -75,10 +75,8 @@ class JobRunner:
             job = self.repo.get(job_id)
             raise JobError(f"job {job_id} is {job['state']}, not QUEUED", stage="run", job_id=job_id, status=409)
         cancel = cancel or threading.Event()
-        stop = threading.Event()
         state = {"progress": 0.0}
-        beat = threading.Thread(target=self._heartbeat, args=(job_id, owner, cancel, stop, state), daemon=True)
-        beat.start()
+        stop = start_heartbeat(self.repo, job_id, owner, cancel, lambda: state["progress"])
         started = time.monotonic()
         try:
             job = self.repo.get(job_id)
@@ -91,17 +89,12 @@ class JobRunner:
             self._cleanup(job_id, partial=True)
             return self.repo.transition(job_id, JobState.CANCELED, owner=owner)
         except CutliteError as exc:
-            err = exc.to_dict()
-            err["context"].pop("argv", None)
-            return self.repo.transition(job_id, JobState.FAILED, owner=owner, error=err)
+            return self.repo.transition(job_id, JobState.FAILED, owner=owner, error=error_record(exc))
         except Exception as exc:  # an engine bug must still end the job, never leave it RUNNING
-            err = {"code": "internal", "message": f"{type(exc).__name__}: {exc}", "stage": "run", "hint": None,
-                   "context": {}}
-            self.repo.transition(job_id, JobState.FAILED, owner=owner, error=err)
+            self.repo.transition(job_id, JobState.FAILED, owner=owner, error=error_record(exc, "run"))
             raise
         finally:
-            stop.set()
-            beat.join(5)
+            stop()
         # the user's copy appears only once the job is COMPLETED (a failure here leaves the job
         # COMPLETED and its artifact in the store: `cutlite render` again copies it out)
         output = job["params"].get("output")
@@ -110,15 +103,6 @@ class JobRunner:
         if progress:
             progress(1.0, {"stage": "done"})
         return done
-
-    def _heartbeat(self, job_id: str, owner: str, cancel: threading.Event, stop: threading.Event,
-                   state: dict[str, float]) -> None:
-        while not stop.wait(1.0):
-            try:
-                if self.repo.heartbeat(job_id, owner, state["progress"]):
-                    cancel.set()
-            except Exception:  # a busy database must not kill the job; the next beat retries
-                continue
 
     # ------------------------------------------------------------------ the work
 
@@ -146,12 +130,12 @@ class JobRunner:
                               warnings=sources.warnings, chunk_frames=chunk_frames, **kw)
 
         full = plan()
+        named = source_identities(project)
         portable = params.get("portable_plan_hash")
-        if (hash_plan(full, source_identities(project)) if portable else full.plan_hash) != (portable or job["plan_hash"]):
+        if (hash_plan(full, named) if portable else full.plan_hash) != (portable or job["plan_hash"]):
             raise JobError("the plan changed since the job was submitted (sources or hardware differ)",
                            stage="plan", hint="submit the project again for a new job")
         # registered sources are named by asset id (content-addressed: the same on every machine)
-        named = source_identities(project)
         identities = {info.path: (named[name] if not named[name].startswith("path:") else source_identity(info.path))
                       for name, info in sources.media.items()}
         return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
@@ -300,8 +284,7 @@ class JobRunner:
                 self.repo.update_chunk(job_id, idx, state="PENDING", attempts=attempts)
                 raise
             except FFmpegError as exc:
-                err = exc.to_dict()
-                err["context"].pop("argv", None)
+                err = error_record(exc)
                 if attempts >= max_attempts(options):
                     self.repo.update_chunk(job_id, idx, state="FAILED", attempts=attempts, error=err)
                     raise
@@ -370,6 +353,40 @@ class RetryChunk(Exception):
 
 def max_attempts(options: dict[str, Any]) -> int:
     return int(options.get("max_attempts") or MAX_ATTEMPTS)
+
+
+def error_record(exc: Exception, stage: str = "run") -> dict[str, Any]:
+    """What a job or chunk row keeps of a failure: the error's JSON without its argv (long, and
+    full of server paths); anything that is not a CutliteError is an engine bug, ``internal``."""
+    if isinstance(exc, CutliteError):
+        err = exc.to_dict()
+        err["context"].pop("argv", None)
+        return err
+    return {"code": "internal", "message": f"{type(exc).__name__}: {exc}", "stage": stage, "hint": None,
+            "context": {}}
+
+
+def start_heartbeat(repo: JobRepository, job_id: str, owner: str, cancel: threading.Event,
+                    progress: Callable[[], float | None] = lambda: None) -> Callable[[], None]:
+    """Refresh the job's lease every second from a thread, setting ``cancel`` when a cancel is
+    requested; returns the function that stops it."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(1.0):
+            try:
+                if repo.heartbeat(job_id, owner, progress()):
+                    cancel.set()
+            except Exception:  # a busy database must not end the work; the next beat retries
+                continue
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(5)
+    return halt
 
 
 # x264/x265 presets' rc-lookahead: the frames after a chunk that a single pass would have seen

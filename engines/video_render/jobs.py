@@ -184,11 +184,11 @@ class JobRepository:
             self._event(conn, job_id, new.value.lower(), {k: v for k, v in values.items() if k != "params"})
             return dict(conn.execute(select(db.jobs).where(db.jobs.c.id == job_id)).mappings().one())
 
-    def heartbeat(self, job_id: str, owner: str, progress: float) -> bool:
-        """Refresh the lease; True when a cancel was requested."""
+    def heartbeat(self, job_id: str, owner: str, progress: float | None = None) -> bool:
+        """Refresh the lease (and the progress, when given); True when a cancel was requested."""
         with self.engine.begin() as conn:
             conn.execute(update(db.jobs).where(and_(db.jobs.c.id == job_id, db.jobs.c.owner == owner))
-                         .values(heartbeat_at=time.time(), progress=progress))
+                         .values(heartbeat_at=time.time(), **({} if progress is None else {"progress": progress})))
             row = conn.execute(select(db.jobs.c.cancel_requested, db.jobs.c.state)
                                .where(db.jobs.c.id == job_id)).first()
         return bool(row and row[0])
