@@ -30,6 +30,7 @@ from .media_v2.keys import check_scope
 from .media_v2.library import max_upload_bytes
 from .media_v2.storage import UploadTooLarge
 from .video_render.jobs import JobState
+from .video_render.plan import portable_links
 from .video_render.project import Project, load_project
 from .video_preview.service import PreviewService
 from .video_render.service import RenderService, ensure_proxies_for_project
@@ -217,7 +218,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
             ref = project.assets[inp["asset"]]
             inp["path"] = (svc.library.get_asset(project.tenant, project.env, ref.asset_id).source_key
                            if ref.asset_id else ref.path)
-        doc["links"] = {k.rsplit("/", 1)[-1]: v for k, v in doc["links"].items()}
+        doc["links"] = portable_links(doc["links"])
         return doc
 
     @app.post("/video_preview/preview")

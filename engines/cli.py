@@ -384,6 +384,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- wiring
 
 def build_parser() -> argparse.ArgumentParser:
+    from .video_preview.strategy import STRATEGIES
     from .video_render.hardware import HW_CHOICES
     from .video_render.profiles import PROFILES
 
@@ -424,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("preview", parents=[common], help="a proxy-first preview plan with its latency estimate")
     p.add_argument("project")
-    p.add_argument("--strategy", default="fast", choices=["fast", "balanced", "quality"])
+    p.add_argument("--strategy", default="fast", choices=list(STRATEGIES))
     p.add_argument("--start", help="window start, seconds on the timeline (default: 0)")
     p.add_argument("--end", help="window end, seconds (default: the end)")
     target = p.add_mutually_exclusive_group()

@@ -33,7 +33,7 @@ from typing import Any, Callable, TypeVar
 from ..errors import AssetError, CutliteError, FFmpegError, FFmpegTimeout
 from ..media_v2 import keys
 from ..media_v2.models import Asset
-from ..video_render.plan import RenderPlan, build_plan
+from ..video_render.plan import RenderPlan, build_plan, portable_links
 from ..video_render.probe import MediaInfo, probe
 from ..video_render.profiles import RenderProfile
 from ..video_render.project import Project
@@ -91,7 +91,7 @@ class PreviewResult:
         if public:
             for inp in plan_doc["inputs"]:
                 inp["path"] = read[inp["asset"]].key if inp["asset"] in read else None
-            plan_doc["links"] = {k.rsplit("/", 1)[-1]: v for k, v in plan_doc["links"].items()}
+            plan_doc["links"] = portable_links(plan_doc["links"])
         return {
             "strategy": self.strategy, "profile": self.profile, "encoder": plan.meta["encoder"],
             "hardware": plan.meta["hardware"], "plan_hash": plan.plan_hash,
@@ -359,25 +359,26 @@ class PreviewService:
         out.reads.append(AssetRead(name, asset.id if asset else None, kind, "slate", detail=why))
 
     def _resolve(self, project: Project, folder: Path, name: str) -> Asset:
-        """The registered asset behind a project asset; local files by identity, registered once."""
+        """The registered asset behind a project asset (``ProxyLadder.resolve``), with local files
+        remembered by identity: a warm service does not hash them again for every preview."""
         ref = project.assets[name]
-        if ref.asset_id is not None:
-            return self.render.library.get_asset(project.tenant, project.env, ref.asset_id)
-        if not local_paths_allowed(project):
-            raise AssetError(f"assets.{name}.path: local file paths are allowed in dev only", stage="preview")
-        path = (folder / (ref.path or "")).resolve()
-        try:
-            st = path.stat()
-        except OSError:
-            raise AssetError(f"file not found: {ref.path}", stage="preview", asset=name) from None
-        ident = (f"{project.tenant}/{project.env}/{path}", st.st_size, st.st_mtime_ns)
-        with self._lock:
-            cached = self._assets.get(ident)
-        if cached is None:
-            cached, _ = self.render.library.register_file(project.tenant, project.env, path)
+        ident = None
+        if ref.asset_id is None and local_paths_allowed(project):
+            path = (folder / (ref.path or "")).resolve()
+            try:
+                st = path.stat()
+            except OSError:
+                raise AssetError(f"file not found: {ref.path}", stage="preview", asset=name) from None
+            ident = (f"{project.tenant}/{project.env}/{path}", st.st_size, st.st_mtime_ns)
             with self._lock:
-                self._assets[ident] = cached
-        return cached
+                cached = self._assets.get(ident)
+            if cached is not None:
+                return cached
+        asset = ProxyLadder(self.render, self.render.library).resolve(project, folder, name)
+        if ident is not None:
+            with self._lock:
+                self._assets[ident] = asset
+        return asset
 
     def _probe(self, path: Path) -> MediaInfo:
         try:

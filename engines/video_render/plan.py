@@ -100,8 +100,7 @@ def hash_plan(plan: RenderPlan, sources: dict[str, str] | None = None) -> str:
     hardware decision's wording is left out: the same job planned on another machine (another
     cache folder for the same object, another probe report) hashes the same."""
     doc = plan.model_dump(exclude={"plan_hash"})
-    # machine-independent: where the font file lives does not change the output
-    doc["links"] = {k.rsplit("/", 1)[-1]: v for k, v in doc["links"].items()}
+    doc["links"] = portable_links(doc["links"])
     if sources is not None:
         for inp in doc["inputs"]:
             inp["path"] = sources.get(inp["asset"], inp["path"])
@@ -110,6 +109,12 @@ def hash_plan(plan: RenderPlan, sources: dict[str, str] | None = None) -> str:
         doc["meta"].pop("hardware", None)
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def portable_links(links: dict[str, str]) -> dict[str, str]:
+    """Linked files by file name: where a font lives on this machine does not change the output
+    (and server paths stay on the server)."""
+    return {k.rsplit("/", 1)[-1]: v for k, v in links.items()}
 
 
 def source_identities(project: Project) -> dict[str, str]:
