@@ -28,7 +28,7 @@ from bench_render import OUT, make_media, reference_project  # noqa: E402
 from engines.media_v2.library import MediaLibrary  # noqa: E402
 from engines.media_v2.registry import Registry  # noqa: E402
 from engines.media_v2.storage import LocalStore  # noqa: E402
-from engines.video_render.ffmpeg_runner import FFmpegRunner  # noqa: E402
+from engines.ffmpeg.runner import FFmpegRunner  # noqa: E402
 from engines.video_render.service import RenderService  # noqa: E402
 
 
@@ -42,10 +42,10 @@ def service_in(home: Path, runner: FFmpegRunner) -> RenderService:
 def timed_job(svc: RenderService, project: Path, profile: str, chunk: str, workers: int) -> tuple[float, dict]:
     t = time.perf_counter()
     job, _ = svc.submit_job(project, profile, options={"chunk_seconds": chunk}, hw="cpu")
-    done = svc.run_job(job["id"], workers=workers)
+    done = svc.run_job(job.id, workers=workers)
     elapsed = time.perf_counter() - t
-    assert done["state"] == "COMPLETED", done["error"]
-    return elapsed, svc.job_view(job["id"])
+    assert done.state == "COMPLETED", done.error
+    return elapsed, svc.job_view(job.id)
 
 
 def main() -> int:

@@ -41,7 +41,7 @@ CLI = [sys.executable, "-m", "engines.cli"]
 
 def sixty_seconds() -> dict:
     """The 30 s reference twice over: every clip again 30 s later."""
-    from engines.video_render.timebase import fraction_text, parse_time
+    from engines.model.timebase import fraction_text, parse_time
 
     doc = reference_project()
     doc["id"] = "bench-ref-60"
@@ -103,7 +103,7 @@ def run(project: Path, profile: str, chunk: str, workers: int, celery: bool) -> 
         for p in procs:
             p.wait(30)
         if celery:
-            from engines.video_render.celery_app import app
+            from engines.jobs.celery_app import app
 
             with app.connection_for_write() as conn:  # leave the broker as it was
                 conn.default_channel.queue_delete(queue)
@@ -131,7 +131,7 @@ def main() -> int:
     ap.add_argument("--chunk-seconds", default="10")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    from engines.video_render.ffmpeg_runner import FFmpegRunner
+    from engines.ffmpeg.runner import FFmpegRunner
 
     make_media(OUT, FFmpegRunner())
     project = OUT / "project60.json"

@@ -24,16 +24,16 @@ from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .errors import (AssetError, BackpressureError, Cancelled, CutliteError, FFmpegError, HardwareError,
-                     JobError, StorageError, ValidationError)
-from .media_v2.keys import check_scope
-from .media_v2.library import max_upload_bytes
-from .media_v2.storage import UploadTooLarge
-from .video_render.jobs import JobState
-from .video_render.plan import portable_links
-from .video_render.project import Project, load_project
-from .video_preview.service import PreviewService
-from .video_render.service import RenderService, ensure_proxies_for_project
+from .errors import (AssetError, AssetNotReady, BackpressureError, BrokerUnavailable, Cancelled, CutliteError,
+                     FFmpegError, Forbidden, HardwareError, JobError, MissingDependency, NotFound, StorageError,
+                     UploadTooLarge, TooLarge, ValidationError)
+from engines.model.scope import check_scope
+from engines.media_v2.library import max_upload_bytes
+from engines.jobs.records import JobState
+from engines.planning.plan import portable_links
+from engines.model.project import Project, load_project
+from engines.video_preview.service import PreviewService
+from engines.video_render.service import RenderService, ensure_proxies_for_project
 
 SCHEMA = "cutlite.api/1"
 
@@ -90,7 +90,7 @@ def allowed_local_file(path: Path, env: str) -> Path:
     resolved = path.resolve()
     roots = local_roots()
     if env != "dev" or not any(resolved == r or r in resolved.parents for r in roots):
-        raise AssetError("local files are not accepted over HTTP here", stage="scope", status=403,
+        raise Forbidden("local files are not accepted over HTTP here", stage="scope",
                          hint="upload the file (POST /media_v2/assets, multipart) and use its asset_id")
     return resolved
 
@@ -98,12 +98,8 @@ def allowed_local_file(path: Path, env: str) -> Path:
 def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -> FastAPI:
     from contextlib import asynccontextmanager
 
-    from .settings import executor as settings_executor
-    from .video_render.executor import CeleryExecutor, LocalExecutor
-
     svc = service or RenderService()
-    on_workers = settings_executor() == "celery"
-    executor = (CeleryExecutor(svc) if on_workers else LocalExecutor(svc)) if run_jobs else None
+    executor = svc.job_service.background_executor() if run_jobs else None
     previews = PreviewService(svc)  # one warm service: its caches make repeated previews cheap
 
     @asynccontextmanager
@@ -121,8 +117,8 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     def project_in_scope(doc: dict[str, Any], sc: Scope) -> tuple[Project, Path]:
         project = load_project(doc)
         if (project.tenant, project.env) != (sc.tenant, sc.env):
-            raise AssetError("the project belongs to another tenant or env than the request's headers",
-                             stage="scope", status=403)
+            raise Forbidden("the project belongs to another tenant or env than the request's headers",
+                            stage="scope")
         roots = local_roots()
         for name, ref in project.assets.items():
             if ref.path is not None:
@@ -134,7 +130,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     async def _cutlite_error(_request: Request, exc: CutliteError) -> JSONResponse:
         status = _status_of(exc)
         body = exc.to_dict()
-        for private in ("argv", "path", "status"):
+        for private in ("argv", "path"):
             body["context"].pop(private, None)
         headers = {"Retry-After": str(exc.context.get("retry_after", 5))} if status == 429 else None
         return JSONResponse({"error": body}, status_code=status, headers=headers)
@@ -244,7 +240,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
                                       base_dir=base)
         if executor is not None:
             executor.wake()
-        return JSONResponse(svc.job_view(job["id"]), status_code=202 if created else 200)
+        return JSONResponse(svc.job_view(job.id), status_code=202 if created else 200)
 
     @app.get("/video_render/jobs/{job_id}")
     def get_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
@@ -255,7 +251,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         if state is not None and state not in {s.value for s in JobState}:
             raise ValidationError([f"state: unknown state {state!r}"], stage="request")
         jobs = svc.jobs.list(state=state, tenant=sc.tenant, env=sc.env)
-        return {"jobs": [svc.job_view(j["id"], sc.tenant, sc.env) for j in jobs]}
+        return {"jobs": [svc.job_view(j.id, sc.tenant, sc.env) for j in jobs]}
 
     @app.post("/video_render/jobs/{job_id}/cancel")
     def cancel_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
@@ -274,13 +270,28 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     return app
 
 
+# The one map from the error tree to HTTP statuses: the most specific class listed wins.
+HTTP_STATUS: dict[type[CutliteError], int] = {
+    CutliteError: 500,
+    ValidationError: 400,
+    AssetError: 400,
+    HardwareError: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    JobError: 409,
+    AssetNotReady: 409,
+    Cancelled: 409,
+    TooLarge: 413,
+    BackpressureError: 429,
+    FFmpegError: 500,
+    MissingDependency: 500,
+    StorageError: 503,
+    BrokerUnavailable: 503,
+}
+
+
 def _status_of(exc: CutliteError) -> int:
-    explicit = exc.context.get("status")
-    if isinstance(explicit, int):
-        return explicit
-    for cls, status in ((UploadTooLarge, 413), (BackpressureError, 429), (JobError, 409),
-                        (ValidationError, 400), (AssetError, 400), (HardwareError, 400),
-                        (StorageError, 503), (Cancelled, 409), (FFmpegError, 500)):
-        if isinstance(exc, cls):
-            return status
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
     return 500

@@ -19,7 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .errors import Cancelled, CutliteError, ValidationError
+from .errors import (AssetError, BackpressureError, Cancelled, CutliteError, FFmpegError, Forbidden, HardwareError,
+                     JobError, MissingDependency, NotFound, TooLarge, ValidationError, from_record)
 
 out_console = Console()              # tables for people, on stdout
 err_console = Console(stderr=True)   # logs and progress
@@ -44,7 +45,7 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Table:
 # ---------------------------------------------------------------- commands
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from .video_render.profiles import PROFILES, resolve_encoder
+    from engines.ffmpeg.profiles import PROFILES, resolve_encoder
 
     rows = [p.to_row() for p in PROFILES.values()]
     gpu = []
@@ -60,9 +61,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .video_render.ffmpeg_runner import FFmpegRunner, detect_hardware
-    from .video_render.hardware import decide_hardware, requested_hw
-    from .video_render.profiles import PROFILES
+    from engines.ffmpeg.runner import FFmpegRunner, detect_hardware
+    from engines.ffmpeg.hardware import decide_hardware, requested_hw
+    from engines.ffmpeg.profiles import PROFILES
 
     runner = FFmpegRunner()
     report = detect_hardware(runner)
@@ -92,9 +93,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
     """Measure the preview profiles' throughput on this machine (``latency.py``)."""
-    from .video_preview.latency import calibrate
-    from .video_preview.strategy import STRATEGIES
-    from .video_render.service import RenderService
+    from engines.video_preview.latency import calibrate
+    from engines.video_preview.strategy import STRATEGIES
+    from engines.video_render.service import RenderService
 
     profiles = args.calibrate_profiles.split(",") if args.calibrate_profiles else list(STRATEGIES.values())
     if not args.json:
@@ -105,7 +106,7 @@ def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from .video_render.probe import probe
+    from engines.ffmpeg.probe import probe
 
     info = probe(args.file).to_dict()
     rows = [{"field": k, "value": v} for k, v in info.items() if not isinstance(v, dict)]
@@ -117,7 +118,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .video_render.service import RenderService
+    from engines.video_render.service import RenderService
 
     service = RenderService()
     project, folder = service.load(args.project)
@@ -136,7 +137,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .video_render.service import RenderService
+    from engines.video_render.service import RenderService
 
     plan = RenderService().plan_project(args.project, args.profile, args.hw)
     if args.json:
@@ -187,112 +188,77 @@ def _run_with_progress(args: argparse.Namespace, title: str, run: Any) -> dict[s
     return outcome.get("job") or {}
 
 
-def _finish(args: argparse.Namespace, service: Any, job_id: str) -> int:
-    view = service.job_view(job_id)
+def _finish(args: argparse.Namespace, jobs: Any, job_id: str) -> int:
+    """Print the job; a CANCELED or FAILED one raises its own error (so it exits with its own code)."""
+    view = jobs.view(job_id)
     rows = [{"job": view["id"], "state": view["state"], "chunks": len(view["chunks"]),
              "reused": sum(1 for c in view["chunks"] if c["reused"]), "output": view["output_key"] or "-"}]
     _emit(args, view, _table("Render job", rows))
     if view["state"] == "CANCELED":
         raise Cancelled("cancelled by the user", stage="render", job_id=job_id)
     if view["state"] == "FAILED":
-        err = view["error"] or {}
-        raise CutliteError(err.get("message", "the job failed"), stage=err.get("stage"), hint=err.get("hint"),
-                           job_id=job_id, **(err.get("context") or {}))
+        raise from_record(view["error"])
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .settings import executor
-    from .video_render.job_runner import copy_out
+    from .jobs.records import JobState
+    from .jobs.runner import copy_out
     from .video_render.service import RenderService
 
-    service = RenderService()
-    on_workers = executor() == "celery"
+    jobs = RenderService().job_service
     options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers}
-    job, created = service.submit_job(args.project, args.profile, options=options, job_id=args.job_id, hw=args.hw,
-                                      output=args.output, need_slot=not on_workers)
-    err_console.print(f"job {job['id']} ({'new' if created else 'existing: ' + job['state']})")
-    if job["state"] != "COMPLETED":
-        if job["state"] not in ("QUEUED", "RUNNING") or service.jobs.is_stale(job):
-            service.jobs.requeue(job["id"])
-        if on_workers:
-            handed = service.dispatch_job(job["id"])
-            if args.detach:
-                _emit(args, service.job_view(job["id"]), f"job {job['id']} handed to the workers" if handed else
-                      f"job {job['id']} is queued: over the running limits now; an API server's executor or "
-                      f"`cutlite jobs resume {job['id']}` hands it out when a slot frees")
-                return 0
-            _run_with_progress(args, f"render {args.profile} on workers ({job['id']})",
-                               lambda **kw: _wait_for_workers(service, job["id"], **kw))
-        else:
-            _run_with_progress(args, f"render {args.profile} ({job['id']})",
-                               lambda **kw: service.run_job(job["id"], workers=args.workers, **kw))
-    done = service.jobs.get(job["id"])
-    if done["state"] == "COMPLETED" and (on_workers or job["state"] == "COMPLETED"):
+    job, created = jobs.submit(args.project, args.profile, options=options, job_id=args.job_id, hw=args.hw,
+                               output=args.output, need_slot=not jobs.on_workers)
+    err_console.print(f"job {job.id} ({'new' if created else 'existing: ' + job.state.value})")
+    if jobs.on_workers and args.detach and job.state != JobState.COMPLETED:
+        jobs.requeue_if_needed(job)
+        handed = jobs.dispatch(job.id)
+        _emit(args, jobs.view(job.id), f"job {job.id} handed to the workers" if handed else
+              f"job {job.id} is queued: over the running limits now; an API server's executor or "
+              f"`cutlite jobs resume {job.id}` hands it out when a slot frees")
+        return 0
+    where = " on workers" if jobs.on_workers else ""
+    _run_with_progress(args, f"render {args.profile}{where} ({job.id})",
+                       lambda **kw: jobs.start(job.id, workers=args.workers, **kw))
+    done = jobs.jobs.get(job.id)
+    if done.state == JobState.COMPLETED and (jobs.on_workers or job.state == JobState.COMPLETED):
         # (a job run here copied its output itself once COMPLETED)
-        copy_out(service.library.store(done["env"]).local_path(done["output_key"]), Path(args.output))
-    return _finish(args, service, job["id"])
-
-
-def _wait_for_workers(service: Any, job_id: str, *, cancel: threading.Event, progress: Any) -> dict[str, Any]:
-    """Follow a job on the workers until it ends; dispatch it when the limits let it start;
-    on Ctrl-C, cancel it everywhere and wait for the workers to stop."""
-    cancelled_at = None
-    while True:
-        job = service.jobs.get(job_id)
-        if job["state"] in ("COMPLETED", "FAILED", "CANCELED"):
-            return job
-        if job["state"] == "RUNNING" and service.jobs.is_stale(job):  # its messages were lost: hand it out again
-            service.jobs.requeue(job_id, reset_attempts=False)
-            job = service.jobs.get(job_id)
-        if job["state"] == "QUEUED":
-            service.dispatch_job(job_id)
-        progress(job["progress"] or 0.0, {"stage": job["state"]})
-        if cancel.is_set() and cancelled_at is None:
-            cancelled_at = time.monotonic()
-            service.cancel_job(job_id)
-        if cancelled_at is not None and time.monotonic() - cancelled_at > 60:
-            return job
-        cancel.wait(0.3) if cancelled_at is None else time.sleep(0.3)
+        copy_out(jobs.output_path(done), Path(args.output))
+    return _finish(args, jobs, job.id)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     from .video_render.service import RenderService
 
-    service = RenderService()
+    jobs = RenderService().job_service
     if args.action == "list":
-        jobs = service.jobs.list(state=args.state)
-        views = [service.job_view(j["id"]) for j in jobs]
-        rows = [{"job": v["id"], "tenant": f"{v['tenant']}/{v['env']}", "state": v["state"] + (" (stale)" if v["stale"] else ""),
-                 "profile": v["profile"], "progress": f"{v['progress']:.0%}", "created": v["created_at"]} for v in views]
+        views = [jobs.view(j.id) for j in jobs.jobs.list(state=args.state)]
+        rows = [{"job": v["id"], "tenant": f"{v['tenant']}/{v['env']}",
+                 "state": v["state"] + (" (stale)" if v["stale"] else ""), "profile": v["profile"],
+                 "progress": f"{v['progress']:.0%}", "created": v["created_at"]} for v in views]
         _emit(args, {"jobs": views}, _table("Jobs", rows))
         return 0
     if not args.job_id:
         raise ValidationError([f"job_id: `cutlite jobs {args.action}` needs a job id"])
     if args.action == "show":
-        view = service.job_view(args.job_id)
+        view = jobs.view(args.job_id)
         _emit(args, view, _table(f"Job {view['id']}: {view['state']}", view["chunks"]))
         return 0
     if args.action == "cancel":
-        view = service.cancel_job(args.job_id)
-        _emit(args, service.job_view(args.job_id), f"cancel requested: {view['state']}")
+        job = jobs.cancel(args.job_id)
+        _emit(args, jobs.view(args.job_id), f"cancel requested: {job.state.value}")
         if not args.json:
-            out_console.print(f"{args.job_id}: cancel requested ({view['state']})")
+            out_console.print(f"{args.job_id}: cancel requested ({job.state.value})")
         return 0
-    # resume
-    from .settings import executor
-    if executor() == "celery":
-        service.jobs.requeue(args.job_id)
-        service.dispatch_job(args.job_id)
-        _run_with_progress(args, f"resume {args.job_id} on workers",
-                           lambda **kw: _wait_for_workers(service, args.job_id, **kw))
-    else:
-        _run_with_progress(args, f"resume {args.job_id}", lambda **kw: service.resume_job(args.job_id, **kw))
-    return _finish(args, service, args.job_id)
+    # resume: back to the queue whatever it ended as, then run wherever the executor runs jobs
+    jobs.jobs.requeue(args.job_id)
+    _run_with_progress(args, f"resume {args.job_id}", lambda **kw: jobs.start(args.job_id, **kw))
+    return _finish(args, jobs, args.job_id)
 
 
 def cmd_proxies(args: argparse.Namespace) -> int:
-    from .video_render.service import ensure_proxies_for_project
+    from engines.video_render.service import ensure_proxies_for_project
 
     outcomes = ensure_proxies_for_project(args.project, args.profile, hw=args.hw, start=args.start, end=args.end)
     rows = [{"asset": o.asset, "asset_id": o.asset_id or "-", "status": o.status,
@@ -303,7 +269,7 @@ def cmd_proxies(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from .video_preview.service import PreviewService
+    from engines.video_preview.service import PreviewService
 
     service = PreviewService(allow_full_res_fallback=False if args.no_fallback else None)
     try:
@@ -350,7 +316,7 @@ def _print_preview(args: argparse.Namespace, result: Any) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     try:
-        from .video_render.celery_app import run_worker
+        from engines.jobs.celery_app import run_worker
     except ImportError as exc:
         raise ValidationError([f"worker: Celery is not installed ({exc}); pip install -e \".[celery]\""]) from None
     run_worker(args.name, args.concurrency)
@@ -384,9 +350,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- wiring
 
 def build_parser() -> argparse.ArgumentParser:
-    from .video_preview.strategy import STRATEGIES
-    from .video_render.hardware import HW_CHOICES
-    from .video_render.profiles import PROFILES
+    from engines.video_preview.strategy import STRATEGIES
+    from engines.ffmpeg.hardware import HW_CHOICES
+    from engines.ffmpeg.profiles import PROFILES
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -484,13 +450,37 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CutliteError as exc:
         _report_error(args, exc)
-        return exc.exit_code
+        return exit_code(exc)
     except KeyboardInterrupt:
         _report_error(args, Cancelled("cancelled by the user"))
         return 130
     finally:
         if os.environ.get("CUTLITE_DEBUG_TIMING"):
             err_console.print(f"({time.monotonic() - started:.2f} s)")
+
+
+# The one map from the error tree to exit codes: the most specific class listed wins.
+EXIT_CODES: dict[type[CutliteError], int] = {
+    CutliteError: 1,          # runtime failure (ffmpeg failed, storage, broker, ...)
+    FFmpegError: 1,
+    ValidationError: 2,       # invalid input: bad project, bad flag, missing asset, refused request
+    AssetError: 2,
+    NotFound: 2,
+    Forbidden: 2,
+    TooLarge: 2,
+    HardwareError: 2,
+    JobError: 2,
+    MissingDependency: 2,
+    BackpressureError: 3,     # refused by backpressure: retry later
+    Cancelled: 130,
+}
+
+
+def exit_code(exc: CutliteError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
 
 
 def _report_error(args: argparse.Namespace, exc: CutliteError) -> None:

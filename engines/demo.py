@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .video_render import samples
-from .video_render.ffmpeg_runner import FFmpegRunner
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
 
 
 def demo_project() -> dict[str, Any]:
@@ -61,7 +61,7 @@ def make_demo_media(folder: Path, runner: FFmpegRunner) -> None:
 def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, Any]:
     """Media, project, proxies (made, then reused), a preview, a plan, a one-pass draft and a chunked job;
     ``report(step, seconds, what)`` per step."""
-    from .video_render.service import RenderService
+    from engines.video_render.service import RenderService
 
     out.mkdir(parents=True, exist_ok=True)
     service = RenderService()
@@ -74,7 +74,7 @@ def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, 
     project_file = out / "project.json"
     project_file.write_text(json.dumps(demo_project(), indent=2))
 
-    from .video_render.service import ensure_proxies_for_project
+    from engines.video_render.service import ensure_proxies_for_project
     for attempt in ("make", "reuse"):
         t = time.monotonic()
         outcomes = ensure_proxies_for_project(project_file, "draft_360p", service=service)
@@ -82,7 +82,7 @@ def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, 
         report(f"proxies ({attempt})", time.monotonic() - t, summary)
         results[f"proxies_{attempt}"] = [o.to_dict() for o in outcomes]
 
-    from .video_preview.service import PreviewService
+    from engines.video_preview.service import PreviewService
     previews = PreviewService(service)
     t = time.monotonic()
     preview = previews.preview(project_file, "fast", 1, 4, output=out / "preview_fast.mp4")
@@ -113,16 +113,16 @@ def run_demo(out: Path, report: Callable[[str, float, str], None]) -> dict[str, 
     t = time.monotonic()
     job, created = service.submit_job(project_file, "social_1080p", options={"chunk_seconds": 2, "workers": 2},
                                       output=str(output))
-    if job["state"] != "QUEUED":
-        service.jobs.requeue(job["id"])
-    done = service.run_job(job["id"], workers=2)
-    view = service.job_view(job["id"])
-    if done["state"] != "COMPLETED":
-        raise RuntimeError(f"the demo job ended {done['state']}: {done['error']}")
+    if job.state.value != "QUEUED":
+        service.jobs.requeue(job.id)
+    done = service.run_job(job.id, workers=2)  # the embedded default: a local pool, never the workers
+    view = service.job_view(job.id)
+    if done.state.value != "COMPLETED":
+        raise RuntimeError(f"the demo job ended {done.state.value}: {done.error}")
     reused = sum(c["reused"] for c in view["chunks"])
     report("render social_1080p", time.monotonic() - t,
-           f"{output} (job {job['id']}: {view['frames']} frames in {len(view['chunks'])} chunks on 2 workers, "
+           f"{output} (job {job.id}: {view['frames']} frames in {len(view['chunks'])} chunks on 2 workers, "
            f"{reused} reused; artifact {view['output_key']})")
-    results["social_1080p"] = {"output": str(output), "job_id": job["id"], "frames": view["frames"],
+    results["social_1080p"] = {"output": str(output), "job_id": job.id, "frames": view["frames"],
                                "chunks": len(view["chunks"]), "output_key": view["output_key"]}
     return results

@@ -1,21 +1,35 @@
-"""The error tree of the engine.
+"""The error tree of the engine: one leaf for every failure it reports.
 
     CutliteError                 root; carries keyword-only context
-    ├── ValidationError          bad project / bad parameter (exit 2, HTTP 400/422)
-    ├── AssetError               missing or unreadable asset (exit 2)
-    ├── HardwareError            a required encoder is not usable (exit 2)
-    ├── FFmpegError              ffmpeg failed (exit 1); leaf classes by stderr pattern
+    ├── ValidationError          bad project / bad parameter
+    ├── Forbidden                the request may not touch this (another tenant's project, a server file)
+    ├── NotFound                 no such thing in the caller's tenant and env
+    │   ├── AssetNotFound        (also an AssetError)
+    │   └── JobNotFound          (also a JobError)
+    ├── TooLarge                 over a size or length limit
+    │   ├── UploadTooLarge
+    │   └── MediaTooLong
+    ├── AssetError               missing or unreadable asset
+    │   └── AssetNotReady        proxies missing and the full-resolution fallback refused (retryable)
+    ├── HardwareError            a required encoder is not usable
+    ├── MissingDependency        an optional dependency (an extra) is not installed
+    ├── FFmpegError              ffmpeg failed; leaf classes by stderr pattern
     │   ├── FFmpegNotFound
     │   ├── EncoderUnavailable
     │   ├── InputUnreadable
     │   ├── DiskFull
     │   └── FFmpegTimeout
-    ├── JobError                 job repository / state machine refusals
-    ├── BackpressureError        too many jobs (exit 3, HTTP 429)
+    ├── JobError                 the job state machine refuses (a conflict)
+    │   └── ChunkFailed          a chunk that ended its worker on every attempt
+    ├── BackpressureError        too many jobs
+    ├── BrokerUnavailable        the Celery broker refused a job
     ├── StorageError             object store failures
-    └── Cancelled                the user cancelled (exit 130); never matched by message text
+    └── Cancelled                the user cancelled; never matched by message text
 
-The CLI and the HTTP layer map this tree to exit and status codes in one place each.
+Nothing here says how a failure is shown: the CLI maps the tree to exit codes
+(``engines/cli.py``) and the HTTP layer to status codes (``engines/api.py``), in one table each.
+Every class has its own ``code``, so an error stored as JSON (a job's ``error``) is rebuilt into
+its own class by ``from_record``.
 """
 
 from __future__ import annotations
@@ -25,7 +39,6 @@ from typing import Any
 
 class CutliteError(Exception):
     code = "error"
-    exit_code = 1
 
     def __init__(self, message: str, *, stage: str | None = None, hint: str | None = None,
                  **context: Any) -> None:
@@ -54,7 +67,6 @@ class ValidationError(CutliteError):
     """Every problem found, each with the JSON path of the bad field."""
 
     code = "invalid_project"
-    exit_code = 2
 
     def __init__(self, problems: list[str], *, stage: str = "validate", **context: Any) -> None:
         self.problems = list(problems)
@@ -62,21 +74,63 @@ class ValidationError(CutliteError):
         super().__init__(summary, stage=stage, problems=self.problems, **context)
 
 
+class Forbidden(CutliteError):
+    code = "forbidden"
+
+
+class NotFound(CutliteError):
+    code = "not_found"
+
+
+
+
+class TooLarge(CutliteError):
+    code = "too_large"
+
+
+class UploadTooLarge(TooLarge):
+    code = "upload_too_large"
+
+
+class MediaTooLong(TooLarge):
+    code = "media_too_long"
+
+
 class AssetError(CutliteError):
     code = "asset_error"
-    exit_code = 2
+
+
+class AssetNotFound(NotFound, AssetError):
+    """Also an AssetError: code that skips unusable assets skips unknown ones too."""
+
+    code = "asset_not_found"
+
+
+class AssetNotReady(AssetError):
+    """Proxies are missing and the full-resolution fallback is not allowed: retry once they exist."""
+
+    code = "asset_not_ready"
+
+
+class MissingDependency(CutliteError):
+    """A feature's optional dependency is not installed; names the extra that brings it."""
+
+    code = "missing_dependency"
+
+    def __init__(self, module: str, extra: str, feature: str) -> None:
+        super().__init__(f"{feature} needs the Python module {module!r}, which is not installed",
+                         stage="dependencies", module=module, extra=extra,
+                         hint=f'pip install "cutlite[{extra}]" (from a checkout: pip install -e ".[{extra}]")')
 
 
 class HardwareError(CutliteError):
     code = "hardware_unavailable"
-    exit_code = 2
 
 
 class FFmpegError(CutliteError):
     """ffmpeg failed. Carries argv, returncode and the tail of stderr."""
 
     code = "ffmpeg_failed"
-    exit_code = 1
 
     @property
     def stderr_tail(self) -> str:
@@ -115,12 +169,22 @@ class FFmpegTimeout(FFmpegError):
 
 class JobError(CutliteError):
     code = "job_error"
-    exit_code = 2
+
+
+class JobNotFound(NotFound, JobError):
+    code = "job_not_found"
+
+
+class ChunkFailed(JobError):
+    code = "chunk_failed"
 
 
 class BackpressureError(CutliteError):
     code = "backpressure"
-    exit_code = 3
+
+
+class BrokerUnavailable(CutliteError):
+    code = "broker_unavailable"
 
 
 class StorageError(CutliteError):
@@ -129,4 +193,20 @@ class StorageError(CutliteError):
 
 class Cancelled(CutliteError):
     code = "cancelled"
-    exit_code = 130
+
+
+def _leaves(cls: type[CutliteError]) -> list[type[CutliteError]]:
+    return [cls] + [leaf for sub in cls.__subclasses__() for leaf in _leaves(sub)]
+
+
+def from_record(record: dict[str, Any] | None) -> CutliteError:
+    """An error stored as JSON (``to_dict``) rebuilt into its own class, with its context."""
+    record = record or {}
+    by_code = {cls.code: cls for cls in _leaves(CutliteError)}
+    cls = by_code.get(str(record.get("code")), CutliteError)
+    err = CutliteError.__new__(cls)
+    CutliteError.__init__(err, str(record.get("message") or "failed"), stage=record.get("stage"),
+                          hint=record.get("hint"), **(record.get("context") or {}))
+    if isinstance(err, ValidationError):
+        err.problems = list(err.context.get("problems") or [])
+    return err

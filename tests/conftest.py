@@ -18,9 +18,9 @@ import av
 import numpy as np
 import pytest
 
-from engines.video_render import samples
-from engines.video_render.ffmpeg_runner import FFmpegRunner
-from engines.video_render.probe import probe
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.ffmpeg.probe import probe
 from engines.video_render.service import RenderService
 
 REAL_MEDIA = Path(os.environ.get("CUTLITE_REAL_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media" / "real")

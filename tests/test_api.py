@@ -242,12 +242,21 @@ def test_unknown_job_options_are_400(server, media):
     assert_error(server.post("/video_render/jobs", headers=A, json=body), 400)
 
 
-def test_over_the_queue_limit_is_429_with_retry_after(tmp_path, media):
-    env = {"CUTLITE_HOME": str(tmp_path), "CUTLITE_MAX_QUEUED_JOBS": "0",
+def test_queue_limit_0_runs_a_job_now_and_refuses_one_that_would_wait_with_429(tmp_path, media):
+    env = {"CUTLITE_HOME": str(tmp_path), "CUTLITE_MAX_QUEUED_JOBS": "0", "CUTLITE_MAX_RUNNING_JOBS": "1",
            "CUTLITE_LOCAL_ROOTS": str(Path(media["red"]).parent)}
     with serve(env) as base:
         doc = project([{"id": "v", "kind": "video", "clips": [
-            {"id": "a", "asset": "r", "start": 0, "source_in": 0, "source_out": 1}]}], {"r": Path("red.mp4")})
+            {"id": "a", "asset": "r", "start": 0, "source_in": 0, "source_out": 4}]}], {"r": Path("red.mp4")})
+        first = httpx.post(base + "/video_render/jobs", headers=A, json={"project": doc, "profile": "social_1080p"})
+        assert first.status_code == 202, first.text  # a slot is free: it never waits in the queue
         resp = httpx.post(base + "/video_render/jobs", headers=A, json={"project": doc, "profile": "draft_360p"})
         err = assert_error(resp, 429, "backpressure")
         assert int(resp.headers["Retry-After"]) > 0 and err["hint"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job = httpx.get(base + f"/video_render/jobs/{first.json()['id']}", headers=A).json()
+            if job["state"] in ("COMPLETED", "FAILED"):
+                break
+            time.sleep(0.2)
+        assert job["state"] == "COMPLETED"

@@ -24,8 +24,8 @@ from engines.media_v2 import keys
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
-from engines.video_render import samples
-from engines.video_render.ffmpeg_runner import FFmpegRunner
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
 from engines.video_render.service import RenderService
 
 CLI = [sys.executable, "-m", "engines.cli"]
@@ -65,7 +65,7 @@ def test_a_crash_at_any_point_resumes_to_a_correct_output(point, repeat, tmp_pat
     job_id = crashed.stderr.split()[1]
     svc = service_for(home)
     job = svc.jobs.get(job_id)
-    assert job["state"] == "RUNNING" and svc.jobs.is_stale(job)  # found by its lease, never stuck
+    assert job.state == "RUNNING" and svc.jobs.is_stale(job)  # found by its lease, never stuck
     out_key = keys.render_key("acme", "dev", job_id, "output.mp4")
     art = svc.library.registry.artifact_by_key("acme", "dev", out_key)
     assert art is None or point == "job.before_complete"  # registered only once complete and verified
@@ -99,12 +99,12 @@ def test_a_full_disk_fails_the_job_with_a_hint_and_no_artifact(tmp_path, clip_pr
     assert error["code"] == "disk_full" and "free space" in error["hint"]
     svc = service_for(home)
     [job] = svc.jobs.list()
-    assert job["state"] == "FAILED" and job["error"]["code"] == "disk_full"
-    assert svc.library.registry.artifact_by_key("acme", "dev", keys.render_key("acme", "dev", job["id"],
+    assert job.state == "FAILED" and job.error["code"] == "disk_full"
+    assert svc.library.registry.artifact_by_key("acme", "dev", keys.render_key("acme", "dev", job.id,
                                                                              "output.mp4")) is None
     assert not out.exists() and leftovers(home) == []
     # with room again, the same job resumes and completes
-    resumed = subprocess.run([*CLI, "jobs", "resume", job["id"], "--json"], env=env, capture_output=True, text=True,
+    resumed = subprocess.run([*CLI, "jobs", "resume", job.id, "--json"], env=env, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0 and measure(out, decode=False).frames == 90
 
@@ -124,11 +124,11 @@ def test_a_store_that_fails_a_write_fails_the_job_with_context_and_it_resumes(tm
         return real_put(self, key, src, move=move)
 
     monkeypatch.setattr(LocalStore, "put_file", flaky_put)
-    failed = svc.run_job(job["id"])
-    assert failed["state"] == "FAILED" and failed["error"]["code"] == "storage_error"
-    assert failed["error"]["context"]["key"].endswith("/output.mp4") and failed["error"]["hint"]
-    resumed = svc.resume_job(job["id"])
-    assert resumed["state"] == "COMPLETED"
-    chunks = svc.jobs.chunks(job["id"])
-    assert all(c["state"] == "DONE" for c in chunks)
+    failed = svc.run_job(job.id)
+    assert failed.state == "FAILED" and failed.error["code"] == "storage_error"
+    assert failed.error["context"]["key"].endswith("/output.mp4") and failed.error["hint"]
+    resumed = svc.resume_job(job.id)
+    assert resumed.state == "COMPLETED"
+    chunks = svc.jobs.chunks(job.id)
+    assert all(c.state == "DONE" for c in chunks)
     assert leftovers(home) == []

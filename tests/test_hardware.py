@@ -3,9 +3,9 @@
 import pytest
 
 from engines.errors import EncoderUnavailable, HardwareError
-from engines.video_render import ffmpeg_runner
-from engines.video_render.ffmpeg_runner import EncoderProbe, FFmpegRunner, HardwareReport, probe_hardware
-from engines.video_render.hardware import decide_hardware, requested_hw
+from engines.ffmpeg import runner as ffmpeg_runner
+from engines.ffmpeg.runner import EncoderProbe, FFmpegRunner, HardwareReport, probe_hardware
+from engines.ffmpeg.hardware import decide_hardware, requested_hw
 
 
 def report(*usable: str, listed_only: tuple[str, ...] = ()) -> HardwareReport:

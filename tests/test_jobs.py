@@ -18,9 +18,11 @@ from engines.errors import BackpressureError, FFmpegError, JobError
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
-from engines.video_render import samples
-from engines.video_render.ffmpeg_runner import FFmpegRunner
-from engines.video_render.jobs import TRANSITIONS, JobState, Limits, check_transition
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.api import _status_of as api_status
+from engines.cli import exit_code
+from engines.jobs.repository import TRANSITIONS, JobState, Limits, check_transition
 from engines.video_render.service import RenderService
 from test_cli import running_encodes
 
@@ -89,7 +91,7 @@ def test_same_submission_same_job_and_workers_do_not_change_it(home, tmp_path, m
     a, created_a = svc.submit_job(proj, "draft_480p", options={"chunk_seconds": 1, "workers": 1})
     b, created_b = svc.submit_job(proj, "draft_480p", options={"chunk_seconds": 1, "workers": 2}, output="x.mp4")
     c, _ = svc.submit_job(proj, "draft_480p", options={"chunk_seconds": 2})
-    assert created_a and not created_b and a["id"] == b["id"] != c["id"]
+    assert created_a and not created_b and a.id == b.id != c.id
 
 
 def test_a_client_job_id_reused_with_other_parameters_is_refused(home, tmp_path, moving):
@@ -98,7 +100,7 @@ def test_a_client_job_id_reused_with_other_parameters_is_refused(home, tmp_path,
     svc.submit_job(proj, "draft_480p", job_id="my-render-1")
     with pytest.raises(JobError) as err:
         svc.submit_job(proj, "draft_360p", job_id="my-render-1")
-    assert err.value.context["status"] == 409 and err.value.exit_code == 2
+    assert exit_code(err.value) == 2 and api_status(err.value) == 409
 
 
 def test_backpressure_refuses_past_the_limits(home, tmp_path, moving):
@@ -108,10 +110,10 @@ def test_backpressure_refuses_past_the_limits(home, tmp_path, moving):
     svc.submit_job(proj, "draft_480p", limits=limits)
     with pytest.raises(BackpressureError) as err:
         svc.submit_job(proj, "draft_360p", limits=limits)
-    assert err.value.exit_code == 3 and err.value.context["retry_after"] > 0
+    assert exit_code(err.value) == 3 and api_status(err.value) == 429 and err.value.context["retry_after"] > 0
     # a job that must run now needs a free running slot for its tenant
     job, _ = svc.submit_job(proj, "preview_720p", limits=Limits(max_queued=10))
-    assert svc.jobs.claim(job["id"], "someone:1:x")
+    assert svc.jobs.claim(job.id, "someone:1:x")
     with pytest.raises(BackpressureError):
         svc.submit_job(proj, "social_1080p", limits=Limits(max_queued=10), need_slot=True)
 
@@ -124,12 +126,12 @@ def test_chunked_output_matches_a_single_pass_frame_for_frame(home, tmp_path, mo
     svc.render(plan, single)
     svc.render(lossless(plan), truth)
     job, _ = svc.submit_job(proj, "draft_480p", options={"chunk_seconds": 1}, hw="cpu", output=str(tmp_path / "c.mp4"))
-    done = svc.run_job(job["id"], workers=2)
-    assert done["state"] == "COMPLETED", done["error"]
+    done = svc.run_job(job.id, workers=2)
+    assert done.state == "COMPLETED", done.error
     a, b, t = measure(single), measure(tmp_path / "c.mp4"), measure(truth)
     assert a.frames == b.frames == t.frames == 180 and a.video_seconds == b.video_seconds == 6
     assert abs(a.audio_samples - b.audio_samples) <= 1024
-    seams = [c["start_frame"] for c in svc.job_view(job["id"])["chunks"]][1:]
+    seams = [c["start_frame"] for c in svc.job_view(job.id)["chunks"]][1:]
     assert seams == [30, 60, 90, 120, 150]
     q_single = [psnr(a.pictures[i], t.pictures[i]) for i in range(180)]
     q_chunked = [psnr(b.pictures[i], t.pictures[i]) for i in range(180)]
@@ -147,11 +149,11 @@ def test_chunked_output_matches_a_single_pass_frame_for_frame(home, tmp_path, mo
 def test_render_artifact_meta_and_clean_intermediates(home, tmp_path, moving):
     svc = service_for(home)
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 2})
-    done = svc.run_job(job["id"])
+    done = svc.run_job(job.id)
     key = f"tenants/acme/dev/media_v2/renders/{job['id']}/output.mp4"
-    assert done["output_key"] == key
+    assert done.output_key == key
     art = svc.library.registry.artifact_by_key("acme", "dev", key)
-    assert art.kind == "render" and art.meta["chunk_count"] == 3 and art.meta["plan_hash"] == job["plan_hash"]
+    assert art.kind == "render" and art.meta["chunk_count"] == 3 and art.meta["plan_hash"] == job.plan_hash
     assert art.meta["hw_encoder_used"] == "libx264" and art.meta["profile_name"] == "draft_360p"
     store = svc.library.store("dev")
     assert store.exists(key) and not store.exists(key.replace("output.mp4", "audio.m4a"))
@@ -160,21 +162,21 @@ def test_render_artifact_meta_and_clean_intermediates(home, tmp_path, moving):
 def test_retry_then_success(home, tmp_path, moving):
     svc = service_for(home, FlakyRunner({1}, fails=1))
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 2})
-    done = svc.run_job(job["id"])
-    assert done["state"] == "COMPLETED"
-    chunks = {c["index"]: c for c in svc.job_view(job["id"])["chunks"]}
+    done = svc.run_job(job.id)
+    assert done.state == "COMPLETED"
+    chunks = {c["index"]: c for c in svc.job_view(job.id)["chunks"]}
     assert chunks[1]["attempts"] == 2 and chunks[0]["attempts"] == 1
 
 
 def test_retry_exhaustion_fails_the_job_with_the_chunks_stderr(home, tmp_path, moving):
     svc = service_for(home, FlakyRunner({2}, fails=99))
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 2})
-    done = svc.run_job(job["id"])
-    assert done["state"] == "FAILED"
-    err = done["error"]
+    done = svc.run_job(job.id)
+    assert done.state == "FAILED"
+    err = done.error
     assert err["stage"] == "chunk" and err["context"]["chunk_index"] == 2
     assert "encoder exploded" in err["context"]["stderr_tail"]
-    (bad,) = [c for c in svc.job_view(job["id"])["chunks"] if c["state"] == "FAILED"]
+    (bad,) = [c for c in svc.job_view(job.id)["chunks"] if c["state"] == "FAILED"]
     assert bad["index"] == 2 and bad["attempts"] == 3
 
 
@@ -183,22 +185,22 @@ def test_a_hung_chunk_times_out_and_the_job_fails_not_hangs(home, tmp_path, movi
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "social_1080p",
                             options={"chunk_seconds": 3, "chunk_timeout": 0.3, "max_attempts": 2})
     started = time.monotonic()
-    done = svc.run_job(job["id"])
-    assert done["state"] == "FAILED" and done["error"]["code"] == "ffmpeg_timeout"
+    done = svc.run_job(job.id)
+    assert done.state == "FAILED" and done.error["code"] == "ffmpeg_timeout"
     assert time.monotonic() - started < 20
-    assert max(c["attempts"] for c in svc.job_view(job["id"])["chunks"]) == 2
+    assert max(c["attempts"] for c in svc.job_view(job.id)["chunks"]) == 2
 
 
 def test_editing_one_clip_re_encodes_only_the_chunks_it_touches(home, tmp_path, moving):
     svc = service_for(home)
     first, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 1})
-    svc.run_job(first["id"])
+    svc.run_job(first.id)
     edited = moving_project(tmp_path, moving, filters=[{"type": "color", "brightness": 0.2}])
     second, _ = svc.submit_job(edited, "draft_360p", options={"chunk_seconds": 1})
-    assert second["id"] != first["id"]
-    done = svc.run_job(second["id"])
-    assert done["state"] == "COMPLETED"
-    chunks = svc.job_view(second["id"])["chunks"]
+    assert second.id != first.id
+    done = svc.run_job(second.id)
+    assert done.state == "COMPLETED"
+    chunks = svc.job_view(second.id)["chunks"]
     reused = [c["index"] for c in chunks if c["reused"]]
     # clip "b" covers seconds 3..6 (frames 72..144 at 24 fps): chunks 3, 4, 5 are encoded again.
     # (draft_360p's preset has no lookahead, so a chunk's encode has no post-roll reaching into the
@@ -282,7 +284,7 @@ def test_cancel_from_another_process(tmp_path, long_project):
     assert time.monotonic() - started < 10
     assert running_encodes(b"cutlite-chunk-") == []
     svc = service_for(home)
-    assert svc.jobs.get(job_id)["state"] == "CANCELED"
+    assert svc.jobs.get(job_id).state == "CANCELED"
     assert not out.exists() and not list(tmp_path.glob(".final*"))
     renders = home / "objects" / "tenants" / "acme" / "dev" / "media_v2" / "renders" / job_id
     assert not renders.exists() or list(renders.iterdir()) == []
@@ -291,21 +293,21 @@ def test_cancel_from_another_process(tmp_path, long_project):
 def test_a_stale_running_job_is_detected(home, tmp_path, moving):
     svc = service_for(home)
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p")
-    assert svc.jobs.claim(job["id"], "otherhost:123:abc")
-    assert not svc.jobs.is_stale(svc.jobs.get(job["id"]))
+    assert svc.jobs.claim(job.id, "otherhost:123:abc")
+    assert not svc.jobs.is_stale(svc.jobs.get(job.id))
     with svc.jobs.engine.begin() as conn:
-        conn.exec_driver_sql("update render_jobs set heartbeat_at = 0 where id = ?", (job["id"],))
-    assert svc.jobs.is_stale(svc.jobs.get(job["id"]))
-    assert svc.resume_job(job["id"])["state"] == "COMPLETED"
+        conn.exec_driver_sql("update render_jobs set heartbeat_at = 0 where id = ?", (job.id,))
+    assert svc.jobs.is_stale(svc.jobs.get(job.id))
+    assert svc.resume_job(job.id).state == "COMPLETED"
 
 
 def test_cancel_of_a_queued_job_is_immediate_and_idempotent(home, tmp_path, moving):
     svc = service_for(home)
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p")
-    assert svc.cancel_job(job["id"])["state"] == "CANCELED"
-    assert svc.cancel_job(job["id"])["state"] == "CANCELED"
+    assert svc.cancel_job(job.id).state == "CANCELED"
+    assert svc.cancel_job(job.id).state == "CANCELED"
     with pytest.raises(JobError):
-        svc.run_job(job["id"])
+        svc.run_job(job.id)
 
 
 def test_threads_submitting_at_once_never_exceed_the_queue_limit(home, tmp_path, moving):
@@ -331,22 +333,22 @@ def test_threads_submitting_at_once_never_exceed_the_queue_limit(home, tmp_path,
 
 
 def test_the_executor_resumes_an_abandoned_job_by_itself(home, tmp_path, moving):
-    from engines.video_render.executor import LocalExecutor
+    from engines.jobs.executor import LocalExecutor
 
     svc = service_for(home)
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 2})
-    assert svc.jobs.claim(job["id"], "deadhost:1:x")  # "running" on a machine that went silent
+    assert svc.jobs.claim(job.id, "deadhost:1:x")  # "running" on a machine that went silent
     with svc.jobs.engine.begin() as conn:
-        conn.exec_driver_sql("update render_jobs set heartbeat_at = 0 where id = ?", (job["id"],))
+        conn.exec_driver_sql("update render_jobs set heartbeat_at = 0 where id = ?", (job.id,))
     executor = LocalExecutor(svc, Limits(max_running=1, max_running_per_tenant=1), poll=0.05).start()
     try:
         deadline = time.monotonic() + 60
-        while svc.jobs.get(job["id"])["state"] != "COMPLETED" and time.monotonic() < deadline:
+        while svc.jobs.get(job.id).state != "COMPLETED" and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         executor.stop()
-    assert svc.jobs.get(job["id"])["state"] == "COMPLETED"
-    kinds = [e["kind"] for e in svc.jobs.events(job["id"])]
+    assert svc.jobs.get(job.id).state == "COMPLETED"
+    kinds = [e["kind"] for e in svc.jobs.events(job.id)]
     assert kinds.count("running") == 2 and "queued" in kinds
 
 
@@ -354,7 +356,7 @@ def test_progress_counts_the_chunks_own_frames_not_their_padding(home, tmp_path,
     svc = service_for(home)
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "preview_720p", options={"chunk_seconds": 1})
     seen: list[float] = []
-    svc.run_job(job["id"], progress=lambda f, block: seen.append(f) if block.get("stage") == "chunks" else None)
+    svc.run_job(job.id, progress=lambda f, block: seen.append(f) if block.get("stage") == "chunks" else None)
     assert len(seen) == 6 and max(seen) == pytest.approx(0.95)  # 6 chunks; 0.95 when all are done
     with svc.jobs.engine.connect() as conn:
         cached = conn.exec_driver_sql("select frames from chunk_cache").scalars().all()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from engines.errors import AssetError, ValidationError
-from engines.video_render.hardware import HardwareDecision
-from engines.video_render.plan import build_plan
-from engines.video_render.probe import AudioInfo, MediaInfo, VideoInfo
-from engines.video_render.profiles import get_profile
-from engines.video_render.project import load_project
+from engines.ffmpeg.hardware import HardwareDecision
+from engines.planning.plan import build_plan
+from engines.ffmpeg.probe import AudioInfo, MediaInfo, VideoInfo
+from engines.ffmpeg.profiles import get_profile
+from engines.model.project import load_project
 
 GOLDEN = Path(__file__).parent / "golden"
 CPU = HardwareDecision("cpu", "cpu", "libx264", "CPU requested", False)

@@ -14,15 +14,15 @@ import av
 import pytest
 
 from conftest import close, measure, project, write_project
-from engines.errors import AssetError, FFmpegError, FFmpegTimeout, ValidationError
+from engines.errors import AssetError, FFmpegError, FFmpegTimeout, ValidationError, AssetNotReady
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
 from engines.video_preview.latency import LatencyModel, calibrate
 from engines.video_preview.service import PreviewService
-from engines.video_render import samples
-from engines.video_render.ffmpeg_runner import FFmpegRunner
-from engines.video_render.project import load_project
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.model.project import load_project
 from engines.video_render.service import RenderService, ensure_proxies_for_project
 
 SLATE_GREY = (58, 58, 58)
@@ -169,9 +169,9 @@ def test_a_missing_proxy_warns_is_queued_and_falls_back_to_the_source(svc, tmp_p
 def test_a_missing_proxy_is_refused_without_fallback(svc, tmp_path, media):
     path = write_project(tmp_path, one_clip(media))
     service = previews(svc, allow_full_res_fallback=False)
-    with pytest.raises(AssetError) as err:
+    with pytest.raises(AssetNotReady) as err:  # HTTP 409, exit 2
         service.plan(path, "fast")
-    assert err.value.context["status"] == 409 and err.value.context["problems"] == [
+    assert err.value.context["retryable"] and err.value.context["problems"] == [
         "assets.src: no proxy for draft_360p"]
     assert "cutlite proxies" in err.value.hint
     service.wait_for_proxies(timeout=120)  # queued even when refused: the next try works

@@ -3,7 +3,7 @@ from fractions import Fraction
 import pytest
 
 from engines.errors import ValidationError
-from engines.video_render.profiles import PROFILES, get_profile, resolve_encoder
+from engines.ffmpeg.profiles import PROFILES, get_profile, resolve_encoder
 
 
 def test_the_five_profiles_exist():

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from engines.errors import ValidationError
-from engines.video_render.project import load_project
+from engines.model.project import load_project
 
 BASE = {
     "schema_version": 1, "id": "promo", "tenant": "acme", "env": "dev",

@@ -18,9 +18,9 @@ from conftest import REAL_MEDIA, project, write_project
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
-from engines.video_render import samples
-from engines.video_render.ffmpeg_runner import FFmpegRunner
-from engines.video_render.probe import probe
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.ffmpeg.probe import probe
 from engines.video_render.service import RenderService, ensure_proxies_for_project
 
 

@@ -23,8 +23,8 @@ from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
 from engines.video_preview.service import PreviewService
-from engines.video_render.ffmpeg_runner import FFmpegRunner
-from engines.video_render.probe import probe
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.ffmpeg.probe import probe
 from engines.video_render.service import RenderService, count_video_frames, ensure_proxies_for_project
 
 VIDEO = sorted((REAL_MEDIA / "video").glob("*")) if (REAL_MEDIA / "video").is_dir() else []
@@ -85,8 +85,8 @@ def test_real_video_through_proxy_preview_and_chunked_render(source, svc, tmp_pa
 
     job, _ = svc.submit_job(path, "social_1080p", options={"chunk_seconds": "1/2", "workers": 2},
                             output=str(tmp_path / "social.mp4"))
-    done = svc.run_job(job["id"], workers=2)
-    assert done["state"] == "COMPLETED", done["error"]
+    done = svc.run_job(job.id, workers=2)
+    assert done.state == "COMPLETED", done.error
     out = tmp_path / "social.mp4"
     plan = svc.plan_project(path, "social_1080p")
     assert count_video_frames(out) == plan.frames

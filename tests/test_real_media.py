@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import REAL_MEDIA, project
-from engines.video_render.probe import probe
+from engines.ffmpeg.probe import probe
 
 VIDEO = REAL_MEDIA / "video"
 AUDIO = REAL_MEDIA / "audio"

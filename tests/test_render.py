@@ -15,11 +15,11 @@ import pytest
 
 from conftest import close, measure, project, write_project
 from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable, ValidationError
-from engines.video_render.hardware import HardwareDecision
-from engines.video_render.plan import build_plan
-from engines.video_render.profiles import get_profile
-from engines.video_render.project import load_project
-from engines.video_render.sources import gather_sources
+from engines.ffmpeg.hardware import HardwareDecision
+from engines.planning.plan import build_plan
+from engines.ffmpeg.profiles import get_profile
+from engines.model.project import load_project
+from engines.rendering.sources import gather_sources
 
 RED, BLUE, LIME, BLACK = (255, 0, 0), (0, 0, 255), (0, 255, 0), (0, 0, 0)
 

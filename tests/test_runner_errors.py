@@ -6,10 +6,10 @@ from fractions import Fraction
 import pytest
 
 from engines.errors import DiskFull, FFmpegError, FFmpegNotFound
-from engines.video_render.ffmpeg_runner import FFmpegRunner, classify_failure, find_ffmpeg, key_line
-from engines.video_render.plan import _fit
-from engines.video_render.probe import MediaInfo, VideoInfo
-from engines.video_render.project import Clip
+from engines.ffmpeg.runner import FFmpegRunner, classify_failure, find_ffmpeg, key_line
+from engines.planning.plan import _fit
+from engines.ffmpeg.probe import MediaInfo, VideoInfo
+from engines.model.project import Clip
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")

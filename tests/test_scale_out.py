@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from conftest import project, write_project
-from engines.video_render import samples
-from engines.video_render.distributed import chunk_queue, worker_queues
-from engines.video_render.ffmpeg_runner import HardwareReport
+from engines.ffmpeg import samples
+from engines.jobs.distributed import chunk_queue, worker_queues
+from engines.ffmpeg.runner import HardwareReport
 from test_cli import running_encodes
 
 CLI = [sys.executable, "-m", "engines.cli"]
@@ -110,7 +110,7 @@ class Farm:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        from engines.video_render.celery_app import app
+        from engines.jobs.celery_app import app
 
         with app.connection_for_write() as conn:  # leave the broker as it was
             for queue in (self.env["CUTLITE_QUEUE"], self.env["CUTLITE_QUEUE"] + ".gpu"):
@@ -253,7 +253,7 @@ def test_the_job_completes_after_its_submitter_exits(farm, moving, tmp_path):
 def _submit(farm: Farm, path: Path, options: dict, profile: str = "draft_360p") -> str:
     code = ("import json, sys; from engines.video_render.service import RenderService; s = RenderService(); "
             "job, _ = s.submit_job(sys.argv[1], sys.argv[3], options=json.loads(sys.argv[2])); "
-            "s.dispatch_job(job['id']); print(job['id'])")
+            "s.dispatch_job(job.id); print(job.id)")
     out = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(options), profile], env={**farm.env, **ROOMY},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -336,15 +336,15 @@ def test_a_job_silent_on_the_workers_is_found_by_its_lease_and_handed_out_again(
     env = {**farm.env, "CUTLITE_QUEUE": orphan, **ROOMY}
     code = ("import sys; from engines.video_render.service import RenderService; s = RenderService(); "
             "job, _ = s.submit_job(sys.argv[1], 'draft_360p', options={'chunk_seconds': '1'}); "
-            "assert s.dispatch_job(job['id']); print(job['id'])")
+            "assert s.dispatch_job(job.id); print(job.id)")
     out = subprocess.run([sys.executable, "-c", code, str(a_project(tmp_path, moving, 5, name="orphan.json"))],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     job_id = out.stdout.strip()
     assert farm.job(job_id)["state"] == "RUNNING"
-    sweep = ("import sys; from engines.video_render.executor import CeleryExecutor; "
+    sweep = ("import sys; from engines.jobs.executor import CeleryExecutor; "
              "from engines.video_render.service import RenderService; s = RenderService(); "
-             "print(s.jobs.is_stale(s.jobs.get(sys.argv[1]))); CeleryExecutor(s)._dispatch()")
+             "print(s.jobs.is_stale(s.jobs.get(sys.argv[1]))); CeleryExecutor(s.job_service)._dispatch()")
     fresh = subprocess.run([sys.executable, "-c", sweep, job_id], env=farm.env, capture_output=True, text=True)
     assert fresh.stdout.split()[0] == "False"  # within its lease: left alone
     silent = subprocess.run([sys.executable, "-c", sweep, job_id], capture_output=True, text=True,
@@ -352,7 +352,7 @@ def test_a_job_silent_on_the_workers_is_found_by_its_lease_and_handed_out_again(
     assert silent.returncode == 0 and silent.stdout.split()[0] == "True", silent.stderr[-2000:]
     view = farm.wait(job_id, {"COMPLETED", "FAILED"})
     assert view["state"] == "COMPLETED" and {c["worker"].split("@")[0] for c in view["chunks"]} <= {"w1", "w2"}
-    from engines.video_render.celery_app import app
+    from engines.jobs.celery_app import app
 
     with app.connection_for_write() as conn:  # the orphaned messages: nobody will read them
         conn.default_channel.queue_delete(orphan)
@@ -364,20 +364,20 @@ def test_a_poison_chunk_fails_the_job_instead_of_being_redelivered_forever(farm,
     orphan = "cutlite-orphan-" + secrets.token_hex(4)
     code = ("import sys; from engines.video_render.service import RenderService; s = RenderService(); "
             "job, _ = s.submit_job(sys.argv[1], 'draft_360p', options={'chunk_seconds': '1', 'max_attempts': 2}); "
-            "assert s.dispatch_job(job['id']); s.jobs.update_chunk(job['id'], 0, state='RUNNING', attempts=2, "
-            "worker='gone@host'); print(job['id'])")
+            "assert s.dispatch_job(job.id); s.jobs.update_chunk(job.id, 0, state='RUNNING', attempts=2, "
+            "worker='gone@host'); print(job.id)")
     out = subprocess.run([sys.executable, "-c", code, str(a_project(tmp_path, moving, 6, name="poison.json"))],
                          env={**farm.env, "CUTLITE_QUEUE": orphan, **ROOMY}, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     job_id = out.stdout.strip()
-    redeliver = ("import sys; from engines.video_render.celery_app import enqueue, base_queue; "
+    redeliver = ("import sys; from engines.jobs.celery_app import enqueue, base_queue; "
                  "enqueue('cutlite.chunk', base_queue(), (sys.argv[1], 0))")
     subprocess.run([sys.executable, "-c", redeliver, job_id], env=farm.env, check=True, timeout=60)
     view = farm.wait(job_id, {"FAILED", "COMPLETED"}, timeout=60)
     assert view["state"] == "FAILED" and view["error"]["code"] == "chunk_failed"
     assert view["chunks"][0]["state"] == "FAILED" and view["chunks"][0]["attempts"] == 2
-    from engines.video_render.celery_app import app
+    from engines.jobs.celery_app import app
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_delete(orphan)

@@ -11,7 +11,7 @@ import pytest
 from conftest import measure, project, write_project
 
 ENGINES = Path(__file__).resolve().parents[1] / "engines"
-SPAWNER = ENGINES / "video_render" / "ffmpeg_runner.py"
+SPAWNER = ENGINES / "ffmpeg" / "runner.py"
 
 
 def calls(tree: ast.AST):
@@ -83,7 +83,7 @@ def test_file_names_with_syntax_characters_are_plain_inputs(name, service, tmp_p
 
 
 def test_media_longer_than_the_limit_is_refused_before_anything_is_stored(tmp_path, media, monkeypatch):
-    from engines.errors import AssetError
+    from engines.errors import MediaTooLong
     from engines.media_v2.library import MediaLibrary
     from engines.media_v2.registry import Registry
     from engines.media_v2.storage import LocalStore
@@ -91,9 +91,9 @@ def test_media_longer_than_the_limit_is_refused_before_anything_is_stored(tmp_pa
     monkeypatch.setenv("CUTLITE_MAX_MEDIA_SECONDS", "3")
     library = MediaLibrary(Registry(f"sqlite:///{tmp_path / 'db.sqlite'}"),
                            stores={"dev": LocalStore(tmp_path / "objects")})
-    with pytest.raises(AssetError) as err:
+    with pytest.raises(MediaTooLong) as err:  # HTTP 413
         library.register_file("acme", "dev", media["red"])  # 4 s
-    assert err.value.context["status"] == 413 and "longer than the 3 s accepted" in err.value.message
+    assert "longer than the 3 s accepted" in err.value.message
     assert not (tmp_path / "objects").exists() or list((tmp_path / "objects").rglob("*.*")) == []
     assert library.register_file("acme", "dev", media["green_silent"])[1]  # 3 s: accepted
 

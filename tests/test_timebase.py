@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from engines.video_render.timebase import (frames_to_samples, parse_fps, parse_time, snap_to_frame,
+from engines.model.timebase import (frames_to_samples, parse_fps, parse_time, snap_to_frame,
                                            to_ffmpeg_seconds)
 
 

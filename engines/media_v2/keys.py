@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 import secrets
 
-from ..errors import ValidationError
-from ..video_render.profiles import PROFILES
-from ..video_render.project import ENVS, TENANT_RE
+from engines.errors import ValidationError
+from engines.ffmpeg.profiles import PROFILES
+from engines.model.scope import JOB_ID_RE, check_scope
 
 ASSET_ID_RE = re.compile(r"ast_[0-9a-f]{20}")
 ARTIFACT_ID_RE = re.compile(r"art_[0-9a-f]{20}")
-JOB_ID_RE = re.compile(r"(?!chunks$)[a-z0-9][a-z0-9_-]{2,63}")  # "chunks" is the chunk cache's folder
 EXT_RE = re.compile(r"[a-z0-9]{1,8}")
 # what a whole key may look like; checked again by every store before touching anything
 KEY_RE = re.compile(r"tenants/[a-z0-9][a-z0-9-]{0,62}/(dev|staging|prod)/media_v2/"
@@ -31,17 +30,6 @@ def new_asset_id() -> str:
 
 def new_artifact_id() -> str:
     return "art_" + secrets.token_hex(10)
-
-
-def check_scope(tenant: object, env: object) -> tuple[str, str]:
-    problems = []
-    if not isinstance(tenant, str) or not TENANT_RE.fullmatch(tenant):
-        problems.append(f"tenant: invalid tenant {tenant!r}: must match {TENANT_RE.pattern}")
-    if env not in ENVS:
-        problems.append(f"env: invalid env {env!r}: must be one of {', '.join(ENVS)}")
-    if problems:
-        raise ValidationError(problems, stage="scope")
-    return tenant, env  # type: ignore[return-value]
 
 
 def check_asset_id(asset_id: object) -> str:

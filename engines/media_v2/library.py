@@ -14,10 +14,10 @@ import threading
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import AssetError, StorageError
-from ..settings import storage_url
-from ..video_render.probe import probe
-from ..video_render.project import Project
+from engines.errors import AssetError, AssetNotFound, MediaTooLong, StorageError
+from engines.settings import storage_url
+from engines.ffmpeg.probe import probe
+from engines.model.project import Project
 from . import keys
 from .models import Artifact, Asset, utc_now
 from .registry import Registry
@@ -67,8 +67,8 @@ class MediaLibrary:
             return existing, False
         info = probe(src)  # refuse what is not media before anything is stored
         if info.duration is not None and info.duration > max_media_seconds():
-            raise AssetError(f"{_safe_name(original_name or src.name)} lasts {float(info.duration):.0f} s, longer "
-                             f"than the {max_media_seconds():.0f} s accepted", stage="register", status=413,
+            raise MediaTooLong(f"{_safe_name(original_name or src.name)} lasts {float(info.duration):.0f} s, longer "
+                             f"than the {max_media_seconds():.0f} s accepted", stage="register",
                              hint="trim the file, or raise CUTLITE_MAX_MEDIA_SECONDS")
         name = original_name or src.name
         asset_id = existing.id if existing else keys.new_asset_id()
@@ -99,7 +99,7 @@ class MediaLibrary:
         keys.check_scope(tenant, env)
         asset = self.registry.get_asset(tenant, env, asset_id) if keys.ASSET_ID_RE.fullmatch(asset_id) else None
         if asset is None:
-            raise AssetError(f"asset {asset_id} not found", stage="lookup", asset_id=asset_id, status=404)
+            raise AssetNotFound(f"asset {asset_id} not found", stage="lookup", asset_id=asset_id)
         return asset
 
     def source_path(self, asset: Asset) -> Path:

@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from .keys import check_key, check_scope
+from engines.model.scope import check_scope
+
+from .keys import check_key
 
 SCHEMA = "media_v2/1"
 

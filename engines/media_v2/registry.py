@@ -7,45 +7,25 @@ owner and an expiry; whoever inserts it (or finds it expired) holds it.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..settings import database_url
+from engines.database import get_engine
+from engines.owners import owner_is_dead
+from engines.settings import database_url
 from . import db
-from .keys import check_scope
+from engines.model.scope import check_scope
 from .models import Artifact, Asset
-
-
-def lease_owner() -> str:
-    """``host:pid:token``: lets a lease held by a dead process on this host be taken over at once."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-def _owner_is_dead(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine: only its lease's expiry tells
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class Registry:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or database_url()
-        self.engine: Engine = db.get_engine(self.url)
+        self.engine: Engine = get_engine(self.url)
 
     # ------------------------------------------------------------------ assets
 
@@ -130,7 +110,7 @@ class Registry:
             if taken.rowcount == 1:
                 return True
             holder = conn.execute(select(db.leases.c.owner).where(db.leases.c.name == name)).scalar()
-            if holder is not None and _owner_is_dead(holder):
+            if holder is not None and owner_is_dead(holder):
                 taken = conn.execute(update(db.leases).where(and_(db.leases.c.name == name,
                                                                   db.leases.c.owner == holder))
                                      .values(owner=owner, expires_at=now + ttl))

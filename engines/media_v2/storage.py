@@ -16,16 +16,11 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
-from ..errors import StorageError
-from ..settings import home
+from engines.errors import StorageError, UploadTooLarge
+from engines.settings import home
 from .keys import check_key
 
 CHUNK = 1024 * 1024
-
-
-class UploadTooLarge(StorageError):
-    code = "upload_too_large"
-    exit_code = 2
 
 
 class ObjectStore(Protocol):

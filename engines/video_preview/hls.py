@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError
-from ..video_render.plan import RenderPlan, container_args
-from ..video_render.timebase import parse_fps
+from engines.errors import ValidationError
+from engines.planning.plan import RenderPlan, container_args
+from engines.model.timebase import parse_fps
 
 SEGMENT_SECONDS = 1
 PLAYLIST = "index.m3u8"

@@ -30,18 +30,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ..errors import AssetError, CutliteError, FFmpegError, FFmpegTimeout
-from ..media_v2 import keys
-from ..media_v2.models import Asset
-from ..video_render.plan import RenderPlan, build_plan, portable_links
-from ..video_render.probe import MediaInfo, probe
-from ..video_render.profiles import RenderProfile
-from ..video_render.project import Project
-from ..video_render.proxies import LADDER, ProxyLadder
-from ..video_render.service import RenderService
-from ..video_render.sources import Sources, gather_fonts, local_paths_allowed
-from ..video_render.timebase import fraction_text, frames_to_seconds
-from ..video_render.timeline import Timeline, place_project
+from engines.errors import AssetError, AssetNotReady, CutliteError, FFmpegError, FFmpegTimeout
+from engines.media_v2 import keys
+from engines.media_v2.models import Asset
+from engines.planning.plan import RenderPlan, build_plan, portable_links
+from engines.ffmpeg.probe import MediaInfo, probe
+from engines.ffmpeg.profiles import RenderProfile
+from engines.model.project import Project
+from engines.rendering.proxies import LADDER, ProxyLadder
+from engines.rendering.renderer import Renderer
+from engines.rendering.sources import Sources, gather_fonts, local_paths_allowed
+from engines.model.timebase import fraction_text, frames_to_seconds
+from engines.model.timeline import Timeline, place_project
 from .hls import HlsResult, encode_hls
 from .latency import Estimate, LatencyModel, measure_work
 from .strategy import STRATEGIES, fallback_profile, parse_window, strategy_profile, window_frames
@@ -127,9 +127,9 @@ class _Reads:
 
 
 class PreviewService:
-    def __init__(self, render: RenderService | None = None, *, allow_full_res_fallback: bool | None = None,
+    def __init__(self, render: Renderer | None = None, *, allow_full_res_fallback: bool | None = None,
                  model: LatencyModel | None = None) -> None:
-        self.render = render or RenderService()
+        self.render = render or Renderer()
         self.allow_full_res_fallback = allow_full_res_fallback
         self.model = model or LatencyModel.load(self.render.runner.version)
         self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="proxy-queue")
@@ -202,9 +202,9 @@ class PreviewService:
         if reads.no_proxy:
             if not allowed:
                 names = [n for n, _ in reads.no_proxy]
-                raise AssetError(f"no proxy for {', '.join(names)} and full-resolution fallback is off "
+                raise AssetNotReady(f"no proxy for {', '.join(names)} and full-resolution fallback is off "
                                  f"(env {proj.env}); their generation is queued",
-                                 stage="preview", status=409, retryable=True,
+                                 stage="preview", retryable=True,
                                  problems=[f"assets.{n}: no proxy for {profile.name}" for n in names],
                                  hint=f"retry when the proxies are ready, or run `cutlite proxies PROJECT "
                                       f"--profile {profile.name}`")

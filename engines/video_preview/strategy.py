@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..errors import ValidationError
-from ..video_render.profiles import RenderProfile, get_profile
-from ..video_render.timebase import fraction_text, parse_time, snap_to_frame
+from engines.errors import ValidationError
+from engines.ffmpeg.profiles import RenderProfile, get_profile
+from engines.model.timebase import fraction_text, parse_time, snap_to_frame
 
 STRATEGIES: dict[str, str] = {"fast": "draft_360p", "balanced": "draft_480p", "quality": "preview_720p"}
 FALLBACK_PROFILE: dict[str, str] = {"preview_720p": "draft_480p"}  # full-resolution reads: draft quality

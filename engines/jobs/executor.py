@@ -10,16 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import JobError
-from .jobs import JobState, Limits
+from engines.errors import JobError
+
+from .records import JobState
+from .repository import Limits
+
+if TYPE_CHECKING:
+    from .service import JobService
 
 log = logging.getLogger("cutlite.executor")
 
 
 class LocalExecutor:
-    def __init__(self, service: Any, limits: Limits | None = None, poll: float = 0.25) -> None:
+    def __init__(self, service: JobService, limits: Limits | None = None, poll: float = 0.25) -> None:
         self.service = service
         self.limits = limits or Limits.from_env()
         self.poll = poll
@@ -54,25 +59,25 @@ class LocalExecutor:
     def _dispatch(self) -> None:
         self._active = {k: f for k, f in self._active.items() if not f.done()}
         # a RUNNING job whose owner is gone is never left stuck: back to the queue, resumed below
-        for job in self.service.jobs.list(state=JobState.RUNNING.value, limit=50):
-            if job["id"] not in self._active and self.service.jobs.is_stale(job):
+        for job in self.service.jobs.list(state=JobState.RUNNING, limit=50):
+            if job.id not in self._active and self.service.jobs.is_stale(job):
                 try:
-                    self.service.jobs.requeue(job["id"])
-                    log.warning("job %s was abandoned by %s; resuming it", job["id"], job["owner"])
+                    self.service.jobs.requeue(job.id)
+                    log.warning("job %s was abandoned by %s; resuming it", job.id, job.owner)
                 except JobError:
                     pass  # another executor took it first
         free = self.limits.max_running - len(self._active)
         if free <= 0:
             return
-        for job in self.service.jobs.list(state=JobState.QUEUED.value, oldest_first=True, limit=free * 4):
-            if job["id"] in self._active or free <= 0:
+        for job in self.service.jobs.list(state=JobState.QUEUED, oldest_first=True, limit=free * 4):
+            if job.id in self._active or free <= 0:
                 continue
-            self._active[job["id"]] = self._pool.submit(self._run, job["id"])
+            self._active[job.id] = self._pool.submit(self._run, job.id)
             free -= 1
 
     def _run(self, job_id: str) -> None:
         try:
-            self.service.run_job(job_id, limits=self.limits)
+            self.service.run(job_id, limits=self.limits)
         except JobError:
             pass  # claimed elsewhere, or over a limit right now: it stays QUEUED for a later pass
 
@@ -85,12 +90,12 @@ class CeleryExecutor(LocalExecutor):
 
     def _dispatch(self) -> None:
         jobs = self.service.jobs
-        for job in jobs.list(state=JobState.RUNNING.value, limit=50):
-            if str(job["owner"] or "").startswith("celery") and jobs.is_stale(job):
+        for job in jobs.list(state=JobState.RUNNING, limit=50):
+            if job.on_workers and jobs.is_stale(job):
                 try:
-                    jobs.requeue(job["id"], reset_attempts=False)
-                    log.warning("job %s went silent on the workers; handing it out again", job["id"])
+                    jobs.requeue(job.id, reset_attempts=False)
+                    log.warning("job %s went silent on the workers; handing it out again", job.id)
                 except JobError:
                     pass
-        for job in jobs.list(state=JobState.QUEUED.value, oldest_first=True, limit=20):
-            self.service.dispatch_job(job["id"], self.limits)  # over its tenant's limit: it waits, others go
+        for job in jobs.list(state=JobState.QUEUED, oldest_first=True, limit=20):
+            self.service.dispatch(job.id, self.limits)  # over its tenant's limit: it waits, others go

@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import and_, update
+from engines.errors import BrokerUnavailable, Cancelled, ChunkFailed, CutliteError, JobError
 
-from ..errors import Cancelled, CutliteError, JobError
-from ..media_v2 import db
-from ..media_v2.models import utc_now
-from .job_runner import JobRunner, RetryChunk, error_record, max_attempts, start_heartbeat
-from .jobs import JobState
+from .records import ChunkState, JobState
+from .repository import JobRepository, Limits
+from .runner import JobRunner, RetryChunk, error_record, max_attempts, start_heartbeat
+
+if TYPE_CHECKING:
+    from .service import JobService
 
 CELERY_OWNER = "celery"
 FINALISE_OWNER = "celery:finalise"
@@ -51,7 +51,7 @@ def worker_queues(report: Any, base: str) -> list[str]:
     return [base, f"{base}.gpu"] if usable else [base]
 
 
-def dispatch(service: Any, job_id: str, enqueue: Enqueue, base_queue: str, limits: Any = None) -> bool:
+def dispatch(service: JobService, job_id: str, enqueue: Enqueue, base_queue: str, limits: Limits | None = None) -> bool:
     """QUEUED -> RUNNING (owned by the workers, within the limits) and every unfinished chunk
     enqueued; when every chunk is already done, the finalise step instead. False if not claimed."""
     repo = service.jobs
@@ -59,55 +59,55 @@ def dispatch(service: Any, job_id: str, enqueue: Enqueue, base_queue: str, limit
         return False
     job = repo.get(job_id)
     try:
-        ctx = JobRunner(service, repo).context(job)
+        ctx = JobRunner(service.renderer, repo).context(job)
     except CutliteError as exc:
         _fail(repo, job_id, error_record(exc), CELERY_OWNER)
         return True
     queue = chunk_queue(ctx.decision.family, base_queue)
-    pending = [c["idx"] for c in repo.chunks(job_id)
-               if not (c["state"] == "DONE" and c["key"] and ctx.store.exists(c["key"]))]
+    pending = [c.idx for c in repo.chunks(job_id)
+               if not (c.state == ChunkState.DONE and c.key and ctx.store.exists(c.key))]
     try:
         for idx in pending:
             enqueue("cutlite.chunk", queue, (job_id, idx))
-        if not pending and _claim_finalise(repo, job_id):
+        if not pending and repo.claim_finalise(job_id, CELERY_OWNER, FINALISE_OWNER):
             enqueue("cutlite.finalise", queue, (job_id,))
     except Exception as exc:  # the broker refused: back to QUEUED, to be handed out again
-        repo.transition(job_id, JobState.QUEUED, owner=repo.get(job_id)["owner"])
-        raise CutliteError(f"the broker refused the job's chunks: {exc}", stage="dispatch", job_id=job_id,
-                           status=503, retryable=True,
-                           hint="check RabbitMQ and CUTLITE_BROKER_URL; the job stays QUEUED") from None
+        repo.transition(job_id, JobState.QUEUED, owner=repo.get(job_id).owner)
+        raise BrokerUnavailable(f"the broker refused the job's chunks: {exc}", stage="dispatch",
+                                job_id=job_id, retryable=True,
+                                hint="check RabbitMQ and CUTLITE_BROKER_URL; the job stays QUEUED") from None
     return True
 
 
-def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue, base_queue: str) -> str:
+def run_chunk(service: JobService, job_id: str, idx: int, worker: str, enqueue: Enqueue, base_queue: str) -> str:
     """One attempt at one chunk; the outcome as a word (for logs and tests). Nothing but
     ``RetryChunk`` leaves: every other failure ends the job FAILED with its error."""
     repo = service.jobs
     job = repo.get(job_id)
-    if job["state"] != JobState.RUNNING.value or job["owner"] != CELERY_OWNER:
+    if job.state != JobState.RUNNING or job.owner != CELERY_OWNER:
         return "skipped"  # cancelled, failed, finished or finalising meanwhile
-    if job["cancel_requested"]:
+    if job.cancel_requested:
         _cancel(service, job_id)
         return "cancelled"
     cancel = threading.Event()
     stop = start_heartbeat(repo, job_id, CELERY_OWNER, cancel)
     try:
-        runner = JobRunner(service, repo)
+        runner = JobRunner(service.renderer, repo)
         ctx = runner.context(job)
         queue = chunk_queue(ctx.decision.family, base_queue)
-        chunk = next(c for c in repo.chunks(job_id) if c["idx"] == idx)
-        if chunk["state"] == "DONE" and chunk["key"] and ctx.store.exists(chunk["key"]):
+        chunk = next(c for c in repo.chunks(job_id) if c.idx == idx)
+        if chunk.state == ChunkState.DONE and chunk.key and ctx.store.exists(chunk.key):
             _maybe_finalise(repo, job_id, enqueue, queue)
             return "already-done"
-        if chunk["state"] == "RUNNING" and chunk["attempts"] >= max_attempts(ctx.options):
+        if chunk.state == ChunkState.RUNNING and chunk.attempts >= max_attempts(ctx.options):
             # redelivered after its worker died on the last allowed attempt: a poison chunk
-            err = {"code": "chunk_failed", "message": f"chunk {idx} ended its worker {chunk['attempts']} times",
-                   "stage": "chunk", "hint": "an input may crash the decoder: check it with `cutlite probe`",
-                   "context": {"chunk_index": idx, "worker": chunk["worker"]}}
-            repo.update_chunk(job_id, idx, state="FAILED", error=err)
+            err = error_record(ChunkFailed(f"chunk {idx} ended its worker {chunk.attempts} times", stage="chunk",
+                                           chunk_index=idx, worker=chunk.worker,
+                                           hint="an input may crash the decoder: check it with `cutlite probe`"))
+            repo.update_chunk(job_id, idx, state=ChunkState.FAILED, error=err)
             _fail(repo, job_id, err, CELERY_OWNER)
             return "poison"
-        runner._chunk(ctx, chunk, cancel, lambda *_a, **_k: None, worker, single_attempt=True)
+        runner.render_chunk(ctx, chunk, cancel, lambda *_a, **_k: None, worker, single_attempt=True)
     except RetryChunk:
         raise
     except Cancelled:
@@ -126,19 +126,14 @@ def run_chunk(service: Any, job_id: str, idx: int, worker: str, enqueue: Enqueue
     return "done"
 
 
-def run_finalise(service: Any, job_id: str, worker: str) -> str:
+def run_finalise(service: JobService, job_id: str, worker: str) -> str:
     """Audio, join, output artifact, COMPLETED: once, by the task that takes the finalise claim
     over (a second copy of the message finds it taken)."""
     repo = service.jobs
     mine = f"{FINALISE_OWNER}:{uuid.uuid4().hex[:12]}"
-    with repo.engine.begin() as conn:
-        taken = conn.execute(update(db.jobs).where(and_(db.jobs.c.id == job_id, db.jobs.c.owner == FINALISE_OWNER,
-                                                        db.jobs.c.state == JobState.RUNNING.value))
-                             .values(owner=mine, heartbeat_at=time.time(), updated_at=utc_now()))
-        if taken.rowcount != 1:
-            return "skipped"
-        repo._event(conn, job_id, "finalise_started", {"worker": worker})
-    runner = JobRunner(service, repo)
+    if not repo.take_over(job_id, FINALISE_OWNER, mine, "finalise_started", {"worker": worker}):
+        return "skipped"
+    runner = JobRunner(service.renderer, repo)
     cancel = threading.Event()
     stop = start_heartbeat(repo, job_id, mine, cancel)
     try:
@@ -162,55 +157,34 @@ def run_finalise(service: Any, job_id: str, worker: str) -> str:
         stop()
 
 
-def cancel_if_idle(service: Any, job_id: str) -> None:
+def cancel_if_idle(service: JobService, job_id: str) -> None:
     """After a cancel request: a worker-owned job with no chunk running is CANCELED at once
     (its queued chunks will see the flag and do nothing)."""
     job = service.jobs.get(job_id)
-    if job["state"] == JobState.RUNNING.value and job["owner"] == CELERY_OWNER \
-            and not any(c["state"] == "RUNNING" for c in service.jobs.chunks(job_id)):
-        _cancel(service, job_id, owner=job["owner"])
+    if job.state == JobState.RUNNING and job.owner == CELERY_OWNER \
+            and not any(c.state == ChunkState.RUNNING for c in service.jobs.chunks(job_id)):
+        _cancel(service, job_id, owner=job.owner)
     # a finalising job is cancelled by its finalise task (its heartbeat sees the flag)
 
 
 # ---------------------------------------------------------------- helpers
 
-def _progress(repo: Any, job_id: str) -> None:
-    chunks = repo.chunks(job_id)
-    total = sum(c["end_frame"] - c["start_frame"] for c in chunks) or 1
-    done = sum(c["end_frame"] - c["start_frame"] for c in chunks if c["state"] == "DONE")
-    with repo.engine.begin() as conn:
-        conn.execute(update(db.jobs).where(db.jobs.c.id == job_id).values(progress=0.95 * done / total))
-
-
-def _claim_finalise(repo: Any, job_id: str) -> bool:
-    """True for exactly one caller: the one whose update moves the owner to the finalise claim."""
-    with repo.engine.begin() as conn:
-        pending = conn.execute(db.chunks.select().where(and_(db.chunks.c.job_id == job_id,
-                                                             db.chunks.c.state != "DONE"))).first()
-        if pending is not None:
-            return False
-        done = conn.execute(update(db.jobs).where(and_(db.jobs.c.id == job_id, db.jobs.c.owner == CELERY_OWNER,
-                                                       db.jobs.c.state == JobState.RUNNING.value))
-                            .values(owner=FINALISE_OWNER, updated_at=utc_now()))
-        return done.rowcount == 1
-
-
-def _maybe_finalise(repo: Any, job_id: str, enqueue: Enqueue, queue: str) -> None:
-    _progress(repo, job_id)
-    if _claim_finalise(repo, job_id):
+def _maybe_finalise(repo: JobRepository, job_id: str, enqueue: Enqueue, queue: str) -> None:
+    repo.set_progress_from_chunks(job_id)
+    if repo.claim_finalise(job_id, CELERY_OWNER, FINALISE_OWNER):
         enqueue("cutlite.finalise", queue, (job_id,))
 
 
-def _fail(repo: Any, job_id: str, error: dict[str, Any], owner: str) -> None:
+def _fail(repo: JobRepository, job_id: str, error: dict[str, Any], owner: str) -> None:
     try:
         repo.transition(job_id, JobState.FAILED, owner=owner, error=error)
     except JobError:
         pass  # already ended by another worker
 
 
-def _cancel(service: Any, job_id: str, owner: str = CELERY_OWNER) -> None:
+def _cancel(service: JobService, job_id: str, owner: str = CELERY_OWNER) -> None:
     try:
         service.jobs.transition(job_id, JobState.CANCELED, owner=owner)
     except JobError:
         return  # already ended
-    JobRunner(service, service.jobs)._cleanup(job_id, partial=True)
+    JobRunner(service.renderer, service.jobs).cleanup(job_id, partial=True)

@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import AssetError
+from engines.errors import AssetError, ValidationError
 
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe",
                  "gif", "gif_pipe", "svg_pipe", "jpegxl_pipe", "qoi_pipe", "ppm_pipe", "pgm_pipe"}
@@ -183,3 +183,15 @@ def _duration(container: Any, stream: Any) -> Fraction | None:
     if end is not None and stream.start_time is not None and stream.time_base:
         end -= stream.start_time * stream.time_base
     return Fraction(end) if end is not None else None
+
+
+def count_video_frames(path: str | Path) -> int:
+    """Frames in the first video stream, counted from packets (one packet per frame)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return sum(1 for p in container.demux(stream) if p.size)
+    except (av.FFmpegError, IndexError) as exc:
+        raise ValidationError([f"output: cannot read back {path}: {exc}"], stage="verify") from None

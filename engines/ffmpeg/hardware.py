@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from ..errors import HardwareError, ValidationError
-from .ffmpeg_runner import HardwareReport
+from engines.errors import HardwareError, ValidationError
+from .runner import HardwareReport
 from .profiles import GPU_FAMILIES, encoder_name
 
 HW_CHOICES = ("auto", "cpu", "gpu") + GPU_FAMILIES

@@ -1,7 +1,7 @@
 """The Celery app: chunk and finalise tasks on RabbitMQ (``pip install -e ".[celery]"``).
 
     cutlite worker --name w1 --concurrency 1
-    celery -A engines.video_render.celery_app worker -n w1@%h -c 1 -P threads -Q cutlite
+    celery -A engines.jobs.celery_app worker -n w1@%h -c 1 -P threads -Q cutlite
 
 Settings that make the broker, not a process, hold the work: ``task_acks_late`` with
 ``task_reject_on_worker_lost`` (a task whose worker dies is redelivered), prefetch 1 (a worker
@@ -14,11 +14,14 @@ ffmpeg is ended by the runner's reaper.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 
 from . import distributed
+
+if TYPE_CHECKING:
+    from .service import JobService
 
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -46,15 +49,17 @@ app.conf.update(
     broker_transport_options={"visibility_timeout": int(os.environ.get("CUTLITE_VISIBILITY_TIMEOUT") or 3600)},
 )
 
-_service: Any = None
+_service: JobService | None = None
 
 
-def service() -> Any:
-    """One RenderService per worker process (its database engine, store and hardware report)."""
+def service() -> JobService:
+    """One job service per worker process (its database engine, store and hardware report)."""
     global _service
     if _service is None:
-        from .service import RenderService
-        _service = RenderService()
+        from engines.rendering.renderer import Renderer
+
+        from .service import JobService
+        _service = JobService(Renderer(), executor="celery")
     return _service
 
 
@@ -79,9 +84,9 @@ def run_worker(name: str | None, concurrency: int) -> None:
     """``cutlite worker``: consume the base queue, and the GPU queue when a trial encode passed."""
     import socket
 
-    from .ffmpeg_runner import detect_hardware
+    from engines.ffmpeg.runner import detect_hardware
 
-    queues = distributed.worker_queues(detect_hardware(service().runner), base_queue())
+    queues = distributed.worker_queues(detect_hardware(service().renderer.runner), base_queue())
     hostname = f"{name or 'cutlite'}@{socket.gethostname()}"
     app.worker_main(["worker", "--hostname", hostname, "--concurrency", str(concurrency), "--pool", "threads",
                      "--queues", ",".join(queues), "--loglevel", "INFO", "--without-gossip", "--without-mingle"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .timebase import fraction_text, to_ffmpeg_seconds
+from engines.model.timebase import fraction_text, to_ffmpeg_seconds
 
 
 def quote(value: str) -> str:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import AssetError
-from .plan import DEFAULT_FONT, check_media
-from .probe import MediaInfo, probe
-from .project import Project
+from engines.errors import AssetError
+from engines.planning.plan import DEFAULT_FONT, check_media
+from engines.ffmpeg.probe import MediaInfo, probe
+from engines.model.project import Project
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts",
              "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")

@@ -28,17 +28,22 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import Cancelled, CutliteError, FFmpegError, JobError, StorageError
-from ..faults import failpoint
-from ..media_v2 import keys
-from ..media_v2.models import Artifact, utc_now
-from ..media_v2.registry import lease_owner
-from .jobs import JobRepository, JobState
-from .hardware import HardwareDecision
-from .plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
-from .profiles import RenderProfile, get_profile
-from .project import load_project
-from .timebase import parse_fps, to_ffmpeg_seconds
+from engines.errors import Cancelled, CutliteError, FFmpegError, JobError, StorageError
+from engines.faults import failpoint
+from engines.media_v2 import keys
+from engines.media_v2.models import Artifact, utc_now
+from engines.owners import lease_owner
+from .records import Chunk, ChunkState, Job, JobState
+from .repository import JobRepository, Limits
+from engines.ffmpeg.hardware import HardwareDecision
+from engines.ffmpeg.probe import count_video_frames
+from engines.planning.chunks import chunk_frames_of
+from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
+from engines.ffmpeg.profiles import RenderProfile, get_profile
+from engines.media_v2.storage import ObjectStore
+from engines.model.project import load_project
+from engines.rendering.renderer import Renderer
+from engines.model.timebase import parse_fps, to_ffmpeg_seconds
 
 # pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes
 REMUX_ARGS = ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact"]
@@ -64,16 +69,16 @@ def source_identity(path: str) -> str:
 
 
 class JobRunner:
-    def __init__(self, service: Any, repo: JobRepository) -> None:
-        self.service = service  # RenderService: runner, planning, library
+    def __init__(self, service: Renderer, repo: JobRepository) -> None:
+        self.service = service  # planning, rendering, the library
         self.repo = repo
 
     def run(self, job_id: str, *, progress: Progress | None = None, cancel: threading.Event | None = None,
-            workers: int | None = None, limits: Any = None) -> dict[str, Any]:
+            workers: int | None = None, limits: Limits | None = None) -> Job:
         owner = lease_owner()
         if not self.repo.claim(job_id, owner, limits):
             job = self.repo.get(job_id)
-            raise JobError(f"job {job_id} is {job['state']}, not QUEUED", stage="run", job_id=job_id, status=409)
+            raise JobError(f"job {job_id} is {job.state.value}, not QUEUED", stage="run", job_id=job_id)
         cancel = cancel or threading.Event()
         state = {"progress": 0.0}
         stop = start_heartbeat(self.repo, job_id, owner, cancel, lambda: state["progress"])
@@ -86,7 +91,7 @@ class JobRunner:
             done = self.repo.transition(job_id, JobState.COMPLETED, owner=owner, progress=1.0,
                                         output_key=result["key"], timings=timings)
         except Cancelled:
-            self._cleanup(job_id, partial=True)
+            self.cleanup(job_id, partial=True)
             return self.repo.transition(job_id, JobState.CANCELED, owner=owner)
         except CutliteError as exc:
             return self.repo.transition(job_id, JobState.FAILED, owner=owner, error=error_record(exc))
@@ -97,22 +102,22 @@ class JobRunner:
             stop()
         # the user's copy appears only once the job is COMPLETED (a failure here leaves the job
         # COMPLETED and its artifact in the store: `cutlite render` again copies it out)
-        output = job["params"].get("output")
+        output = job.params.get("output")
         if output:
-            copy_out(self.service.library.store(job["env"]).local_path(result["key"]), Path(output))
+            copy_out(self.service.library.store(job.env).local_path(result["key"]), Path(output))
         if progress:
             progress(1.0, {"stage": "done"})
         return done
 
     # ------------------------------------------------------------------ the work
 
-    def context(self, job: dict[str, Any]) -> "JobContext":
+    def context(self, job: Job) -> "JobContext":
         """Everything a chunk or the join needs, rebuilt from the job's row (any process, any machine)."""
         svc = self.service
-        params = job["params"]
+        params = job.params
         project = load_project(params["project"])
         base_dir = Path(params["base_dir"])
-        profile = get_profile(job["profile"])
+        profile = get_profile(job.profile)
         sources = svc.gather(project, base_dir)
         if sources.problems:
             raise JobError("the job's sources changed: " + "; ".join(sources.problems), stage="plan",
@@ -132,32 +137,32 @@ class JobRunner:
         full = plan()
         named = source_identities(project)
         portable = params.get("portable_plan_hash")
-        if (hash_plan(full, named) if portable else full.plan_hash) != (portable or job["plan_hash"]):
+        if (hash_plan(full, named) if portable else full.plan_hash) != (portable or job.plan_hash):
             raise JobError("the plan changed since the job was submitted (sources or hardware differ)",
                            stage="plan", hint="submit the project again for a new job")
         # registered sources are named by asset id (content-addressed: the same on every machine)
         identities = {info.path: (named[name] if not named[name].startswith("path:") else source_identity(info.path))
                       for name, info in sources.media.items()}
         return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
-                          svc.library.store(job["env"]), options)
+                          svc.library.store(job.env), options)
 
     def render_audio(self, ctx: "JobContext", cancel: threading.Event) -> float:
         """The whole timeline's sound, once (no AAC priming at chunk seams); seconds it took."""
         t = time.monotonic()
         job = ctx.job
-        audio_key = keys.render_key(job["tenant"], job["env"], job["id"], "audio.m4a")
+        audio_key = keys.render_key(job.tenant, job.env, job.id, "audio.m4a")
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
-                self.service.encode(ctx.plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job["id"],
+                self.service.encode(ctx.plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job.id,
                                     timeout=self._timeout(ctx.total, ctx.full, ctx.profile.speed_factor * 20, {}))
                 ctx.store.put_file(audio_key, target, move=True)
         return round(time.monotonic() - t, 3)
 
-    def _execute(self, job: dict[str, Any], owner: str, cancel: threading.Event, state: dict[str, float],
+    def _execute(self, job: Job, owner: str, cancel: threading.Event, state: dict[str, float],
                  progress: Progress | None, workers: int | None) -> dict[str, Any]:
         ctx = self.context(job)
-        job_id, total, store = job["id"], ctx.total, ctx.store
+        job_id, total, store = job.id, ctx.total, ctx.store
         timings: dict[str, float] = {}
         done_frames = {"n": 0}
         lock = threading.Lock()
@@ -176,13 +181,13 @@ class JobRunner:
         t = time.monotonic()
         pending = []
         for c in self.repo.chunks(job_id):
-            if c["state"] == "DONE" and c["key"] and store.exists(c["key"]):
-                report("chunks", c["end_frame"] - c["start_frame"])
+            if c.state == ChunkState.DONE and c.key and store.exists(c.key):
+                report("chunks", c.end_frame - c.start_frame)
             else:
                 pending.append(c)
         n_workers = max(1, int(workers or ctx.options.get("workers") or 1))
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="chunk") as pool:
-            futures = [pool.submit(self._chunk, ctx, c, cancel, report, owner) for c in pending]
+            futures = [pool.submit(self.render_chunk, ctx, c, cancel, report, owner) for c in pending]
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = [f for f in finished if f.exception() is not None]
             if failed:
@@ -200,7 +205,7 @@ class JobRunner:
         """Join the verified chunks by stream copy with the audio, store and register the output."""
         svc, job, store, total, profile, decision, full = (self.service, ctx.job, ctx.store, ctx.total, ctx.profile,
                                                            ctx.decision, ctx.full)
-        tenant, env, job_id = job["tenant"], job["env"], job["id"]
+        tenant, env, job_id = job.tenant, job.env, job.id
         audio_key = keys.render_key(tenant, env, job_id, "audio.m4a")
         # join by stream copy, with the audio
         failpoint("job.before_join")
@@ -210,13 +215,12 @@ class JobRunner:
         with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
             listing = Path(work) / "chunks.txt"
             fps = parse_fps(full.fps)
-            listing.write_text("".join(f"file '{_concat_quote(str(store.local_path(c['key'])))}'\n" for c in chunks))
+            listing.write_text("".join(f"file '{_concat_quote(str(store.local_path(c.key)))}'\n" for c in chunks))
             target = Path(work) / "output.mp4"
             svc.runner.run(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i",
                             str(store.local_path(audio_key)), "-map", "0:v", "-map", "1:a", "-c", "copy",
                             "-video_track_timescale", str(video_timescale(fps)), *REMUX_ARGS, str(target)],
                            stage="join", cancel=cancel, job_id=job_id, timeout=120 + total / 100)
-            from .service import count_video_frames
             frames = count_video_frames(target)
             if frames != total:
                 raise FFmpegError(f"the joined output has {frames} frames, the plan {total}", stage="verify",
@@ -227,15 +231,15 @@ class JobRunner:
         timings["join"] = round(time.monotonic() - t, 3)
         meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
-                "reused_chunks": sum(1 for c in chunks if c["reused"]), "timings": timings,
+                "reused_chunks": sum(1 for c in chunks if c.reused), "timings": timings,
                 "ffmpeg_version": svc.runner.version, "job_id": job_id}
         svc.library.registry.put_artifact(Artifact(
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
             key=out_key, size=size, checksum=checksum, meta=meta, created_at=utc_now()))
-        self._cleanup(job_id, partial=False)
+        self.cleanup(job_id, partial=False)
         return {"key": out_key, "timings": timings}
 
-    def _chunk(self, ctx: "JobContext", c: dict[str, Any], cancel: threading.Event, report: Callable[..., None],
+    def render_chunk(self, ctx: "JobContext", c: Chunk, cancel: threading.Event, report: Callable[..., None],
                owner: str, *, single_attempt: bool = False) -> None:
         """Render chunk ``c`` (or reuse it by content hash), verified, into the store.
 
@@ -244,20 +248,20 @@ class JobRunner:
         be retried raises ``RetryChunk``."""
         job, plan, fps, total, identities, store, options = (ctx.job, ctx.plan, ctx.fps, ctx.total, ctx.identities,
                                                              ctx.store, ctx.options)
-        job_id, idx = job["id"], c["idx"]
-        frames = c["end_frame"] - c["start_frame"]  # the chunk's own frames (its encode is padded)
+        job_id, idx = job.id, c.idx
+        frames = c.end_frame - c.start_frame  # the chunk's own frames (its encode is padded)
         if cancel.is_set():
             raise Cancelled("cancelled", stage="chunk", chunk_index=idx)
-        profile = get_profile(job["profile"])
+        profile = get_profile(job.profile)
         start, end = padded_window(c, profile, fps, total)
-        window = plan(window=(start, end), streams="video", keyframe_at=c["start_frame"] - start)
+        window = plan(window=(start, end), streams="video", keyframe_at=c.start_frame - start)
         digest = chunk_hash(window, identities)
-        key = keys.chunk_key(job["tenant"], job["env"], digest)
-        cached = self.repo.cached_chunk(job["tenant"], job["env"], digest)
+        key = keys.chunk_key(job.tenant, job.env, digest)
+        cached = self.repo.cached_chunk(job.tenant, job.env, digest)
         if cached and store.exists(cached["key"]):
-            self.repo.update_chunk(job_id, idx, state="DONE", content_hash=digest, key=cached["key"],
+            self.repo.update_chunk(job_id, idx, state=ChunkState.DONE, content_hash=digest, key=cached["key"],
                                    checksum=cached["checksum"], reused=True, seconds=0.0, worker=owner,
-                                   attempts=c["attempts"])
+                                   attempts=c.attempts)
             report("chunks", frames)
             return
         while True:
@@ -273,22 +277,22 @@ class JobRunner:
                     self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id, chunk_index=idx,
                                         timeout=self._timeout(window.frames, window, profile.speed_factor, options))
                     target = Path(work) / f"chunk_{idx:05d}.mp4"
-                    self._cut(padded, target, c["start_frame"] - start, frames, fps, cancel, job_id, idx)
+                    self._cut(padded, target, c.start_frame - start, frames, fps, cancel, job_id, idx)
                     _, checksum = store.put_file(key, target, move=True)
-                self.repo.cache_chunk(job["tenant"], job["env"], digest, key, checksum, frames)
-                self.repo.update_chunk(job_id, idx, state="DONE", key=key, checksum=checksum, reused=False,
+                self.repo.cache_chunk(job.tenant, job.env, digest, key, checksum, frames)
+                self.repo.update_chunk(job_id, idx, state=ChunkState.DONE, key=key, checksum=checksum, reused=False,
                                        seconds=round(time.monotonic() - t, 3), attempts=attempts, error=None)
                 report("chunks", frames)
                 return
             except Cancelled:
-                self.repo.update_chunk(job_id, idx, state="PENDING", attempts=attempts)
+                self.repo.update_chunk(job_id, idx, state=ChunkState.PENDING, attempts=attempts)
                 raise
             except FFmpegError as exc:
                 err = error_record(exc)
                 if attempts >= max_attempts(options):
-                    self.repo.update_chunk(job_id, idx, state="FAILED", attempts=attempts, error=err)
+                    self.repo.update_chunk(job_id, idx, state=ChunkState.FAILED, attempts=attempts, error=err)
                     raise
-                self.repo.update_chunk(job_id, idx, state="PENDING", attempts=attempts, error=err)
+                self.repo.update_chunk(job_id, idx, state=ChunkState.PENDING, attempts=attempts, error=err)
                 if single_attempt:
                     raise RetryChunk(BACKOFF * 2 ** (attempts - 1)) from exc
                 if cancel.wait(BACKOFF * 2 ** (attempts - 1)):
@@ -298,8 +302,6 @@ class JobRunner:
              job_id: str, idx: int) -> None:
         """Drop the pre-roll and post-roll by stream copy: seek to the chunk's first keyframe and keep
         exactly its frames (closed GOPs: they are the first packets in decode order from there)."""
-        from .service import count_video_frames
-
         self.service.runner.run(["-y", "-ss", to_ffmpeg_seconds(lead / fps), "-i", str(padded), "-map", "0:v",
                                  "-c", "copy", "-frames:v", str(frames), *REMUX_ARGS, str(target)],
                                 stage="chunk", cancel=cancel, job_id=job_id, chunk_index=idx, timeout=60)
@@ -316,14 +318,14 @@ class JobRunner:
         seconds = float(Fraction(frames) / parse_fps(plan.fps))
         return 30 + 4 * seconds / max(speed_factor, 0.01)
 
-    def _cleanup(self, job_id: str, *, partial: bool) -> None:
+    def cleanup(self, job_id: str, *, partial: bool) -> None:
         """Remove the job's intermediates (audio; the output too when cancelled)."""
         job = self.repo.get(job_id)
-        store = self.service.library.store(job["env"])
+        store = self.service.library.store(job.env)
         names = ["audio.m4a"] + (["output.mp4"] if partial else [])
         for name in names:
             try:
-                store.delete(keys.render_key(job["tenant"], job["env"], job_id, name))
+                store.delete(keys.render_key(job.tenant, job.env, job_id, name))
             except CutliteError:
                 pass
 
@@ -331,7 +333,7 @@ class JobRunner:
 @dataclass(frozen=True)
 class JobContext:
     """A job's plan and surroundings, rebuilt from its row: what chunks and the join work from."""
-    job: dict[str, Any]
+    job: Job
     profile: RenderProfile
     decision: HardwareDecision
     plan: Callable[..., RenderPlan]   # the job's plan with keyword overrides (window, streams, ...)
@@ -339,7 +341,7 @@ class JobContext:
     fps: Fraction
     total: int
     identities: dict[str, str]        # source path -> identity (chunk cache keys)
-    store: Any
+    store: ObjectStore
     options: dict[str, Any]
 
 
@@ -395,7 +397,7 @@ LOOKAHEAD = {"ultrafast": 0, "superfast": 0, "veryfast": 10, "faster": 20, "fast
 PREROLL_FRAMES = int(os.environ.get("CUTLITE_CHUNK_PREROLL") or 15)
 
 
-def padded_window(chunk: dict[str, Any], profile: Any, fps: Fraction, total: int) -> tuple[int, int]:
+def padded_window(chunk: Chunk, profile: RenderProfile, fps: Fraction, total: int) -> tuple[int, int]:
     """The frames a chunk's encode covers: a short pre-roll and the preset's lookahead around it.
 
     A single pass reaches a chunk boundary with its rate control warm and its lookahead full; a
@@ -403,17 +405,9 @@ def padded_window(chunk: dict[str, Any], profile: Any, fps: Fraction, total: int
     frames (measured). The chunk's first frame is forced to a keyframe, so the pre-roll and
     post-roll are cut off exactly by stream copy (``JobRunner._cut``).
     """
-    start = max(0, chunk["start_frame"] - PREROLL_FRAMES)
-    end = min(total, chunk["end_frame"] + LOOKAHEAD.get(profile.preset, 40))
+    start = max(0, chunk.start_frame - PREROLL_FRAMES)
+    end = min(total, chunk.end_frame + LOOKAHEAD.get(profile.preset, 40))
     return start, end
-
-
-def chunk_frames_of(chunk_seconds: Any, fps: Fraction) -> int | None:
-    if not chunk_seconds:
-        return None
-    from .timebase import parse_time
-
-    return max(1, round(parse_time(chunk_seconds) * fps))
 
 
 def copy_out(src: Path, dest: Path) -> None:

@@ -20,13 +20,12 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_serializer, model_validator
 
-from ..errors import ValidationError
+from engines.errors import ValidationError
+from .scope import ENVS, TENANT_RE
 from .timebase import fraction_text, parse_fps, parse_time, snap_to_frame
 
 SCHEMA_VERSION = 1
 
-TENANT_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-ENVS = ("dev", "staging", "prod")
 PROJECT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")

@@ -7,7 +7,12 @@ file has the same keyframe cadence as a single-pass encode.
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
+
+from engines.model.timebase import parse_time
 
 
 class Chunk(BaseModel):
@@ -33,3 +38,10 @@ def plan_chunks(frames: int, gop: int, chunk_frames: int | None) -> list[Chunk]:
     if len(bounds) > 2 and bounds[-1] - bounds[-2] < size // 2:
         del bounds[-2]
     return [Chunk(index=i, start_frame=s, end_frame=e) for i, (s, e) in enumerate(zip(bounds, bounds[1:]))]
+
+
+def chunk_frames_of(chunk_seconds: Any, fps: Fraction) -> int | None:
+    """A chunk length in seconds (any time value) as whole output frames; None for one chunk."""
+    if not chunk_seconds:
+        return None
+    return max(1, round(parse_time(chunk_seconds) * fps))

@@ -21,18 +21,20 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import AssetError, Cancelled, CutliteError
-from ..media_v2 import keys
-from ..media_v2.library import MediaLibrary
-from ..media_v2.models import Artifact, Asset, utc_now
-from ..media_v2.registry import lease_owner
-from .hardware import HardwareDecision
-from .plan import BT709_TAGS, NO_ROTATION, color_conversion, container_args, upright_filters
-from .probe import MediaInfo, probe
-from .profiles import RenderProfile, nearest_even, resolve_encoder
-from .project import Project
-from .timebase import fraction_text, snap_to_frame
-from .timeline import place_project
+from engines.errors import AssetError, Cancelled, CutliteError
+from engines.media_v2 import keys
+from engines.media_v2.library import MediaLibrary
+from engines.media_v2.models import Artifact, Asset, utc_now
+from engines.owners import lease_owner
+from engines.ffmpeg.hardware import HardwareDecision
+from engines.planning.plan import BT709_TAGS, NO_ROTATION, color_conversion, container_args, upright_filters
+from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
+from engines.ffmpeg.profiles import RenderProfile, get_profile, nearest_even, resolve_encoder
+from engines.model.project import Project
+from engines.model.timebase import fraction_text, parse_time, snap_to_frame
+from engines.model.timeline import place_project
+
+from .renderer import ProjectInput, Renderer
 
 LADDER = ("draft_360p", "draft_480p", "preview_720p")  # rungs, smallest first
 
@@ -82,9 +84,9 @@ class ProxyOutcome:
 
 
 class ProxyLadder:
-    def __init__(self, service: Any, library: MediaLibrary | None = None, *, max_parallel: int = 2,
+    def __init__(self, service: Renderer, library: MediaLibrary | None = None, *, max_parallel: int = 2,
                  lease_wait: float = 600.0) -> None:
-        self.service = service  # RenderService: runner and hardware decisions
+        self.service = service  # runner and hardware decisions
         self.library = library or MediaLibrary()
         self.max_parallel = max(1, max_parallel)
         self.lease_wait = lease_wait
@@ -178,8 +180,6 @@ class ProxyLadder:
 
     def generate(self, asset: Asset, profile: RenderProfile, decision: HardwareDecision, key: str,
                  cancel: threading.Event | None) -> Artifact:
-        from .service import count_video_frames
-
         started = time.monotonic()
         source = self.library.source_path(asset)
         info = probe(source)
@@ -215,3 +215,15 @@ def assets_in_window(project: Project, start: Fraction | None, end: Fraction | N
     a = 0 if start is None else snap_to_frame(start, timeline.fps)
     b = timeline.frames if end is None else snap_to_frame(end, timeline.fps)
     return sorted({pc.clip.asset for pc in timeline.clips() if pc.clip.asset and pc.start < b and pc.end > a})
+
+
+def ensure_proxies_for_project(project: ProjectInput, profile: str, *, service: Renderer, hw: str | None = None,
+                               start: Any = None, end: Any = None, base_dir: Path | None = None,
+                               max_parallel: int = 2, cancel: threading.Event | None = None) -> list[ProxyOutcome]:
+    """Make sure every video asset the project uses (within ``[start, end)`` seconds, if given) has a
+    proxy for ``profile``: reused by cache key, else generated. Returns an outcome per asset."""
+    proj, folder = service.load(project)
+    ladder = ProxyLadder(service, service.library, max_parallel=max_parallel)
+    return ladder.ensure_for_project(proj, base_dir or folder, get_profile(profile), hw=hw,
+                                     start=None if start is None else parse_time(start),
+                                     end=None if end is None else parse_time(end), cancel=cancel)

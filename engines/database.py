@@ -1,0 +1,81 @@
+"""The database: one SQLAlchemy engine per URL per process, and its migrations.
+
+SQLite under CUTLITE_HOME by default, in WAL mode with a busy timeout so several processes
+can share it; Postgres by URL. The schema comes only from Alembic migrations
+(``engines/migrations``), applied at start-up under a lock. Each package declares its own tables
+on ``metadata`` (``media_v2/db.py``, ``jobs/tables.py``); this module knows none of them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from pathlib import Path
+
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(url: str) -> Engine:
+    """One migrated engine per URL per process."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _create(url)
+            migrate(engine)
+        return engine
+
+
+def _create(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection
+            dbapi_conn.isolation_level = None  # pysqlite emits no BEGIN of its own; see "begin"
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")      # readers never block the writer
+            cur.execute("PRAGMA busy_timeout=30000")    # wait for a writer instead of failing
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _immediate(conn):  # noqa: ANN001
+            # take the write lock at BEGIN: no deadlock-prone read-then-upgrade between processes
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Alembic upgrade to head, serialised across processes (file lock / advisory lock)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    if engine.dialect.name == "sqlite":
+        lock_path = Path(str(engine.url.database) + ".migrate.lock")
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with engine.connect() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+    else:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(727274)"))
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(727274)"))
+                conn.commit()

@@ -1,0 +1,162 @@
+"""Render profiles and how each maps onto an encoder family.
+
+A profile says what the output must be (size rule, fps rule, codec, pix_fmt, quality, GOP,
+audio, threading); ``resolve_encoder`` maps it onto one encoder family (CPU or a GPU API) with
+explicit, documented rules so that a GPU render is the same deliverable, not a surprise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from engines.errors import ValidationError
+from engines.model.timebase import fraction_text
+
+GPU_FAMILIES = ("nvenc", "videotoolbox", "vaapi", "qsv")  # also the auto-detection order
+FAMILIES = ("cpu",) + GPU_FAMILIES
+
+
+@dataclass(frozen=True)
+class RenderProfile:
+    name: str
+    role: str                 # "draft" | "preview" | "delivery"
+    short_side: int           # the output's shorter side in pixels
+    upscale: bool             # may the output be larger than the project canvas?
+    fps_cap: Fraction | None  # output fps = min(project fps, cap)
+    codec: str                # "h264" | "hevc"
+    pix_fmt: str
+    crf: int                  # CPU quality (x264/x265 CRF); GPU quality is mapped from it
+    preset: str               # x264/x265 preset
+    gop_seconds: Fraction     # keyframe interval
+    audio_bitrate: str
+    threads: int              # encoder threads (0 = ffmpeg decides)
+    filter_threads: int       # filter graph threads (0 = ffmpeg decides)
+    speed_factor: float       # expected encode speed relative to real time on one core, for timeouts
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """The project canvas scaled so its short side is ``short_side`` (even numbers)."""
+        short = min(width, height)
+        target = self.short_side if (self.upscale or self.short_side < short) else short
+        if target == short:
+            return width, height
+        f = Fraction(target, short)
+        return nearest_even(width * f), nearest_even(height * f)
+
+    def output_fps(self, project_fps: Fraction) -> Fraction:
+        if self.fps_cap is not None and project_fps > self.fps_cap:
+            return self.fps_cap
+        return project_fps
+
+    def gop_frames(self, fps: Fraction) -> int:
+        return max(1, round(fps * self.gop_seconds))
+
+    def to_row(self) -> dict[str, str]:
+        return {"profile": self.name, "role": self.role, "size": f"{self.short_side}p"
+                + (" (upscales)" if self.upscale else ""),
+                "fps": f"<= {fraction_text(self.fps_cap)}" if self.fps_cap else "project",
+                "codec": self.codec, "pix_fmt": self.pix_fmt, "crf": str(self.crf),
+                "preset": self.preset, "gop": f"{fraction_text(self.gop_seconds)} s",
+                "audio": f"aac {self.audio_bitrate}", "threads": str(self.threads or "auto")}
+
+
+def nearest_even(x: Fraction | int) -> int:
+    """Pixel sizes for 4:2:0 video: the nearest even number, at least 2."""
+    return max(2, 2 * round(Fraction(x) / 2))
+
+
+PROFILES: dict[str, RenderProfile] = {p.name: p for p in (
+    RenderProfile("draft_360p", "draft", 360, False, Fraction(24), "h264", "yuv420p", 32, "ultrafast",
+                  Fraction(1, 2), "64k", 2, 2, 8.0),
+    RenderProfile("draft_480p", "draft", 480, False, Fraction(30), "h264", "yuv420p", 30, "superfast",
+                  Fraction(1, 2), "96k", 2, 2, 4.0),
+    RenderProfile("preview_720p", "preview", 720, False, Fraction(30), "h264", "yuv420p", 26, "veryfast",
+                  Fraction(1), "128k", 0, 0, 1.5),
+    RenderProfile("social_1080p", "delivery", 1080, True, Fraction(60), "h264", "yuv420p", 21, "fast",
+                  Fraction(2), "160k", 0, 0, 0.5),
+    RenderProfile("master_4k", "delivery", 2160, True, None, "hevc", "yuv420p10le", 18, "medium",
+                  Fraction(2), "256k", 0, 0, 0.05),
+)}
+
+
+def get_profile(name: str) -> RenderProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValidationError([f"profile: unknown profile \"{name}\"; known: {', '.join(PROFILES)}"]) from None
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How one profile is encoded by one family: argv pieces, never a shell string."""
+
+    family: str
+    encoder: str
+    pix_fmt: str                  # the format the graph hands to the encoder
+    global_args: tuple[str, ...]  # before the inputs (hardware device set-up)
+    filter_tail: str | None       # appended to the video graph (e.g. upload to the GPU)
+    codec_args: tuple[str, ...]   # quality, GOP, profile
+
+
+_ENCODER_NAMES = {
+    ("cpu", "h264"): "libx264", ("cpu", "hevc"): "libx265",
+    ("nvenc", "h264"): "h264_nvenc", ("nvenc", "hevc"): "hevc_nvenc",
+    ("videotoolbox", "h264"): "h264_videotoolbox", ("videotoolbox", "hevc"): "hevc_videotoolbox",
+    ("vaapi", "h264"): "h264_vaapi", ("vaapi", "hevc"): "hevc_vaapi",
+    ("qsv", "h264"): "h264_qsv", ("qsv", "hevc"): "hevc_qsv",
+}
+
+# x264/x265 preset -> NVENC preset (p1 fastest .. p7 best) and QSV preset.
+_NVENC_PRESET = {"ultrafast": "p1", "superfast": "p2", "veryfast": "p3", "faster": "p3",
+                 "fast": "p4", "medium": "p5", "slow": "p6", "slower": "p7"}
+_QSV_PRESET = {"ultrafast": "veryfast", "superfast": "veryfast", "veryfast": "veryfast",
+               "faster": "faster", "fast": "fast", "medium": "medium", "slow": "slow", "slower": "slower"}
+
+
+def encoder_name(family: str, codec: str) -> str:
+    return _ENCODER_NAMES[(family, codec)]
+
+
+def resolve_encoder(profile: RenderProfile, family: str, fps: Fraction) -> EncoderSettings:
+    """Map a profile onto an encoder family. The rules:
+
+    - GOP: ``gop_seconds`` at the output fps, a closed GOP, no scene-cut keyframes (so chunk
+      boundaries and proxies seek predictably), on every family.
+    - quality: CPU uses CRF; NVENC constant-quality ``cq = crf + 1``; VAAPI/QSV ``qp``/
+      ``global_quality = crf``; VideoToolbox ``q:v = 105 - 2*crf`` (1..100, higher is better).
+    - 10-bit profiles hand ``p010le`` to GPU encoders and ``yuv420p10le`` to x265.
+    """
+    if family not in FAMILIES:
+        raise ValidationError([f"hw: unknown hardware family \"{family}\"; known: {', '.join(FAMILIES)}"])
+    enc = encoder_name(family, profile.codec)
+    g = str(profile.gop_frames(fps))
+    gop = ("-g", g, "-keyint_min", g)
+    ten_bit = profile.pix_fmt.endswith("10le")
+    if family == "cpu":
+        if profile.codec == "h264":
+            args = ("-preset", profile.preset, "-crf", str(profile.crf), "-profile:v", "high",
+                    *gop, "-sc_threshold", "0", "-flags", "+cgop")
+        else:
+            args = ("-preset", profile.preset, "-crf", str(profile.crf), "-tag:v", "hvc1",
+                    "-x265-params", f"keyint={g}:min-keyint={g}:scenecut=0:open-gop=0:log-level=error")
+        if profile.threads:
+            args += ("-threads", str(profile.threads))
+        return EncoderSettings(family, enc, profile.pix_fmt, (), None, args)
+    gpu_fmt = "p010le" if ten_bit else "nv12"
+    if family == "nvenc":
+        args = ("-preset", _NVENC_PRESET[profile.preset], "-tune", "hq", "-rc", "vbr",
+                "-cq", str(profile.crf + 1), "-b:v", "0", *gop, "-forced-idr", "1", "-no-scenecut", "1")
+        return EncoderSettings(family, enc, gpu_fmt, (), None, args)
+    if family == "videotoolbox":
+        q = max(1, min(100, 105 - 2 * profile.crf))
+        args = ("-q:v", str(q), "-allow_sw", "0", *gop)
+        if profile.codec == "hevc":
+            args += ("-tag:v", "hvc1")
+        return EncoderSettings(family, enc, gpu_fmt, (), None, args)
+    if family == "vaapi":
+        return EncoderSettings(family, enc, gpu_fmt, ("-vaapi_device", "/dev/dri/renderD128"),
+                               f"format={gpu_fmt},hwupload", ("-rc_mode", "CQP", "-qp", str(profile.crf), *gop))
+    # qsv
+    return EncoderSettings(family, enc, gpu_fmt, ("-init_hw_device", "qsv=hw", "-filter_hw_device", "hw"),
+                           f"format={gpu_fmt},hwupload=extra_hw_frames=64",
+                           ("-preset", _QSV_PRESET[profile.preset], "-global_quality", str(profile.crf), *gop))

@@ -1,0 +1,154 @@
+"""The renderer: planning a project and rendering a plan in one pass.
+
+``Renderer.plan_project`` loads, validates, gathers sources, decides hardware and builds the
+plan (a dry run raises with every problem listed). ``Renderer.render`` runs a plan in one
+ffmpeg pass into a temporary file beside the output and renames it into place only when ffmpeg
+succeeded and the file has the planned frame count: a failure or a cancel leaves no partial file.
+Jobs (``engines.jobs``) and previews (``engines.video_preview``) are built on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from engines.errors import AssetError, FFmpegError
+from engines.ffmpeg.hardware import HardwareDecision, decide_hardware, requested_hw
+from engines.ffmpeg.probe import count_video_frames
+from engines.ffmpeg.profiles import RenderProfile, get_profile
+from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, detect_hardware
+from engines.media_v2.library import MediaLibrary
+from engines.model.project import Project, load_project
+from engines.planning.chunks import chunk_frames_of
+from engines.planning.plan import RenderPlan, build_plan
+
+from .sources import AssetLookup, Sources, gather_sources
+
+Progress = Callable[[float, dict[str, str]], None]
+ProjectInput = str | Path | dict[str, Any] | Project
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output: str
+    frames: int
+    duration: str
+    elapsed: float
+    plan_hash: str
+    encoder: str
+
+
+class Renderer:
+    def __init__(self, runner: FFmpegRunner | None = None, *, asset_lookup: AssetLookup | None = None,
+                 hardware: HardwareReport | None = None, library: MediaLibrary | None = None) -> None:
+        self.runner = runner or FFmpegRunner()
+        self._library = library
+        self.asset_lookup = asset_lookup or self._lookup_in_media_v2
+        self._hardware = hardware
+
+    @property
+    def library(self) -> MediaLibrary:
+        """The media_v2 library, opened on first use: projects of local paths never need it."""
+        if self._library is None:
+            self._library = MediaLibrary()
+        return self._library
+
+    def _lookup_in_media_v2(self, project: Project, asset_id: str) -> str | None:
+        return self.library.lookup(project, asset_id)
+
+    @property
+    def hardware(self) -> HardwareReport:
+        if self._hardware is None:
+            self._hardware = detect_hardware(self.runner)
+        return self._hardware
+
+    # -------------------------------------------------------------- planning
+
+    def load(self, project: ProjectInput) -> tuple[Project, Path]:
+        """The validated project and the folder its relative paths resolve against."""
+        if isinstance(project, Project):
+            return project, Path.cwd()
+        if isinstance(project, (str, Path)) and not str(project).lstrip().startswith("{"):
+            return load_project(project), Path(project).resolve().parent
+        return load_project(project), Path.cwd()
+
+    def gather(self, project: Project, base_dir: Path) -> Sources:
+        return gather_sources(project, base_dir, lookup=self.asset_lookup)
+
+    def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
+        choice = requested_hw(hw)
+        # a CPU render needs no GPU probe
+        return decide_hardware(choice, profile.codec, None if choice == "cpu" else self.hardware)
+
+    def plan_project(self, project: ProjectInput, profile: str, hw: str | None = None, *,
+                     base_dir: Path | None = None, chunk_seconds: Any = None) -> RenderPlan:
+        """Load -> validate -> gather -> decide -> plan. Raises with every blocking problem."""
+        proj, folder = self.load(project)
+        prof = get_profile(profile)
+        sources = self.gather(proj, base_dir or folder)
+        if sources.problems:
+            raise AssetError(f"{len(sources.problems)} blocking problem(s): " + "; ".join(sources.problems),
+                             stage="plan", problems=sources.problems,
+                             hint="fix or register the listed assets, then plan again")
+        decision = self.decide(prof, hw)
+        return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
+                          chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)))
+
+    # -------------------------------------------------------------- rendering
+
+    def render(self, plan: RenderPlan, output: str | Path, *, progress: Progress | None = None,
+               cancel: threading.Event | None = None, timeout: float | None = None,
+               stall_timeout: float | None = None) -> RenderResult:
+        """One ffmpeg pass into ``output``, which appears only once complete and verified."""
+        out = Path(output).resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        partial = out.parent / f".{out.name}.partial-{os.getpid()}-{threading.get_ident()}.mp4"
+        try:
+            self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout,
+                        stall_timeout=stall_timeout)
+            os.replace(partial, out)
+        finally:
+            partial.unlink(missing_ok=True)
+        if progress is not None:
+            progress(1.0, {"progress": "end"})
+        return RenderResult(str(out), plan.frames, plan.duration, time.monotonic() - start, plan.plan_hash,
+                            str(plan.meta.get("encoder")))
+
+    def encode(self, plan: RenderPlan, target: Path, *, progress: Progress | None = None,
+               cancel: threading.Event | None = None, timeout: float | None = None, stage: str = "render",
+               stall_timeout: float | None = None, **context: Any) -> None:
+        """Run ``plan`` into ``target`` (in a private work folder) and check its frame count."""
+        with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
+            _write_work_folder(plan, Path(work))
+
+            def on_progress(block: dict[str, str]) -> None:
+                if progress is not None:
+                    frame = int(block.get("frame", "0") or 0)
+                    progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
+
+            self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
+                            on_progress=on_progress, stall_timeout=stall_timeout, plan_hash=plan.plan_hash,
+                            profile=plan.profile, **context)
+        if plan.streams != "audio":
+            frames = count_video_frames(target)
+            if frames != plan.frames:
+                raise FFmpegError(f"the output has {frames} frames, the plan {plan.frames}", stage="verify",
+                                  plan_hash=plan.plan_hash, retryable=True, **context,
+                                  hint="this is an engine bug if it repeats: report it with `cutlite plan --json`")
+
+
+def _write_work_folder(plan: RenderPlan, work: Path) -> None:
+    for name, text in plan.work_files().items():
+        (work / name).write_text(text, encoding="utf-8")
+    for source, name in plan.links.items():
+        try:
+            os.symlink(source, work / name)
+        except OSError:
+            shutil.copyfile(source, work / name)
