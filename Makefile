@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-scale-out reliability clean
+.PHONY: demo test lint bench bench-scale-out reliability clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/cutlite demo --out demo_out
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed  # the layers (import-linter contracts in pyproject.toml) and ruff
+	$(BIN)/lint-imports
+	$(BIN)/ruff check engines tests bench examples
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py

@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_render import OUT, make_media, reference_project  # noqa: E402
 
+from engines.ffmpeg.runner import FFmpegRunner  # noqa: E402
 from engines.media_v2.library import MediaLibrary  # noqa: E402
 from engines.media_v2.registry import Registry  # noqa: E402
 from engines.media_v2.storage import LocalStore  # noqa: E402
-from engines.ffmpeg.runner import FFmpegRunner  # noqa: E402
 from engines.video_render.service import RenderService  # noqa: E402
 
 

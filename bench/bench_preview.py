@@ -31,12 +31,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_render import make_media, reference_project  # noqa: E402
+
+from engines.ffmpeg.profiles import get_profile  # noqa: E402
+from engines.model.timebase import snap_to_frame  # noqa: E402
+from engines.planning.plan import build_plan  # noqa: E402
 from engines.video_preview.latency import calibrate  # noqa: E402
 from engines.video_preview.service import PreviewService  # noqa: E402
-from engines.planning.plan import build_plan  # noqa: E402
-from engines.ffmpeg.profiles import get_profile  # noqa: E402
 from engines.video_render.service import RenderService, ensure_proxies_for_project  # noqa: E402
-from engines.model.timebase import snap_to_frame  # noqa: E402
 
 WINDOWS = ((Fraction(8), Fraction(13)), (Fraction(20), Fraction(25)))  # across the crossfade; the tail
 

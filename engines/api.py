@@ -24,16 +24,32 @@ from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .errors import (AssetError, AssetNotReady, BackpressureError, BrokerUnavailable, Cancelled, CutliteError,
-                     FFmpegError, Forbidden, HardwareError, JobError, MissingDependency, NotFound, StorageError,
-                     UploadTooLarge, TooLarge, ValidationError)
-from engines.model.scope import check_scope
-from engines.media_v2.library import max_upload_bytes
 from engines.jobs.records import JobState
-from engines.planning.plan import portable_links
+from engines.media_v2.library import max_upload_bytes
 from engines.model.project import Project, load_project
+from engines.model.scope import check_scope
+from engines.planning.plan import portable_links
 from engines.video_preview.service import PreviewService
 from engines.video_render.service import RenderService, ensure_proxies_for_project
+
+from .errors import (
+    AssetError,
+    AssetNotReady,
+    BackpressureError,
+    BrokerUnavailable,
+    Cancelled,
+    CutliteError,
+    FFmpegError,
+    Forbidden,
+    HardwareError,
+    JobError,
+    MissingDependency,
+    NotFound,
+    StorageError,
+    TooLarge,
+    UploadTooLarge,
+    ValidationError,
+)
 
 SCHEMA = "cutlite.api/1"
 

@@ -19,8 +19,21 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .errors import (AssetError, BackpressureError, Cancelled, CutliteError, FFmpegError, Forbidden, HardwareError,
-                     JobError, MissingDependency, NotFound, TooLarge, ValidationError, from_record)
+from .errors import (
+    AssetError,
+    BackpressureError,
+    Cancelled,
+    CutliteError,
+    FFmpegError,
+    Forbidden,
+    HardwareError,
+    JobError,
+    MissingDependency,
+    NotFound,
+    TooLarge,
+    ValidationError,
+    from_record,
+)
 
 out_console = Console()              # tables for people, on stdout
 err_console = Console(stderr=True)   # logs and progress
@@ -61,9 +74,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from engines.ffmpeg.runner import FFmpegRunner, detect_hardware
     from engines.ffmpeg.hardware import decide_hardware, requested_hw
     from engines.ffmpeg.profiles import PROFILES
+    from engines.ffmpeg.runner import FFmpegRunner, detect_hardware
 
     runner = FFmpegRunner()
     report = detect_hardware(runner)
@@ -193,11 +206,14 @@ def _finish(args: argparse.Namespace, jobs: Any, job_id: str) -> int:
     view = jobs.view(job_id)
     rows = [{"job": view["id"], "state": view["state"], "chunks": len(view["chunks"]),
              "reused": sum(1 for c in view["chunks"] if c["reused"]), "output": view["output_key"] or "-"}]
-    _emit(args, view, _table("Render job", rows))
+    if not (args.json and view["state"] in ("CANCELED", "FAILED")):  # with --json the error is the one document
+        _emit(args, view, _table("Render job", rows))
     if view["state"] == "CANCELED":
         raise Cancelled("cancelled by the user", stage="render", job_id=job_id)
     if view["state"] == "FAILED":
-        raise from_record(view["error"])
+        error = from_record(view["error"])  # rebuilt into its own class: it exits with its own code
+        error.context.setdefault("job_id", job_id)
+        raise error
     return 0
 
 
@@ -315,10 +331,11 @@ def _print_preview(args: argparse.Namespace, result: Any) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    try:
-        from engines.jobs.celery_app import run_worker
-    except ImportError as exc:
-        raise ValidationError([f"worker: Celery is not installed ({exc}); pip install -e \".[celery]\""]) from None
+    from .extras import require
+
+    require("celery", "celery", "cutlite worker")
+    from .jobs.worker import run_worker
+
     run_worker(args.name, args.concurrency)
     return 0
 
@@ -350,9 +367,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- wiring
 
 def build_parser() -> argparse.ArgumentParser:
-    from engines.video_preview.strategy import STRATEGIES
     from engines.ffmpeg.hardware import HW_CHOICES
     from engines.ffmpeg.profiles import PROFILES
+    from engines.video_preview.strategy import STRATEGIES
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")

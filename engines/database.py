@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 
+from engines.extras import require
+
 metadata = MetaData()
 
 _engines: dict[str, Engine] = {}
@@ -52,6 +54,8 @@ def _create(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    if url.startswith("postgresql+psycopg"):
+        require("psycopg", "postgres", "a postgresql:// CUTLITE_DATABASE_URL")
     return create_engine(url, pool_pre_ping=True)
 
 

@@ -19,9 +19,13 @@ import numpy as np
 import pytest
 
 from engines.ffmpeg import samples
-from engines.ffmpeg.runner import FFmpegRunner
 from engines.ffmpeg.probe import probe
+from engines.ffmpeg.runner import FFmpegRunner
 from engines.video_render.service import RenderService
+
+CLI = [sys.executable, "-m", "engines.cli"]  # the `cutlite` command, as a subprocess
+A = {"X-Tenant": "acme", "X-Env": "dev"}     # request headers of tenant acme (dev)
+B = {"X-Tenant": "globex", "X-Env": "dev"}   # ... and of another tenant
 
 REAL_MEDIA = Path(os.environ.get("CUTLITE_REAL_MEDIA") or Path(__file__).resolve().parents[2] / "shared" / "media" / "real")
 
@@ -217,3 +221,13 @@ def moto_s3(bucket: str = "cutlite"):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def service_for(home: Path, runner: FFmpegRunner | None = None) -> RenderService:
+    """A render service whose registry and object store live under ``home`` (a test's own state)."""
+    from engines.media_v2.library import MediaLibrary
+    from engines.media_v2.registry import Registry
+    from engines.media_v2.storage import LocalStore
+
+    library = MediaLibrary(Registry(f"sqlite:///{home / 'cutlite.db'}"), stores={"dev": LocalStore(home / "objects")})
+    return RenderService(runner or FFmpegRunner(), library=library)

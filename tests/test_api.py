@@ -8,11 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from conftest import project, serve
-
-A = {"X-Tenant": "acme", "X-Env": "dev"}
-B = {"X-Tenant": "globex", "X-Env": "dev"}
+from conftest import A, B, project, serve
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import httpx
-
 from conftest import serve
 
 EXAMPLES = int(os.environ.get("CUTLITE_FUZZ_EXAMPLES") or 12)

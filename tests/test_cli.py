@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from conftest import measure, project, write_project
-
-CLI = [sys.executable, "-m", "engines.cli"]
+from conftest import CLI, measure, project, write_project
 
 
 def cutlite(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,11 +69,16 @@ def test_plan_json_is_the_same_twice(tmp_path, media):
     assert plan["meta"]["hardware"]["requested"] == "auto" and plan["meta"]["encoder"] == "libx264"
 
 
-def test_required_gpu_on_this_machine_is_exit_2_with_a_hint(tmp_path, media):
+def test_required_gpu_plans_on_a_gpu_and_is_exit_2_with_a_hint_without_one(tmp_path, media):
+    from engines.ffmpeg.runner import detect_hardware
+
     doc = project([{"id": "v", "kind": "video", "clips": [
         {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": 1}]}], {"red": media["red"]})
-    out = cutlite("plan", str(write_project(tmp_path, doc)), "--profile", "draft_360p", "--hw", "gpu")
-    assert out.returncode == 2 and "--hw auto" in out.stderr
+    out = cutlite("plan", str(write_project(tmp_path, doc)), "--profile", "draft_360p", "--hw", "gpu", "--json")
+    if any(p.usable and p.codec == "h264" for p in detect_hardware().probes):  # this host has a usable GPU
+        assert out.returncode == 0 and json.loads(out.stdout)["meta"]["hardware"]["family"] != "cpu"
+    else:
+        assert out.returncode == 2 and "--hw auto" in out.stderr
 
 
 def test_render_writes_the_output_and_reports_it(tmp_path, media):

@@ -12,29 +12,19 @@ import os
 import resource
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import CLI, measure, project, service_for, write_project
 
-from conftest import measure, project, write_project
 from engines.errors import StorageError
 from engines.faults import POINTS
-from engines.media_v2 import keys
-from engines.media_v2.library import MediaLibrary
-from engines.media_v2.registry import Registry
-from engines.media_v2.storage import LocalStore
 from engines.ffmpeg import samples
-from engines.ffmpeg.runner import FFmpegRunner
-from engines.video_render.service import RenderService
+from engines.media_v2 import keys
+from engines.media_v2.storage import LocalStore
 
-CLI = [sys.executable, "-m", "engines.cli"]
 REPEATS = int(os.environ.get("CUTLITE_FAULT_REPEATS") or 1)
 
-
-def service_for(home: Path) -> RenderService:
-    library = MediaLibrary(Registry(f"sqlite:///{home / 'cutlite.db'}"), stores={"dev": LocalStore(home / "objects")})
-    return RenderService(FFmpegRunner(), library=library)
 
 
 @pytest.fixture(scope="module")

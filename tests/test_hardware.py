@@ -4,8 +4,8 @@ import pytest
 
 from engines.errors import EncoderUnavailable, HardwareError
 from engines.ffmpeg import runner as ffmpeg_runner
-from engines.ffmpeg.runner import EncoderProbe, FFmpegRunner, HardwareReport, probe_hardware
 from engines.ffmpeg.hardware import decide_hardware, requested_hw
+from engines.ffmpeg.runner import EncoderProbe, FFmpegRunner, HardwareReport, probe_hardware
 
 
 def report(*usable: str, listed_only: tuple[str, ...] = ()) -> HardwareReport:

@@ -5,28 +5,22 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from conftest import lossless, measure, project, psnr, write_project
-from engines.errors import BackpressureError, FFmpegError, JobError
-from engines.media_v2.library import MediaLibrary
-from engines.media_v2.registry import Registry
-from engines.media_v2.storage import LocalStore
-from engines.ffmpeg import samples
-from engines.ffmpeg.runner import FFmpegRunner
-from engines.api import _status_of as api_status
-from engines.cli import exit_code
-from engines.jobs.repository import TRANSITIONS, JobState, Limits, check_transition
-from engines.video_render.service import RenderService
+from conftest import CLI, lossless, measure, project, psnr, service_for, write_project
 from test_cli import running_encodes
 
-CLI = [sys.executable, "-m", "engines.cli"]
+from engines.api import _status_of as api_status
+from engines.cli import exit_code
+from engines.errors import BackpressureError, FFmpegError, JobError
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.jobs.repository import TRANSITIONS, JobState, Limits, check_transition
+
 ALL = list(JobState)
 
 
@@ -65,10 +59,6 @@ class FlakyRunner(FFmpegRunner):
 def home(tmp_path) -> Path:
     return tmp_path / "home"
 
-
-def service_for(home: Path, runner: FFmpegRunner | None = None) -> RenderService:
-    library = MediaLibrary(Registry(f"sqlite:///{home / 'cutlite.db'}"), stores={"dev": LocalStore(home / "objects")})
-    return RenderService(runner or FFmpegRunner(), library=library)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +140,7 @@ def test_render_artifact_meta_and_clean_intermediates(home, tmp_path, moving):
     svc = service_for(home)
     job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 2})
     done = svc.run_job(job.id)
-    key = f"tenants/acme/dev/media_v2/renders/{job['id']}/output.mp4"
+    key = f"tenants/acme/dev/media_v2/renders/{job.id}/output.mp4"
     assert done.output_key == key
     art = svc.library.registry.artifact_by_key("acme", "dev", key)
     assert art.kind == "render" and art.meta["chunk_count"] == 3 and art.meta["plan_hash"] == job.plan_hash
@@ -340,7 +330,7 @@ def test_the_executor_resumes_an_abandoned_job_by_itself(home, tmp_path, moving)
     assert svc.jobs.claim(job.id, "deadhost:1:x")  # "running" on a machine that went silent
     with svc.jobs.engine.begin() as conn:
         conn.exec_driver_sql("update render_jobs set heartbeat_at = 0 where id = ?", (job.id,))
-    executor = LocalExecutor(svc, Limits(max_running=1, max_running_per_tenant=1), poll=0.05).start()
+    executor = LocalExecutor(svc.job_service, Limits(max_running=1, max_running_per_tenant=1), poll=0.05).start()
     try:
         deadline = time.monotonic() + 60
         while svc.jobs.get(job.id).state != "COMPLETED" and time.monotonic() < deadline:

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from conftest import serve
 
 CLIENTS = int(os.environ.get("CUTLITE_LOAD_CLIENTS") or 4)

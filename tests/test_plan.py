@@ -10,10 +10,10 @@ import pytest
 
 from engines.errors import AssetError, ValidationError
 from engines.ffmpeg.hardware import HardwareDecision
-from engines.planning.plan import build_plan
 from engines.ffmpeg.probe import AudioInfo, MediaInfo, VideoInfo
 from engines.ffmpeg.profiles import get_profile
 from engines.model.project import load_project
+from engines.planning.plan import build_plan
 
 GOLDEN = Path(__file__).parent / "golden"
 CPU = HardwareDecision("cpu", "cpu", "libx264", "CPU requested", False)

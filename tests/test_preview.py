@@ -12,17 +12,17 @@ from pathlib import Path
 
 import av
 import pytest
-
 from conftest import close, measure, project, write_project
-from engines.errors import AssetError, FFmpegError, FFmpegTimeout, ValidationError, AssetNotReady
+
+from engines.errors import AssetNotReady, FFmpegError, FFmpegTimeout, ValidationError
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import FFmpegRunner
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
+from engines.model.project import load_project
 from engines.video_preview.latency import LatencyModel, calibrate
 from engines.video_preview.service import PreviewService
-from engines.ffmpeg import samples
-from engines.ffmpeg.runner import FFmpegRunner
-from engines.model.project import load_project
 from engines.video_render.service import RenderService, ensure_proxies_for_project
 
 SLATE_GREY = (58, 58, 58)

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import av
 import pytest
-
 from conftest import REAL_MEDIA, project, write_project
+
+from engines.ffmpeg import samples
+from engines.ffmpeg.probe import probe
+from engines.ffmpeg.runner import FFmpegRunner
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
-from engines.ffmpeg import samples
-from engines.ffmpeg.runner import FFmpegRunner
-from engines.ffmpeg.probe import probe
 from engines.video_render.service import RenderService, ensure_proxies_for_project
 
 

@@ -17,14 +17,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
 from conftest import REAL_MEDIA, project, write_project
+
+from engines.ffmpeg.probe import probe
+from engines.ffmpeg.runner import FFmpegRunner
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
 from engines.video_preview.service import PreviewService
-from engines.ffmpeg.runner import FFmpegRunner
-from engines.ffmpeg.probe import probe
 from engines.video_render.service import RenderService, count_video_frames, ensure_proxies_for_project
 
 VIDEO = sorted((REAL_MEDIA / "video").glob("*")) if (REAL_MEDIA / "video").is_dir() else []

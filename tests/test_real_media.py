@@ -7,8 +7,8 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from conftest import REAL_MEDIA, project
+
 from engines.ffmpeg.probe import probe
 
 VIDEO = REAL_MEDIA / "video"

@@ -6,10 +6,10 @@ from fractions import Fraction
 import pytest
 
 from engines.errors import DiskFull, FFmpegError, FFmpegNotFound
-from engines.ffmpeg.runner import FFmpegRunner, classify_failure, find_ffmpeg, key_line
-from engines.planning.plan import _fit
 from engines.ffmpeg.probe import MediaInfo, VideoInfo
+from engines.ffmpeg.runner import FFmpegRunner, classify_failure, find_ffmpeg, key_line
 from engines.model.project import Clip
+from engines.planning.plan import _fit
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")

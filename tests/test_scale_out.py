@@ -19,14 +19,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
-from conftest import project, write_project
-from engines.ffmpeg import samples
-from engines.jobs.distributed import chunk_queue, worker_queues
-from engines.ffmpeg.runner import HardwareReport
+from conftest import CLI, project, write_project
 from test_cli import running_encodes
 
-CLI = [sys.executable, "-m", "engines.cli"]
+from engines.ffmpeg import samples
+from engines.ffmpeg.runner import HardwareReport
+from engines.jobs.distributed import chunk_queue, worker_queues
+
 # tests that set a job up by hand must not wait for a slot another test's job still holds
 ROOMY = {"CUTLITE_MAX_RUNNING_JOBS": "50", "CUTLITE_MAX_RUNNING_JOBS_PER_TENANT": "50"}
 PG = os.environ.get("CUTLITE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -40,7 +39,9 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not reachable("127.0.0.1", 5672), reason="RabbitMQ is not reachable on 127.0.0.1:5672")
+# only the tests that run real workers need the broker; the routing and no-broker tests run everywhere
+needs_rabbitmq = pytest.mark.skipif(not reachable("127.0.0.1", 5672),
+                                    reason="RabbitMQ is not reachable on 127.0.0.1:5672")
 
 
 # ---------------------------------------------------------------- GPU routing (probe mocked, both sides)
@@ -169,6 +170,7 @@ def frames_of(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="gray") for f in c.decode(c.streams.video[0])]
 
 
+@needs_rabbitmq
 def test_a_job_fans_out_over_two_workers_and_matches_the_local_pool(farm, moving, tmp_path):
     path = a_project(tmp_path, moving, 4)
     run = farm.cli("render", str(path), "--profile", "draft_480p", "-o", str(tmp_path / "farm.mp4"),
@@ -187,6 +189,7 @@ def test_a_job_fans_out_over_two_workers_and_matches_the_local_pool(farm, moving
     assert len(a) == len(b) == 120 and all(np.array_equal(x, y) for x, y in zip(a, b))  # frame for frame
 
 
+@needs_rabbitmq
 def test_a_worker_killed_mid_chunk_loses_nothing(farm, moving, tmp_path):
     path = a_project(tmp_path, moving, 8, width=1920)
     run = farm.cli("render", str(path), "--profile", "social_1080p", "-o", str(tmp_path / "out.mp4"),
@@ -214,6 +217,7 @@ def test_a_worker_killed_mid_chunk_loses_nothing(farm, moving, tmp_path):
         farm.start(name)
 
 
+@needs_rabbitmq
 def test_a_chunk_that_always_fails_fails_the_job_after_the_retry_limit(farm, moving, tmp_path):
     path = a_project(tmp_path, moving, 4, name="fails.json", width=1280)  # shares no chunk with others
     # a 2 s social_1080p chunk takes seconds here: 0.3 s is never enough
@@ -224,6 +228,7 @@ def test_a_chunk_that_always_fails_fails_the_job_after_the_retry_limit(farm, mov
     assert max(c["attempts"] for c in view["chunks"]) == 2  # counted in the database: no endless redelivery
 
 
+@needs_rabbitmq
 def test_cancel_reaches_every_worker(farm, moving, tmp_path):
     path = a_project(tmp_path, moving, 7, name="cancel.json", width=1920)  # not in the chunk cache yet
     run = farm.cli("render", str(path), "--profile", "social_1080p", "-o", str(tmp_path / "out.mp4"),
@@ -241,6 +246,7 @@ def test_cancel_reaches_every_worker(farm, moving, tmp_path):
     assert view["state"] == "CANCELED"
 
 
+@needs_rabbitmq
 def test_the_job_completes_after_its_submitter_exits(farm, moving, tmp_path):
     path = a_project(tmp_path, moving, 3, name="detached.json")
     run = farm.cli("render", str(path), "--profile", "draft_360p", "-o", str(tmp_path / "out.mp4"),
@@ -260,11 +266,11 @@ def _submit(farm: Farm, path: Path, options: dict, profile: str = "draft_360p") 
     return out.stdout.strip()
 
 
+@needs_rabbitmq
 def test_two_api_processes_share_the_limits_and_finalise_each_job_once(farm, moving, tmp_path):
     """Two servers on the same database and broker, submissions to both at once."""
-    from conftest import serve
-
     import httpx
+    from conftest import serve
 
     env = {k: farm.env[k] for k in ("CUTLITE_HOME", "CUTLITE_EXECUTOR", "CUTLITE_QUEUE", "CUTLITE_DATABASE_URL")
            if k in farm.env}
@@ -300,6 +306,7 @@ def test_two_api_processes_share_the_limits_and_finalise_each_job_once(farm, mov
     assert json.loads(counts.stdout) == [1] * len(accepted), counts.stderr  # finalised once each
 
 
+@needs_rabbitmq
 def test_workers_on_separate_disks_share_only_postgres_and_s3(moving, tmp_path_factory, tmp_path):
     from conftest import S3_ENV, moto_s3
 
@@ -330,6 +337,7 @@ def test_workers_on_separate_disks_share_only_postgres_and_s3(moving, tmp_path_f
             farm.stop()
 
 
+@needs_rabbitmq
 def test_a_job_silent_on_the_workers_is_found_by_its_lease_and_handed_out_again(farm, moving, tmp_path):
     """Dispatched to a queue nobody consumes (as if every worker died with it), then silent."""
     orphan = "cutlite-orphan-" + secrets.token_hex(4)
@@ -358,6 +366,7 @@ def test_a_job_silent_on_the_workers_is_found_by_its_lease_and_handed_out_again(
         conn.default_channel.queue_delete(orphan)
 
 
+@needs_rabbitmq
 def test_a_poison_chunk_fails_the_job_instead_of_being_redelivered_forever(farm, moving, tmp_path):
     """A chunk whose worker died on its last allowed attempt (state RUNNING, attempts at the
     limit) is redelivered: the job fails with chunk_failed, nothing renders it again."""

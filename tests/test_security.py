@@ -7,7 +7,6 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from conftest import measure, project, write_project
 
 ENGINES = Path(__file__).resolve().parents[1] / "engines"
@@ -99,7 +98,6 @@ def test_media_longer_than_the_limit_is_refused_before_anything_is_stored(tmp_pa
 
 
 def test_a_project_cannot_reach_another_tenants_asset_from_the_cli(tmp_path, media):
-    import json
     import os
     import subprocess
     import sys

@@ -8,7 +8,6 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port, moto_s3
 
 from engines.errors import StorageError, ValidationError

@@ -2,8 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from engines.model.timebase import (frames_to_samples, parse_fps, parse_time, snap_to_frame,
-                                           to_ffmpeg_seconds)
+from engines.model.timebase import frames_to_samples, parse_fps, parse_time, snap_to_frame, to_ffmpeg_seconds
 
 
 def test_decimal_seconds_are_exact_rationals():

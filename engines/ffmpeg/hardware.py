@@ -15,8 +15,9 @@ import os
 from dataclasses import asdict, dataclass
 
 from engines.errors import HardwareError, ValidationError
-from .runner import HardwareReport
+
 from .profiles import GPU_FAMILIES, encoder_name
+from .runner import HardwareReport
 
 HW_CHOICES = ("auto", "cpu", "gpu") + GPU_FAMILIES
 

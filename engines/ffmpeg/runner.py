@@ -24,8 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from engines.errors import (Cancelled, DiskFull, EncoderUnavailable, FFmpegError, FFmpegNotFound,
-                      FFmpegTimeout, InputUnreadable)
+from engines.errors import (
+    Cancelled,
+    DiskFull,
+    EncoderUnavailable,
+    FFmpegError,
+    FFmpegNotFound,
+    FFmpegTimeout,
+    InputUnreadable,
+)
+
 from .profiles import GPU_FAMILIES, PROFILES, encoder_name, resolve_encoder
 
 STDERR_TAIL_LINES = 40

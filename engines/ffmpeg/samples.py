@@ -9,8 +9,9 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from .runner import FFmpegRunner
 from engines.model.timebase import fraction_text, to_ffmpeg_seconds
+
+from .runner import FFmpegRunner
 
 
 def make_video(path: str | Path, *, seconds: Fraction | int = 2, width: int = 320, height: int = 240,

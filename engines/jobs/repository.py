@@ -20,9 +20,10 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from engines.errors import BackpressureError, JobError, JobNotFound, ValidationError
-from engines.owners import owner_is_dead
-from engines.model.scope import JOB_ID_RE, check_scope
 from engines.media_v2.models import utc_now
+from engines.model.scope import JOB_ID_RE, check_scope
+from engines.owners import owner_is_dead
+
 from . import tables as db
 from .records import Chunk, ChunkState, Job, JobState
 

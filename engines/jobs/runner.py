@@ -30,20 +30,21 @@ from typing import Any, Callable
 
 from engines.errors import Cancelled, CutliteError, FFmpegError, JobError, StorageError
 from engines.faults import failpoint
-from engines.media_v2 import keys
-from engines.media_v2.models import Artifact, utc_now
-from engines.owners import lease_owner
-from .records import Chunk, ChunkState, Job, JobState
-from .repository import JobRepository, Limits
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import count_video_frames
-from engines.planning.chunks import chunk_frames_of
-from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
 from engines.ffmpeg.profiles import RenderProfile, get_profile
+from engines.media_v2 import keys
+from engines.media_v2.models import Artifact, utc_now
 from engines.media_v2.storage import ObjectStore
 from engines.model.project import load_project
-from engines.rendering.renderer import Renderer
 from engines.model.timebase import parse_fps, to_ffmpeg_seconds
+from engines.owners import lease_owner
+from engines.planning.chunks import chunk_frames_of
+from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
+from engines.rendering.renderer import Renderer
+
+from .records import Chunk, ChunkState, Job, JobState
+from .repository import JobRepository, Limits
 
 # pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes
 REMUX_ARGS = ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact"]

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from engines.extras import require
 from engines.model.project import Project
 from engines.planning.plan import hash_plan, source_identities
 from engines.rendering.renderer import ProjectInput, Renderer
@@ -130,6 +131,7 @@ class JobService:
 
     def dispatch(self, job_id: str, limits: Limits | None = None) -> bool:
         """Hand a QUEUED job to the Celery workers; False if it must wait (limits)."""
+        require("celery", "celery", "CUTLITE_EXECUTOR=celery")
         from . import distributed
         from .celery_app import base_queue, enqueue
 

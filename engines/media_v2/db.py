@@ -10,7 +10,6 @@ from sqlalchemy import JSON, BigInteger, Column, Float, ForeignKey, Index, Strin
 
 from engines.database import metadata
 
-
 assets = Table(
     "media_assets", metadata,
     Column("id", String(32), primary_key=True),

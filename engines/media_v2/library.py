@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engines.errors import AssetError, AssetNotFound, MediaTooLong, StorageError
-from engines.settings import storage_url
 from engines.ffmpeg.probe import probe
 from engines.model.project import Project
+from engines.settings import storage_url
+
 from . import keys
 from .models import Artifact, Asset, utc_now
 from .registry import Registry

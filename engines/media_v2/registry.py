@@ -15,10 +15,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from engines.database import get_engine
+from engines.model.scope import check_scope
 from engines.owners import owner_is_dead
 from engines.settings import database_url
+
 from . import db
-from engines.model.scope import check_scope
 from .models import Artifact, Asset
 
 

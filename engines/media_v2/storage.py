@@ -17,7 +17,9 @@ from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
 from engines.errors import StorageError, UploadTooLarge
+from engines.extras import require
 from engines.settings import home
+
 from .keys import check_key
 
 CHUNK = 1024 * 1024
@@ -148,7 +150,7 @@ class S3Store:
 
     def __init__(self, bucket: str, prefix: str = "", client: object | None = None,
                  cache_dir: Path | None = None) -> None:
-        import boto3
+        boto3 = require("boto3", "s3", "an s3:// CUTLITE_STORAGE_URL")
 
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""

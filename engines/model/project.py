@@ -21,7 +21,8 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_serializer, model_validator
 
 from engines.errors import ValidationError
-from .scope import ENVS, TENANT_RE
+
+from .scope import TENANT_RE
 from .timebase import fraction_text, parse_fps, parse_time, snap_to_frame
 
 SCHEMA_VERSION = 1

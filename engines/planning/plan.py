@@ -30,14 +30,15 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from engines.errors import ValidationError
-from .filtergraph import chain, num, piecewise_linear, quote, rate
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, VideoInfo
 from engines.ffmpeg.profiles import EncoderSettings, RenderProfile, nearest_even, resolve_encoder
 from engines.model.project import TRANSITIONS, Clip, Project
-from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
-from .chunks import Chunk, plan_chunks
+from engines.model.timebase import fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds
 from engines.model.timeline import PlacedClip, Timeline, place_project
+
+from .chunks import Chunk, plan_chunks
+from .filtergraph import chain, num, piecewise_linear, quote, rate
 
 PLAN_VERSION = "cutlite.plan/1"
 DEFAULT_FONT = str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf")  # bundled, with its licence

@@ -22,17 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import AssetError, Cancelled, CutliteError
+from engines.ffmpeg.hardware import HardwareDecision
+from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
+from engines.ffmpeg.profiles import RenderProfile, get_profile, nearest_even, resolve_encoder
 from engines.media_v2 import keys
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.models import Artifact, Asset, utc_now
-from engines.owners import lease_owner
-from engines.ffmpeg.hardware import HardwareDecision
-from engines.planning.plan import BT709_TAGS, NO_ROTATION, color_conversion, container_args, upright_filters
-from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
-from engines.ffmpeg.profiles import RenderProfile, get_profile, nearest_even, resolve_encoder
 from engines.model.project import Project
 from engines.model.timebase import fraction_text, parse_time, snap_to_frame
 from engines.model.timeline import place_project
+from engines.owners import lease_owner
+from engines.planning.plan import BT709_TAGS, NO_ROTATION, color_conversion, container_args, upright_filters
 
 from .renderer import ProjectInput, Renderer
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 from engines.errors import AssetError
-from engines.planning.plan import DEFAULT_FONT, check_media
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.model.project import Project
+from engines.planning.plan import DEFAULT_FONT, check_media
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts",
              "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import ValidationError
-from engines.planning.plan import RenderPlan, container_args
 from engines.model.timebase import parse_fps
+from engines.planning.plan import RenderPlan, container_args
 
 SEGMENT_SECONDS = 1
 PLAYLIST = "index.m3u8"

@@ -32,14 +32,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from engines.settings import home as cutlite_home
 from engines.ffmpeg import samples
-from engines.planning.plan import PREROLL, build_plan
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.ffmpeg.profiles import get_profile
 from engines.model.project import Project, load_project
 from engines.model.timebase import snap_to_frame
 from engines.model.timeline import Timeline, place_project
+from engines.planning.plan import PREROLL, build_plan
+from engines.settings import home as cutlite_home
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_VERSION = 2

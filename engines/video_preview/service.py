@@ -20,10 +20,10 @@ probes by file identity, so a repeated preview spends its time in ffmpeg.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
-import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
@@ -31,17 +31,18 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from engines.errors import AssetError, AssetNotReady, CutliteError, FFmpegError, FFmpegTimeout
-from engines.media_v2 import keys
-from engines.media_v2.models import Asset
-from engines.planning.plan import RenderPlan, build_plan, portable_links
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.ffmpeg.profiles import RenderProfile
+from engines.media_v2 import keys
+from engines.media_v2.models import Asset
 from engines.model.project import Project
+from engines.model.timebase import fraction_text, frames_to_seconds
+from engines.model.timeline import Timeline, place_project
+from engines.planning.plan import RenderPlan, build_plan, portable_links
 from engines.rendering.proxies import LADDER, ProxyLadder
 from engines.rendering.renderer import Renderer
 from engines.rendering.sources import Sources, gather_fonts, local_paths_allowed
-from engines.model.timebase import fraction_text, frames_to_seconds
-from engines.model.timeline import Timeline, place_project
+
 from .hls import HlsResult, encode_hls
 from .latency import Estimate, LatencyModel, measure_work
 from .strategy import STRATEGIES, fallback_profile, parse_window, strategy_profile, window_frames
