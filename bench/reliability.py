@@ -119,11 +119,11 @@ def render(results: list, figures: dict) -> str:
                   f"Submission latency p50 {load['submit_ms_p50']} ms, p99 {load['submit_ms_p99']} ms; status "
                   f"p50 {load['status_ms_p50']} ms, p99 {load['status_ms_p99']} ms."]
     lines += ["", "## Real-world media", "",
-              "Every file of `../shared/media/real/video/` (phones with rotation and HDR/HLG/Dolby Vision,",
-              "8K HEVC, interlaced DV, VFR screen recordings, VP8/VP9 webm, legacy AVI, multi-track files) went",
-              "through a proxy, a preview and a chunked social_1080p job, whole; every audio file was a bed.",
-              "Checked: exact frame counts, proxies upright in the source's shape, outputs 8-bit BT.709",
-              "with no display matrix, pictures not flat. See the table above for the count."]
+              "Every file of the real-media corpus (`$CUTLITE_REAL_MEDIA/video/`: phones with rotation and",
+              "HDR/HLG/Dolby Vision, 8K HEVC, interlaced DV, VFR screen recordings, VP8/VP9 webm, legacy AVI,",
+              "multi-track files) went through a proxy, a preview and a chunked social_1080p job, whole; every",
+              "audio file was a bed. Checked: exact frame counts, proxies upright in the source's shape, outputs",
+              "8-bit BT.709 with no display matrix, pictures not flat. See the table above for the count."]
     failed = [(title, r) for title, _, _, r in results if r["failures"] or r["returncode"]]
     lines += ["", "## Failures", ""]
     if not failed:

@@ -1,4 +1,4 @@
-"""Where state lives, from the environment (see ../shared/spec/interfaces.md).
+"""Where state lives, from the environment (every variable: docs/configuration.md).
 
 - ``CUTLITE_HOME`` (default ``./.cutlite``): the SQLite database and the local object store.
 - ``CUTLITE_DATABASE_URL``: a ``postgresql://`` URL puts the registry (and jobs) on Postgres.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import av
 import pytest
-from conftest import REAL_MEDIA, project, write_project
+from conftest import REAL_MEDIA, needs_real_media, project, write_project
 
 from engines.ffmpeg import samples
 from engines.ffmpeg.probe import probe
@@ -199,7 +199,7 @@ def test_kill_9_during_generation_leaves_no_artifact_and_no_ffmpeg(tmp_path, run
 REAL = REAL_MEDIA / "video"
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="needs ../shared/media/real beside the repository")
+@needs_real_media
 @pytest.mark.parametrize("name,size,audio", [
     ("androidx_iphone_hlg_dovi_portrait_editlist.mp4", (360, 640), True),  # rotated iPhone HDR
     ("mediabunny_cursed-vfr_screenrec.mp4", (786, 360), False),           # VFR screen recording

@@ -1,4 +1,4 @@
-"""Every real-world file of ../shared/media/real through the whole engine.
+"""Every real-world file of the real-media corpus (``CUTLITE_REAL_MEDIA``) through the whole engine.
 
 Each video goes through a proxy, a preview and a chunked social_1080p job; each audio file is a
 music bed under a clip. Checked on the outputs: exact frame counts, no display matrix left (the
@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import REAL_MEDIA, project, write_project
+from conftest import REAL_MEDIA, needs_real_media, project, write_project
 
 from engines.ffmpeg.probe import probe
 from engines.ffmpeg.runner import FFmpegRunner
@@ -32,7 +32,7 @@ AUDIO = sorted((REAL_MEDIA / "audio").glob("*")) if (REAL_MEDIA / "audio").is_di
 FULL = os.environ.get("CUTLITE_RELIABILITY") == "full"
 SECONDS = None if FULL else Fraction(1)
 
-pytestmark = pytest.mark.skipif(not VIDEO, reason="needs ../shared/media/real beside the repository")
+pytestmark = needs_real_media
 
 
 @pytest.fixture

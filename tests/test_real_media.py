@@ -1,4 +1,4 @@
-"""Probing and rendering real-world files from ../shared/media/real (see its MANIFEST.md)."""
+"""Probing and rendering real-world files of the real-media corpus (``CUTLITE_REAL_MEDIA``, see its MANIFEST.md)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from conftest import REAL_MEDIA, project
+from conftest import REAL_MEDIA, needs_real_media, project
 
 from engines.ffmpeg.probe import probe
 
 VIDEO = REAL_MEDIA / "video"
 AUDIO = REAL_MEDIA / "audio"
 
-pytestmark = pytest.mark.skipif(not VIDEO.is_dir(), reason="needs ../shared/media/real beside the repository")
+pytestmark = needs_real_media
 
 
 @pytest.mark.parametrize("name,rotation,display,audio", [
