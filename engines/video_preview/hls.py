@@ -19,6 +19,7 @@ from typing import Any
 from engines.errors import ValidationError
 from engines.model.timebase import parse_fps
 from engines.planning.plan import RenderPlan, container_args
+from engines.rendering.renderer import Renderer
 
 SEGMENT_SECONDS = 1
 PLAYLIST = "index.m3u8"
@@ -61,7 +62,7 @@ def hls_output_args(plan: RenderPlan, folder: Path, segment_seconds: int = SEGME
             "-hls_segment_filename", str(folder / SEGMENT_PATTERN)]
 
 
-def encode_hls(render: Any, plan: RenderPlan, folder: Path, *, cancel: threading.Event | None = None,
+def encode_hls(render: Renderer, plan: RenderPlan, folder: Path, *, cancel: threading.Event | None = None,
                timeout: float | None = None, stall_timeout: float | None = None,
                segment_seconds: int = SEGMENT_SECONDS) -> HlsResult:
     """Encode ``plan`` into ``folder/index.m3u8`` + segments; time the first segment's appearance."""

@@ -39,6 +39,7 @@ from engines.model.project import Project, load_project
 from engines.model.timebase import snap_to_frame
 from engines.model.timeline import Timeline, place_project
 from engines.planning.plan import PREROLL, build_plan
+from engines.rendering.renderer import Renderer
 from engines.settings import home as cutlite_home
 
 CALIBRATION_FILE = "calibration.json"
@@ -229,7 +230,7 @@ def reference_project(source: Path) -> Project:
                              {"id": "c1", "asset": "ref", "start": 0, "source_in": 0, "source_out": 8}]}]})
 
 
-def calibrate(render: Any, profiles: list[str], *, repeats: int = 3,
+def calibrate(render: Renderer, profiles: list[str], *, repeats: int = 3,
               report: Callable[[str], None] | None = None) -> LatencyModel:
     """Measure each profile's overhead and encode cost on this machine; store them under CUTLITE_HOME.
 
