@@ -23,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engines.ffmpeg import samples  # noqa: E402
+from engines.ffmpeg.probe import count_video_frames  # noqa: E402
 from engines.ffmpeg.profiles import get_profile, resolve_encoder  # noqa: E402
 from engines.ffmpeg.runner import FFmpegRunner  # noqa: E402
 from engines.rendering.sources import DEFAULT_FONT  # noqa: E402
-from engines.video_render import samples  # noqa: E402
-from engines.video_render.service import RenderService, count_video_frames  # noqa: E402
+from engines.video_render.service import RenderService  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 

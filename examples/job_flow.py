@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engines.ffmpeg import samples  # noqa: E402
 from engines.video_preview.service import PreviewService  # noqa: E402
-from engines.video_render import samples  # noqa: E402
 from engines.video_render.service import RenderService, ensure_proxies_for_project  # noqa: E402
 
 CLI = [sys.executable, "-m", "engines.cli"]

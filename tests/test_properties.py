@@ -24,10 +24,11 @@ from hypothesis import strategies as st
 
 from engines.errors import ValidationError
 from engines.ffmpeg import samples
+from engines.ffmpeg.probe import count_video_frames
 from engines.model.project import load_project
 from engines.model.timebase import fraction_text
 from engines.model.timeline import place_project
-from engines.video_render.service import RenderService, count_video_frames
+from engines.video_render.service import RenderService
 
 EXAMPLES = int(os.environ.get("CUTLITE_FUZZ_EXAMPLES") or 12)
 COUNTS: dict[str, int] = {}  # examples tried per property, for the reliability report

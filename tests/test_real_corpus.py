@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 from conftest import REAL_MEDIA, needs_real_media, project, write_project
 
-from engines.ffmpeg.probe import probe
+from engines.ffmpeg.probe import count_video_frames, probe
 from engines.ffmpeg.runner import FFmpegRunner
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
 from engines.video_preview.service import PreviewService
-from engines.video_render.service import RenderService, count_video_frames, ensure_proxies_for_project
+from engines.video_render.service import RenderService, ensure_proxies_for_project
 
 VIDEO = sorted((REAL_MEDIA / "video").glob("*")) if (REAL_MEDIA / "video").is_dir() else []
 AUDIO = sorted((REAL_MEDIA / "audio").glob("*")) if (REAL_MEDIA / "audio").is_dir() else []
