@@ -237,3 +237,26 @@ def service_for(home: Path, runner: FFmpegRunner | None = None) -> RenderService
 
     library = MediaLibrary(Registry(f"sqlite:///{home / 'cutlite.db'}"), stores={"dev": LocalStore(home / "objects")})
     return RenderService(runner or FFmpegRunner(), library=library)
+
+
+def running_encodes(*markers: bytes) -> list[int]:
+    """Live (not zombie) ffmpeg processes whose command line contains every one of ``markers``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"ffmpeg" in cmd and all(m in cmd for m in markers) and state != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
+@pytest.fixture(scope="session")
+def ours(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A marker of this test session's own ffmpeg runs: every input they read lies below this folder
+    (other test sessions on the same machine have their own)."""
+    return str(tmp_path_factory.getbasetemp()).encode()

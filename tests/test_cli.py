@@ -96,23 +96,7 @@ def test_bad_flag_is_exit_2():
     assert cutlite("render", "x.json", "--profile", "ultra", "-o", "y.mp4").returncode == 2
 
 
-def running_encodes(marker: bytes) -> list[int]:
-    """Live (not zombie) ffmpeg processes whose command line contains ``marker``."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes()
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if b"ffmpeg" in cmd and marker in cmd and state != "Z":
-            pids.append(int(proc.name))
-    return pids
-
-
-def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media):
+def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media, ours):
     doc = project([{"id": "v", "kind": "video", "clips": [
         {"id": "a", "asset": "c", "start": 0, "source_in": 0, "source_out": 4}]}], {"c": media["counter"]},
         width=1920, height=1080)
@@ -121,7 +105,7 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media):
                              "-o", str(target), "--chunk-seconds", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not running_encodes(b"cutlite-chunk-") and time.monotonic() < deadline:
+    while not running_encodes(b"cutlite-chunk-", ours) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
@@ -129,4 +113,4 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media):
     assert proc.returncode == 130, err
     assert not target.exists() and not list(tmp_path.glob(".final.mp4.partial*"))
     assert "cancelled" in err
-    assert running_encodes(b"cutlite-chunk-") == []
+    assert running_encodes(b"cutlite-chunk-", ours) == []

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import CLI, lossless, measure, project, psnr, service_for, write_project
-from test_cli import running_encodes
 
 from engines.api import _status_of as api_status
 from engines.cli import exit_code
@@ -226,7 +225,7 @@ def long_project(tmp_path_factory, runner) -> Path:
     return write_project(d, doc)
 
 
-def test_resume_after_kill_9_renders_only_missing_chunks(tmp_path, long_project):
+def test_resume_after_kill_9_renders_only_missing_chunks(tmp_path, long_project, ours):
     home = tmp_path / "home"
     env = {**__import__("os").environ, "CUTLITE_HOME": str(home)}
     out = tmp_path / "final.mp4"
@@ -242,7 +241,7 @@ def test_resume_after_kill_9_renders_only_missing_chunks(tmp_path, long_project)
     done_before = _chunks_done(home, job_id)
     assert 2 <= done_before < 5
     time.sleep(0.5)
-    assert running_encodes(b"cutlite-chunk-") == []  # the reaper ended the killed process's ffmpeg
+    assert running_encodes(b"cutlite-chunk-", ours) == []  # the reaper ended the killed process's ffmpeg
     show = json.loads(subprocess.run([*CLI, "jobs", "show", job_id, "--json"], env=env, capture_output=True,
                                      text=True, check=True).stdout)
     assert show["state"] == "RUNNING" and show["stale"] is True
@@ -256,7 +255,7 @@ def test_resume_after_kill_9_renders_only_missing_chunks(tmp_path, long_project)
     assert sorted(encoded) == [0, 1, 2, 3, 4] and len(encoded) == 5  # none rendered twice
 
 
-def test_cancel_from_another_process(tmp_path, long_project):
+def test_cancel_from_another_process(tmp_path, long_project, ours):
     home = tmp_path / "home"
     env = {**__import__("os").environ, "CUTLITE_HOME": str(home)}
     out = tmp_path / "final.mp4"
@@ -265,14 +264,14 @@ def test_cancel_from_another_process(tmp_path, long_project):
                             stdout=subprocess.DEVNULL, text=True)
     job_id = _job_id_from(proc.stderr)
     deadline = time.monotonic() + 60
-    while not running_encodes(b"cutlite-chunk-") and time.monotonic() < deadline:
+    while not running_encodes(b"cutlite-chunk-", ours) and time.monotonic() < deadline:
         time.sleep(0.05)
     started = time.monotonic()
     cancel = subprocess.run([*CLI, "jobs", "cancel", job_id], env=env, capture_output=True, text=True)
     assert cancel.returncode == 0, cancel.stderr
     assert proc.wait(30) == 130
     assert time.monotonic() - started < 10
-    assert running_encodes(b"cutlite-chunk-") == []
+    assert running_encodes(b"cutlite-chunk-", ours) == []
     svc = service_for(home)
     assert svc.jobs.get(job_id).state == "CANCELED"
     assert not out.exists() and not list(tmp_path.glob(".final*"))

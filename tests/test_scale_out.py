@@ -20,7 +20,6 @@ import av
 import numpy as np
 import pytest
 from conftest import CLI, project, write_project
-from test_cli import running_encodes
 
 from engines.ffmpeg import samples
 from engines.ffmpeg.runner import HardwareReport
@@ -190,7 +189,7 @@ def test_a_job_fans_out_over_two_workers_and_matches_the_local_pool(farm, moving
 
 
 @needs_rabbitmq
-def test_a_worker_killed_mid_chunk_loses_nothing(farm, moving, tmp_path):
+def test_a_worker_killed_mid_chunk_loses_nothing(farm, moving, tmp_path, ours):
     path = a_project(tmp_path, moving, 8, width=1920)
     run = farm.cli("render", str(path), "--profile", "social_1080p", "-o", str(tmp_path / "out.mp4"),
                    "--chunk-seconds", "2", "--detach", "--json")
@@ -212,7 +211,7 @@ def test_a_worker_killed_mid_chunk_loses_nothing(farm, moving, tmp_path):
         assert chunk["attempts"] == 2 and chunk["worker"].split("@")[0] != name  # rerun on the other worker
         assert frames_of(farm.home / "objects" / view["output_key"]).__len__() == 240
         time.sleep(0.5)
-        assert running_encodes(b"cutlite-chunk-") == []  # the killed worker's ffmpeg did not survive it
+        assert running_encodes(b"cutlite-chunk-", ours) == []  # the killed worker's ffmpeg did not survive it
     finally:
         farm.start(name)
 
@@ -229,18 +228,18 @@ def test_a_chunk_that_always_fails_fails_the_job_after_the_retry_limit(farm, mov
 
 
 @needs_rabbitmq
-def test_cancel_reaches_every_worker(farm, moving, tmp_path):
+def test_cancel_reaches_every_worker(farm, moving, tmp_path, ours):
     path = a_project(tmp_path, moving, 7, name="cancel.json", width=1920)  # not in the chunk cache yet
     run = farm.cli("render", str(path), "--profile", "social_1080p", "-o", str(tmp_path / "out.mp4"),
                    "--chunk-seconds", "1", "--detach", "--json")
     job_id = json.loads(run.stdout)["id"]
     deadline = time.monotonic() + 60
-    while not running_encodes(b"cutlite-chunk-") and time.monotonic() < deadline:
+    while not running_encodes(b"cutlite-chunk-", ours) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert farm.cli("jobs", "cancel", job_id).returncode == 0
     view = farm.wait(job_id, {"CANCELED"}, timeout=30)
     time.sleep(1.0)
-    assert running_encodes(b"cutlite-chunk-") == []
+    assert running_encodes(b"cutlite-chunk-", ours) == []
     renders = farm.home / "objects" / "tenants" / "acme" / "dev" / "media_v2" / "renders" / job_id
     assert not renders.exists() or list(renders.iterdir()) == []
     assert view["state"] == "CANCELED"
