@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import CLI, measure, project, write_project
+from conftest import CLI, measure, project, running_encodes, write_project
 
 
 def cutlite(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

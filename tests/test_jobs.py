@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CLI, lossless, measure, project, psnr, service_for, write_project
+from conftest import CLI, lossless, measure, project, psnr, running_encodes, service_for, write_project
 
 from engines.api import _status_of as api_status
 from engines.cli import exit_code

@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import CLI, project, write_project
+from conftest import CLI, project, running_encodes, write_project
 
 from engines.ffmpeg import samples
 from engines.ffmpeg.runner import HardwareReport
