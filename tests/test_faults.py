@@ -76,7 +76,8 @@ def test_a_full_disk_fails_the_job_with_a_hint_and_no_artifact(tmp_path, clip_pr
     home = tmp_path / "home"
     env = {**os.environ, "CUTLITE_HOME": str(home)}
     out = tmp_path / "final.mp4"
-    limit = 256 * 1024  # a chunk of social_1080p is larger; the database and the audio are smaller
+    limit = 768 * 1024  # a chunk of social_1080p (1.5 MB) is larger; the database (and its WAL, heartbeats
+    # included, even on a slow machine) and the audio are smaller
 
     def small_disk() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
