@@ -235,7 +235,7 @@
 
   function drawWave(canvas, pk, clip) {
     const w = canvas.width = Math.max(1, Math.round(canvas.clientWidth || (clip.end_seconds - clip.start_seconds) * state.pps));
-    const h = canvas.height = Math.max(1, canvas.clientHeight || 14);
+    const h = canvas.height = Math.max(1, canvas.clientHeight || 16);
     const g = canvas.getContext("2d");
     g.fillStyle = "rgba(160, 240, 170, 0.85)";
     const perSecond = pk.sample_rate / pk.samples_per_pixel;
