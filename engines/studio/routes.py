@@ -36,7 +36,7 @@ from ..video_preview.strategy import parse_window
 from ..video_render.proxies import ProxyLadder
 from ..video_render.project import Project
 from ..video_render.service import RenderService
-from .filmstrip import CUES, SPRITE, ensure_filmstrip
+from .filmstrip import ensure_filmstrip
 from .sessions import WINDOW_SECONDS, PreviewSessions
 from .timeline_view import timeline_view
 from .waveform import ensure_waveform
