@@ -21,8 +21,8 @@ import pytest
 from conftest import measure, serve
 from engines.studio.filmstrip import plan_filmstrip, vtt_time
 from engines.studio.waveform import bucket_peaks, samples_per_bucket
-from engines.video_render import samples
-from engines.video_render.probe import probe
+from engines.ffmpeg import samples
+from engines.ffmpeg.probe import probe
 
 A = {"X-Tenant": "acme", "X-Env": "dev"}
 B = {"X-Tenant": "globex", "X-Env": "dev"}

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import AssetError
-from ..media_v2 import keys
-from ..media_v2.library import MediaLibrary
-from ..media_v2.models import Artifact, Asset, utc_now
-from ..media_v2.registry import lease_owner
+from engines.errors import AssetNotReady
+from engines.media_v2 import keys
+from engines.media_v2.library import MediaLibrary
+from engines.media_v2.models import Artifact, Asset, utc_now
+from engines.owners import lease_owner
 
 Make = Callable[[Path], dict[str, Any]]  # writes one file per name into the folder; returns meta
 
@@ -51,7 +51,7 @@ def ensure(library: MediaLibrary, asset: Asset, kind: str, names: list[str], fmt
             finally:
                 library.registry.release_lease(lease, owner)
         if time.monotonic() > deadline:
-            raise AssetError(f"waited {lease_wait:.0f} s for another request to make the {kind} of {asset.id}",
+            raise AssetNotReady(f"waited {lease_wait:.0f} s for another request to make the {kind} of {asset.id}",
                              stage="studio", retryable=True)
         pause.wait(0.2)
 

@@ -15,14 +15,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import AssetError
-from ..media_v2.library import MediaLibrary
-from ..media_v2.models import Artifact, Asset
-from ..video_render.ffmpeg_runner import FFmpegRunner
-from ..video_render.plan import NO_ROTATION, upright_filters
-from ..video_render.probe import MediaInfo, probe
-from ..video_render.profiles import nearest_even
-from ..video_render.timebase import fraction_text
+from engines.errors import NotFound
+from engines.ffmpeg.probe import MediaInfo, probe
+from engines.ffmpeg.profiles import nearest_even
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.media_v2.library import MediaLibrary
+from engines.media_v2.models import Artifact, Asset
+from engines.model.timebase import fraction_text
+from engines.planning.plan import NO_ROTATION, upright_filters
+
 from . import artifacts
 
 FORMAT = 1          # bump when the layout or encoding changes: older sprites are made again
@@ -62,7 +63,7 @@ class FilmstripPlan:
 def plan_filmstrip(info: MediaInfo) -> FilmstripPlan:
     v = info.video
     if v is None or info.kind != "video" or not info.duration:
-        raise AssetError(f"{Path(info.path).name} is not a video: it has no filmstrip", stage="studio", status=404)
+        raise NotFound(f"{Path(info.path).name} is not a video: it has no filmstrip", stage="studio")
     duration = Fraction(info.duration)
     interval = Fraction(max(1, math.ceil(duration / MAX_TILES)))  # whole seconds: cues stay readable
     count = max(1, math.ceil(duration / interval))
@@ -87,8 +88,7 @@ def vtt_time(t: Fraction) -> str:
 def ensure_filmstrip(library: MediaLibrary, runner: FFmpegRunner, asset: Asset) -> tuple[Artifact, Artifact]:
     """(sprite, cues) of a video asset: reused, or made once."""
     if asset.kind != "video":
-        raise AssetError(f"asset {asset.id} is {asset.kind}, not video: it has no filmstrip", stage="studio",
-                         status=404)
+        raise NotFound(f"asset {asset.id} is {asset.kind}, not video: it has no filmstrip", stage="studio")
 
     def make(work: Path) -> dict[str, Any]:
         plan = plan_filmstrip(probe(library.source_path(asset)))

@@ -28,14 +28,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import AssetError, CutliteError, JobError, ValidationError
-from ..media_v2.keys import check_scope
-from ..video_preview.hls import PLAYLIST
-from ..video_preview.service import PreviewService
-from ..video_preview.strategy import parse_window
-from ..video_render.proxies import ProxyLadder
-from ..video_render.project import Project
-from ..video_render.service import RenderService
+from engines.errors import CutliteError, JobError, NotFound, ValidationError
+from engines.jobs.records import JobState
+from engines.model.project import Project
+from engines.model.scope import check_scope
+from engines.rendering.proxies import ProxyLadder
+from engines.video_preview.hls import PLAYLIST
+from engines.video_preview.service import PreviewService
+from engines.video_preview.strategy import parse_window
+from engines.video_render.service import RenderService
+
 from .filmstrip import ensure_filmstrip
 from .sessions import WINDOW_SECONDS, PreviewSessions
 from .timeline_view import timeline_view
@@ -91,7 +93,7 @@ def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[
     def static(name: str) -> FileResponse:
         path = files.get(name)
         if path is None:
-            raise AssetError(f"no studio file {name[:60]!r}", stage="studio", status=404)
+            raise NotFound(f"no studio file {name[:60]!r}", stage="studio")
         return FileResponse(path, media_type=TYPES.get(path.suffix, "application/octet-stream"))
 
     @router.post("/studio/api/timeline")
@@ -152,25 +154,25 @@ def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[
     @router.get("/studio/api/jobs/{job_id}/output", include_in_schema=False)
     def job_output(job_id: str, sc: Any = Depends(scope)) -> FileResponse:
         job = svc.jobs.get(job_id, sc.tenant, sc.env)
-        if job["state"] != "COMPLETED" or not job["output_key"]:
-            raise JobError(f"job {job_id} is {job['state']}: it has no output yet", stage="studio", status=409,
+        if job.state != JobState.COMPLETED or not job.output_key:
+            raise JobError(f"job {job_id} is {job.state.value}: it has no output yet", stage="studio",
                            hint="download once the job is COMPLETED")
-        path = svc.library.store(sc.env).local_path(job["output_key"])
+        path = svc.library.store(sc.env).local_path(job.output_key)
         return FileResponse(path, media_type="video/mp4", filename=f"{job_id}.mp4")
 
     @router.get("/studio/api/projects")
     def projects(sc: Any = Depends(scope)) -> dict[str, Any]:
         seen: dict[str, dict[str, Any]] = {}
         for job in svc.jobs.list(tenant=sc.tenant, env=sc.env, limit=200):
-            pid = job["params"].get("project", {}).get("id")
+            pid = job.params.get("project", {}).get("id")
             if pid and pid not in seen:
-                seen[pid] = {"id": pid, "job_id": job["id"], "profile": job["profile"], "state": job["state"],
-                             "created_at": job["created_at"]}
+                seen[pid] = {"id": pid, "job_id": job.id, "profile": job.profile, "state": job.state.value,
+                             "created_at": job.created_at}
         return {"projects": list(seen.values())}
 
     @router.get("/studio/api/projects/{job_id}")
     def project_of_job(job_id: str, sc: Any = Depends(scope)) -> dict[str, Any]:
-        return {"project": svc.jobs.get(job_id, sc.tenant, sc.env)["params"]["project"]}
+        return {"project": svc.jobs.get(job_id, sc.tenant, sc.env).params["project"]}
 
     return router
 

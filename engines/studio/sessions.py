@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import AssetError, CutliteError, FFmpegError
-from ..video_preview.hls import PLAYLIST
-from ..video_preview.service import PreviewService
-from ..video_render.project import Project
-from ..video_render.timebase import fraction_text
+from engines.errors import CutliteError, FFmpegTimeout, NotFound
+from engines.model.project import Project
+from engines.model.timebase import fraction_text
+from engines.video_preview.hls import PLAYLIST
+from engines.video_preview.service import PreviewService
 
 KEEP = 3
 FIRST_SEGMENT_WAIT = 60.0  # seconds: past this the start request answers with a timeout error
@@ -86,7 +86,7 @@ class PreviewSessions:
                 break
             if time.monotonic() - started > FIRST_SEGMENT_WAIT:
                 self.stop(sid)
-                raise FFmpegError(f"the preview listed no segment within {FIRST_SEGMENT_WAIT:.0f} s",
+                raise FFmpegTimeout(f"the preview listed no segment within {FIRST_SEGMENT_WAIT:.0f} s",
                                   stage="preview", retryable=True, hint="the server is busy: try again")
         if session.error is not None:
             self.forget(sid)
@@ -117,7 +117,7 @@ class PreviewSessions:
         with self._lock:
             session = self._sessions.get(sid) if SID_RE.fullmatch(sid) else None
         if session is None or (session.tenant, session.env) != (tenant, env):
-            raise AssetError(f"preview session {sid[:40]} not found", stage="studio", status=404)
+            raise NotFound(f"preview session {sid[:40]} not found", stage="studio")
         return session
 
     def status(self, sid: str, tenant: str, env: str) -> dict[str, Any]:
@@ -132,7 +132,7 @@ class PreviewSessions:
         session = self.get(sid, tenant, env)
         path = session.folder / name
         if not NAME_RE.fullmatch(name) or not path.is_file():
-            raise AssetError(f"{name[:40]} not found in the preview session", stage="studio", status=404)
+            raise NotFound(f"{name[:40]} not found in the preview session", stage="studio")
         return path
 
     def stop(self, sid: str) -> None:

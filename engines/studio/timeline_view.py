@@ -9,9 +9,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..video_render.project import Project
-from ..video_render.timebase import fraction_text, frames_to_seconds
-from ..video_render.timeline import place_project
+from engines.model.project import Project
+from engines.model.timebase import fraction_text, frames_to_seconds
+from engines.model.timeline import place_project
 
 SCHEMA = "cutlite.studio.timeline/1"
 

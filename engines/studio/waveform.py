@@ -15,9 +15,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..errors import AssetError
-from ..media_v2.library import MediaLibrary
-from ..media_v2.models import Artifact, Asset
+from engines.errors import AssetError, NotFound
+from engines.media_v2.library import MediaLibrary
+from engines.media_v2.models import Artifact, Asset
+
 from . import artifacts
 
 FORMAT = 1
@@ -61,7 +62,7 @@ def peaks_document(path: str | Path, duration_seconds: float) -> dict[str, Any]:
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise AssetError("the asset has no sound: it has no waveform", stage="studio", status=404)
+                raise NotFound("the asset has no sound: it has no waveform", stage="studio")
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
 
@@ -82,7 +83,7 @@ def peaks_document(path: str | Path, duration_seconds: float) -> dict[str, Any]:
 def ensure_waveform(library: MediaLibrary, asset: Asset) -> Artifact:
     """The peaks of an asset with sound: reused, or made once."""
     if not asset.probe.get("audio"):
-        raise AssetError(f"asset {asset.id} has no sound: it has no waveform", stage="studio", status=404)
+        raise NotFound(f"asset {asset.id} has no sound: it has no waveform", stage="studio")
 
     def make(work: Path) -> dict[str, Any]:
         doc = peaks_document(library.source_path(asset), float(asset.probe.get("duration_seconds") or 0))
