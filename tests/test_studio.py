@@ -210,6 +210,34 @@ def test_a_broken_project_shows_its_error(page, tmp_path, studio):
     shot(page, tmp_path, "5-broken")
 
 
+def test_missing_media_shows_beside_the_player_as_a_warning(page, tmp_path, studio):
+    _, _, doc, folder = studio
+    ghost = json.loads(json.dumps(doc))
+    ghost["id"] = "studio-ghost"
+    ghost["assets"]["ghost"] = {"asset_id": "ast_" + "0" * 20}
+    ghost["tracks"].append({"id": "over", "kind": "overlay", "clips": [
+        {"id": "g1", "asset": "ghost", "start": 0, "source_in": 0, "source_out": 1}]})
+    (folder / "ghost.json").write_text(json.dumps(ghost))
+    page.set_input_files("#project-file", str(folder / "ghost.json"))
+    page.wait_for_selector("body[data-loaded='studio-ghost']", timeout=20000)
+    assert "missing" in page.locator(".clip[data-clip='g1']").get_attribute("class")
+    page.click("#play")
+    wait_playing_past(page, 0.2)
+    warnings = page.locator("#warnings li").all_inner_texts()
+    assert any("assets.ghost" in w and "slate" in w for w in warnings), warnings
+    shot(page, tmp_path, "6-warnings")
+
+
+def test_the_page_opened_without_a_scope_says_how_to_open_it(browser_context, studio):
+    p = browser_context.new_page()
+    try:
+        p.goto(studio[1] + "/studio")
+        p.wait_for_selector("#error:not([hidden])", timeout=10000)
+        assert "/studio?tenant=TENANT&env=ENV" in p.locator("#error .message").inner_text()
+    finally:
+        p.close()
+
+
 # ---------------------------------------------------------------------------- HTTP
 
 def test_timeline_lists_clips_at_exact_times_and_assets_without_paths(studio):

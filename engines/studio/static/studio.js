@@ -239,6 +239,8 @@
     const g = canvas.getContext("2d");
     g.fillStyle = "rgba(160, 240, 170, 0.85)";
     const perSecond = pk.sample_rate / pk.samples_per_pixel;
+    // quiet sound is drawn up to 8 times taller (normalised per asset), so a bed under speech shows
+    if (pk.gain === undefined) pk.gain = Math.min(8, Math.max(1, 110 / pk.data.reduce((m, v) => Math.max(m, Math.abs(v)), 1)));
     for (let x = 0; x < w; x++) {
       const s0 = clip.source_in_seconds + (x / state.pps) * clip.speed, s1 = clip.source_in_seconds + ((x + 1) / state.pps) * clip.speed;
       let lo = 127, hi = -128;
@@ -246,7 +248,7 @@
         lo = Math.min(lo, pk.data[2 * b]); hi = Math.max(hi, pk.data[2 * b + 1]);
       }
       if (hi < lo) continue;
-      const y0 = h / 2 - (hi / 128) * (h / 2), y1 = h / 2 - (lo / 128) * (h / 2);
+      const y0 = h / 2 - (hi * pk.gain / 128) * (h / 2), y1 = h / 2 - (lo * pk.gain / 128) * (h / 2);
       g.fillRect(x, y0, 1, Math.max(1, y1 - y0));
     }
   }
@@ -303,7 +305,7 @@
     $("preview-status").textContent = `${session.profile}, window ${session.window.start_seconds.toFixed(3)}–` +
       `${session.window.end_seconds.toFixed(3)} s, first segment in ${session.first_segment_ms} ms ` +
       `(estimated ${session.estimated_latency_ms} ms)`;
-    showWarnings([...session.warnings, ...session.slates.map((s) => `${s}: shown as a slate`)]);
+    showWarnings(session.warnings);
     attach(session);
   }
 
