@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -167,11 +168,20 @@ def test_scrubbing_moves_the_playhead_and_plays_that_time(page, tmp_path):
     lane = page.locator("#ruler")
     pps = float(lane.get_attribute("data-px-per-second"))
     box = lane.bounding_box()
+    clicked = time.monotonic()
     page.mouse.click(box["x"] + 2.9 * pps, box["y"] + box["height"] / 2)
     page.wait_for_function("() => window.studio.session && window.studio.session.window.start_seconds > 2.8",
                            timeout=30000)
     start = page.evaluate("() => window.studio.session.window.start_seconds")
     assert abs(start - 2.9) <= 1 / FPS
+    wait_playing_past(page, 0.0)
+    scrub_to_play = time.monotonic() - clicked          # the click to the new window playing
+    session = page.evaluate("() => window.studio.session")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "scrub.json").write_text(json.dumps({
+        "scrub_to_play_ms": round(scrub_to_play * 1000), "first_segment_ms": session["first_segment_ms"],
+        "estimated_latency_ms": session["estimated_latency_ms"]}))
+    assert scrub_to_play < 10, scrub_to_play
     wait_playing_past(page, 0.2)
     assert float(page.locator("#playhead").get_attribute("data-seconds")) >= 3.0
     shot(page, tmp_path, "3-scrubbed")
