@@ -377,7 +377,7 @@
     try {
       const job = await request("GET", `/video_render/jobs/${state.job.id}`);
       showJob(job);
-      if (isDone(job.state)) { clearInterval(state.poll); state.poll = null; }
+      if (isDone(job.state)) { clearInterval(state.poll); state.poll = null; loadRecent(); }
     } catch (err) { clearInterval(state.poll); state.poll = null; showError(err); }
   }
 
