@@ -238,6 +238,51 @@ def test_missing_media_shows_beside_the_player_as_a_warning(page, tmp_path, stud
     shot(page, tmp_path, "6-warnings")
 
 
+def test_without_mse_the_browsers_own_hls_player_plays_with_the_scope_in_the_query(browser_context, studio, tmp_path):
+    _, base, _, folder = studio
+    p = browser_context.new_page()
+    try:   # as on iOS: no Media Source Extensions, so no hls.js; Chromium has its own HLS player
+        p.add_init_script("for (const k of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource']) "
+                          "Object.defineProperty(window, k, {value: undefined});")
+        p.goto(base + "/studio?tenant=acme&env=dev")
+        p.set_input_files("#project-file", str(folder / "project.json"))
+        p.wait_for_selector("body[data-loaded='studio-demo']", timeout=20000)
+        assert p.evaluate("() => Hls.isSupported()") is False
+        p.click("#play")
+        wait_playing_past(p, 0.3)
+        assert "?tenant=acme&env=dev" in p.evaluate("() => document.getElementById('player').currentSrc")
+        shot(p, tmp_path, "7-native-hls")
+        assert close_to(p.evaluate(FRAME_COLOUR, 0.5), (255, 0, 0))
+    finally:
+        p.close()
+
+
+def test_another_editors_file_goes_through_the_import(page, studio):
+    _, _, doc, folder = studio
+    (folder / "draft.otio").write_text("{}")
+    imported = json.loads(json.dumps(doc))
+    imported["id"] = "from-otio"
+    page.route("**/video_render/import", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({"project": imported, "warnings": ["tracks[0]: an effect was left out"]})))
+    page.set_input_files("#project-file", str(folder / "draft.otio"))
+    page.wait_for_selector("body[data-loaded='from-otio']", timeout=20000)
+    assert "an effect was left out" in " ".join(page.locator("#warnings li").all_inner_texts())
+
+
+def test_without_the_import_route_the_page_says_so(page, studio):
+    folder = studio[3]
+    (folder / "draft.otio").write_text("{}")
+    page.route("**/video_render/import", lambda route: route.fulfill(
+        status=404, content_type="application/json",
+        body=json.dumps({"error": {"code": "http_error", "message": "Not Found", "stage": "request", "hint": None,
+                                   "context": {}}})))
+    page.set_input_files("#project-file", str(folder / "draft.otio"))
+    page.wait_for_selector("#error:not([hidden])", timeout=10000)
+    assert "cannot import other formats" in page.locator("#error .message").inner_text()
+    assert "cutlite import" in page.locator("#error .hint").inner_text()
+
+
 def test_the_page_opened_without_a_scope_says_how_to_open_it(browser_context, studio):
     p = browser_context.new_page()
     try:

@@ -323,12 +323,26 @@
       hls.loadSource(session.playlist);
       hls.attachMedia(video);
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      // a browser's own HLS player cannot send headers: the scope goes in the query instead
-      video.src = `${session.playlist}?tenant=${encodeURIComponent(scope.tenant)}&env=${encodeURIComponent(scope.env)}`;
-      video.play().catch(() => {});
+      attachNative(session);
     } else {
       showError({ message: "this browser plays neither HLS nor Media Source Extensions" });
     }
+  }
+
+  async function attachNative(session) {
+    // A browser's own HLS player cannot send headers: the scope goes in the query instead. It gets
+    // the finished window: Chromium's player fails on a growing EVENT playlist (measured).
+    const token = state.token;
+    for (;;) {
+      let s;
+      try { s = await request("GET", `/studio/api/previews/${session.session}`); } catch (err) { return; }
+      if (token !== state.token) return;
+      if (s.state === "failed") { showError(new ApiError(s.error, 500)); return; }
+      if (s.state === "done") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    video.src = `${session.playlist}?tenant=${encodeURIComponent(scope.tenant)}&env=${encodeURIComponent(scope.env)}`;
+    video.play().catch(() => {});
   }
 
   async function checkSession(session) {
