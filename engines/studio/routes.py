@@ -45,7 +45,7 @@ from .waveform import ensure_waveform
 
 STATIC = Path(__file__).resolve().parent / "static"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css",
-         ".txt": "text/plain; charset=utf-8", "": "text/plain; charset=utf-8"}
+         ".txt": "text/plain; charset=utf-8", ".LICENSE": "text/plain; charset=utf-8"}
 NO_STORE = {"Cache-Control": "no-store"}
 
 

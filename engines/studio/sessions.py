@@ -124,7 +124,7 @@ class PreviewSessions:
         session = self.get(sid, tenant, env)
         err = session.error.to_dict() if session.error is not None else None
         if err is not None:
-            for private in ("argv", "path", "status", "stderr_tail"):
+            for private in ("argv", "path", "stderr_tail"):
                 err["context"].pop(private, None)
         return {"session": sid, "state": session.state(), "error": err}
 
