@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-scale-out reliability clean
+.PHONY: demo test lint bench bench-scale-out reliability clean vendor
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,32 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/cutlite demo --out demo_out
 
-test: $(BIN)/.installed lint
+# The studio tests drive Debian's chromium (Playwright's own browser download is not used).
+$(BIN)/.chromium: $(BIN)/.installed
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "the studio tests need chromium: run 'apt-get install chromium' as root" >&2; exit 1; }
+	touch $@
+
+test: $(BIN)/.installed $(BIN)/.chromium lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed  # the layers (import-linter contracts in pyproject.toml) and ruff
 	$(BIN)/lint-imports
 	$(BIN)/ruff check engines tests bench examples
+
+# The studio's front-end files, from the npm registry at fixed versions (committed: installing
+# the package needs no Node). Run after changing a version; review the diff of vendor/.
+HLS_JS_VERSION := 1.6.15
+VENDOR := engines/studio/static/vendor
+vendor:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent hls.js@$(HLS_JS_VERSION) >/dev/null && tar xzf hls.js-$(HLS_JS_VERSION).tgz) && \
+	mkdir -p $(VENDOR) && cp "$$tmp/package/dist/hls.min.js" $(VENDOR)/hls.min.js && \
+	cp "$$tmp/package/LICENSE" $(VENDOR)/hls.js.LICENSE && \
+	{ echo "hls.js $(HLS_JS_VERSION) (npm) dist/hls.min.js, licence: hls.js.LICENSE (Apache-2.0)"; \
+	  echo "sha256 $$(sha256sum $(VENDOR)/hls.min.js | cut -d' ' -f1)  hls.min.js"; } > $(VENDOR)/VERSIONS.txt
+	@cat $(VENDOR)/VERSIONS.txt
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py

@@ -283,6 +283,8 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
             executor.wake()
         return svc.job_view(job_id, sc.tenant, sc.env)
 
+    from .studio.routes import studio_router
+    app.include_router(studio_router(svc, previews, scope, project_in_scope))
     return app
 
 

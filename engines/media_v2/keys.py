@@ -2,6 +2,7 @@
 
     tenants/{tenant}/{env}/media_v2/{asset_id}/source.{ext}
     tenants/{tenant}/{env}/media_v2/{asset_id}/proxy_{profile}.mp4
+    tenants/{tenant}/{env}/media_v2/{asset_id}/filmstrip.jpg | filmstrip.vtt | waveform.json  (studio)
     tenants/{tenant}/{env}/media_v2/renders/{job_id}/output.mp4
 """
 
@@ -19,7 +20,7 @@ ARTIFACT_ID_RE = re.compile(r"art_[0-9a-f]{20}")
 EXT_RE = re.compile(r"[a-z0-9]{1,8}")
 # what a whole key may look like; checked again by every store before touching anything
 KEY_RE = re.compile(r"tenants/[a-z0-9][a-z0-9-]{0,62}/(dev|staging|prod)/media_v2/"
-                    r"(ast_[0-9a-f]{20}/(source\.[a-z0-9]{1,8}|proxy_[a-z0-9_]{1,32}\.mp4)"
+                    r"(ast_[0-9a-f]{20}/(source\.[a-z0-9]{1,8}|proxy_[a-z0-9_]{1,32}\.mp4|filmstrip\.(jpg|vtt)|waveform\.json)"
                     r"|renders/(?!chunks/)[a-z0-9][a-z0-9_-]{2,63}/(?!\.)[a-z0-9_.-]{1,64}"
                     r"|renders/chunks/[0-9a-f]{64}\.mp4)")
 
@@ -54,6 +55,16 @@ def proxy_key(tenant: str, env: str, asset_id: str, profile: str) -> str:
     if profile not in PROFILES:
         raise ValidationError([f"profile: unknown profile {profile!r}"], stage="scope")
     return tenant_prefix(tenant, env) + f"{check_asset_id(asset_id)}/proxy_{profile}.mp4"
+
+
+STUDIO_NAMES = ("filmstrip.jpg", "filmstrip.vtt", "waveform.json")
+
+
+def studio_key(tenant: str, env: str, asset_id: str, name: str) -> str:
+    """The studio's derived objects of an asset (thumbnail sprite, its cues, audio peaks)."""
+    if name not in STUDIO_NAMES:
+        raise ValidationError([f"name: unknown studio object {name!r}"], stage="scope")
+    return tenant_prefix(tenant, env) + f"{check_asset_id(asset_id)}/{name}"
 
 
 def render_key(tenant: str, env: str, job_id: str, name: str = "output.mp4") -> str:

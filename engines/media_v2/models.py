@@ -37,7 +37,7 @@ class Artifact(_Scoped):
     schema_version: str = SCHEMA
     id: str
     asset_id: str | None
-    kind: Literal["source", "proxy", "render"]
+    kind: Literal["source", "proxy", "render", "filmstrip", "waveform"]
     profile: str | None = None
     key: str
     size: int

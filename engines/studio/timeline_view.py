@@ -1,0 +1,46 @@
+"""The timeline as the studio page draws it: clips at their placed times, transitions, cues.
+
+Pure: the project placed on its own frame grid (``place_project``), each boundary given as an
+exact rational string and, for drawing only, as float seconds.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from engines.model.project import Project
+from engines.model.timebase import fraction_text, frames_to_seconds
+from engines.model.timeline import place_project
+
+SCHEMA = "cutlite.studio.timeline/1"
+
+
+def timeline_view(project: Project) -> dict[str, Any]:
+    timeline = place_project(project)
+    fps = timeline.fps
+
+    def at(frame: int) -> dict[str, Any]:
+        t = frames_to_seconds(frame, fps)
+        return {"exact": fraction_text(t), "seconds": float(t)}
+
+    tracks = []
+    for ti, (track, placed) in enumerate(zip(project.tracks, timeline.tracks)):
+        clips = []
+        for pc in placed:
+            clip = pc.clip
+            start, end = at(pc.start), at(pc.end)
+            item: dict[str, Any] = {"id": clip.id, "asset": clip.asset, "text": clip.text,
+                                    "start": start["exact"], "end": end["exact"],
+                                    "start_seconds": start["seconds"], "end_seconds": end["seconds"],
+                                    "source_in_seconds": float(clip.source_in or Fraction(0)),
+                                    "speed": float(clip.speed), "transition": None}
+            if clip.transition_in is not None and pc.transition_frames:
+                item["transition"] = {"type": clip.transition_in.type, "start_seconds": start["seconds"],
+                                      "end_seconds": at(pc.start + pc.transition_frames)["seconds"]}
+            clips.append(item)
+        tracks.append({"id": track.id, "kind": track.kind, "index": ti, "clips": clips})
+    total = at(timeline.frames)
+    return {"schema": SCHEMA, "id": project.id, "tenant": project.tenant, "env": project.env,
+            "fps": fraction_text(fps), "width": project.settings.width, "height": project.settings.height,
+            "duration": total["exact"], "duration_seconds": total["seconds"], "tracks": tracks}
