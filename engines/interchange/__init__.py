@@ -77,6 +77,8 @@ def import_timeline(path: str | Path, media_roots: Iterable[str | Path] = (), te
                                f"{', '.join(IMPORT_SUFFIXES)}, or a CapCut/JianYing draft)"], stage="import")
     warnings += resolve_media(doc["assets"], base_dir=base if local_files else None, media_roots=media_roots,
                               resolver=resolver, local_files=local_files)
+    if not doc["assets"]:
+        del doc["assets"]  # (a timeline of text only)
     try:
         load_project(doc)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -21,6 +22,7 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _NTSC = {Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120)}
 
 
+@lru_cache(maxsize=256)
 def exact_rate(rate: float | int | str | Fraction) -> Fraction:
     """An editor's frame rate (23.976, 29.97, 30.0, 24000/1001 as a double) as the exact rational."""
     if isinstance(rate, Fraction):

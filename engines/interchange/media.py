@@ -4,7 +4,8 @@ Timelines name their media with paths from the machine they were made on (``C:/U
 ``/Volumes/...``). A path that exists here (absolute, or relative to the timeline's folder) is
 kept; otherwise the file is looked up by its name under each ``--media-root`` in order, then by
 an optional resolver (the HTTP import asks media_v2 for an asset of the tenant with that name).
-What is still not found stays an asset whose file is missing, named in a warning.
+What is still not found stays an asset whose file is missing, named in a warning: a preview draws
+it as a slate, a render refuses until the file is there (``--media-root`` or media_v2).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def resolve_media(assets: dict[str, dict[str, Any]], *, base_dir: Path | None, m
             ref["path"] = wanted
         where = f" under {len(roots)} media root(s)" if roots else " (give --media-root to look it up by name)"
         warnings.append(f"assets.{name}: media \"{original if local_files else wanted}\" not found{where}; "
-                        f"it renders as a missing-media slate")
+                        f"previews show a missing-media slate; a render needs the file")
     return warnings
 
 

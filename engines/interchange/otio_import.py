@@ -156,7 +156,8 @@ class _Item:
 
 def seconds(rt: Any) -> Fraction:
     """An OTIO RationalTime as exact seconds (frame counts are integers or close to one)."""
-    value = Fraction(rt.value).limit_denominator(1_000_000)
+    v = rt.value
+    value = Fraction(int(v)) if v.is_integer() else Fraction(v).limit_denominator(1_000_000)
     return value / exact_rate(rt.rate)
 
 
@@ -520,6 +521,8 @@ class _Converter:
 
     def _markers(self, where: str, markers: Any, offset: Fraction | None, *, clip: Any = None,
                  clip_start: Fraction | None = None) -> None:
+        if not len(markers):
+            return
         for mi, marker in enumerate(markers):
             rng = marker.marked_range
             at = seconds(rng.start_time)
@@ -539,11 +542,10 @@ class _Converter:
 
 def cutlite_meta(obj: Any) -> dict[str, Any]:
     """``metadata["cutlite"]`` as plain JSON (OTIO hands out its own dict and list types)."""
-    try:
-        value = obj.metadata["cutlite"]
-    except (KeyError, AttributeError):
+    metadata = getattr(obj, "metadata", None)
+    if metadata is None or "cutlite" not in metadata:
         return {}
-    plain = _plain(value)
+    plain = _plain(metadata["cutlite"])
     return plain if isinstance(plain, dict) else {}
 
 
