@@ -237,6 +237,41 @@ def test_an_encrypted_draft_or_a_non_draft_is_refused_exit_2_nothing_written(tmp
     assert not is_importable(tmp_path / "project.json")
 
 
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, path + (i,))
+    yield path
+
+
+def test_a_draft_with_any_field_of_the_wrong_shape_imports_or_is_refused_clearly(rgb_media, tmp_path):
+    base = rgb_draft(rgb_media)
+    base["tracks"][1]["segments"][0]["common_keyframes"] = [
+        {"property_type": "KFTypeAlpha", "keyframe_list": [{"time_offset": 0, "values": [0.5]}]}]
+    file = tmp_path / "draft_content.json"
+    outcomes = {"imported": 0, "refused": 0}
+    for path in list(_leaves(base)):
+        if not path:
+            continue
+        for odd in (None, "x", -1, [], {}):
+            doc = json.loads(json.dumps(base))
+            node = doc
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = odd
+            file.write_text(json.dumps(doc))
+            try:
+                load_project(import_timeline(file).project)
+                outcomes["imported"] += 1
+            except CutliteError as exc:
+                assert "draft_content.json" in exc.message, (path, odd, exc.message)
+                outcomes["refused"] += 1
+    assert outcomes["imported"] > 100 and outcomes["refused"] > 0
+
+
 def test_media_from_another_machine_is_found_by_name_under_a_media_root(rgb_media, tmp_path):
     draft = tmp_path / "draft_info.json"
     draft.write_text(json.dumps(rgb_draft(rgb_media, windows_paths=True)))
@@ -440,9 +475,9 @@ def test_two_thousand_segments_and_two_thousand_clips_import_in_well_under_a_sec
     otio.adapters.write_to_file(big_timeline(2000), str(tmp_path / "big.otio"))
     for path in (tmp_path, tmp_path / "big.otio"):
         times = []
-        for _ in range(3):  # the best of three: the machine is shared
-            started = time.perf_counter()
+        for _ in range(3):  # CPU time, best of three: the machine is shared (and tests run niced)
+            started = time.process_time()
             result = import_timeline(path)
-            times.append(time.perf_counter() - started)
+            times.append(time.process_time() - started)
         assert sum(len(t["clips"]) for t in result.project["tracks"]) == 2000
         assert min(times) < 0.8, f"{path.name}: {min(times):.2f} s"

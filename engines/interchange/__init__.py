@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from engines.errors import ValidationError
+from engines.errors import CutliteError, ValidationError
 from engines.model.project import load_project
 
 from . import capcut
@@ -60,10 +60,33 @@ def import_timeline(path: str | Path, media_roots: Iterable[str | Path] = (), te
         project_id = _project_id(p.parent.name if name is None else "imported")
     else:
         project_id = _project_id(Path(shown).stem)
+    try:
+        doc, warnings, base = _convert(p, shown, project_id, name, tenant, env)
+    except CutliteError:
+        raise
+    except (RecursionError, MemoryError):
+        raise ValidationError([f"{shown}: too deeply nested or too large to import"], stage="import") from None
+    except Exception as exc:  # noqa: BLE001 - a file shaped in a way no importer expects: say so, no traceback
+        raise ValidationError([f"{shown}: cannot import: the file is not shaped as its format says "
+                               f"({type(exc).__name__}: {exc})"], stage="import") from None
+    warnings += resolve_media(doc["assets"], base_dir=base if local_files else None, media_roots=media_roots,
+                              resolver=resolver, local_files=local_files)
+    if not doc["assets"]:
+        del doc["assets"]  # (a timeline of text only)
+    try:
+        load_project(doc)
+    except ValidationError as exc:
+        raise ValidationError([f"{shown}: imported timeline is not a valid project: {p}" for p in exc.problems],
+                              stage="import") from None
+    return ImportResult(doc, warnings)
+
+
+def _convert(p: Path, shown: str, project_id: str, name: str | None, tenant: str | None,
+             env: str | None) -> tuple[dict[str, Any], list[str], Path]:
     if p.is_dir() or p.name in capcut.DRAFT_FILES or (p.suffix.lower() == ".json" and _is_draft_json(p)):
         draft, file = capcut.read_draft(p)
-        doc, warnings = capcut.draft_to_project(
-            draft, project_id=project_id, tenant=tenant or DEFAULT_TENANT, env=env or DEFAULT_ENV, source=str(name or file))
+        doc, warnings = capcut.draft_to_project(draft, project_id=project_id, tenant=tenant or DEFAULT_TENANT,
+                                                env=env or DEFAULT_ENV, source=str(name or file))
         base = file.parent
     elif p.suffix.lower() in ADAPTERS:
         if not p.exists():
@@ -75,16 +98,7 @@ def import_timeline(path: str | Path, media_roots: Iterable[str | Path] = (), te
     else:
         raise ValidationError([f"{shown}: not a timeline cutlite can import (OpenTimelineIO "
                                f"{', '.join(IMPORT_SUFFIXES)}, or a CapCut/JianYing draft)"], stage="import")
-    warnings += resolve_media(doc["assets"], base_dir=base if local_files else None, media_roots=media_roots,
-                              resolver=resolver, local_files=local_files)
-    if not doc["assets"]:
-        del doc["assets"]  # (a timeline of text only)
-    try:
-        load_project(doc)
-    except ValidationError as exc:
-        raise ValidationError([f"{shown}: imported timeline is not a valid project: {p}" for p in exc.problems],
-                              stage="import") from None
-    return ImportResult(doc, warnings)
+    return doc, warnings, base
 
 
 def _is_draft_json(path: Path) -> bool:

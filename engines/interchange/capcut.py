@@ -76,7 +76,7 @@ def looks_like_draft(doc: Any) -> bool:
 
 
 def draft_settings(draft: dict[str, Any], b: ProjectBuilder | None = None) -> dict[str, Any]:
-    canvas = draft.get("canvas_config") or {}
+    canvas = _obj(draft.get("canvas_config"))
     width, height = canvas.get("width"), canvas.get("height")
     if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
         if b:
@@ -121,8 +121,8 @@ class _Converter:
             if not isinstance(track, dict):
                 self.b.warn(where, "not a track object; skipped")
                 continue
-            ttype = track.get("type")
-            segments = [s for s in track.get("segments") or [] if isinstance(s, dict)]
+            ttype = track.get("type") if isinstance(track.get("type"), str) else None
+            segments = [s for s in _list(track.get("segments")) if isinstance(s, dict)]
             if ttype == "video":
                 kind = "video" if not video else "overlay"
                 clips = self._visual_track(where, segments, overlay=kind == "overlay")
@@ -240,7 +240,7 @@ class _Converter:
         clip: dict[str, Any] = {"id": self.b.unique_id("c" + "_".join(_indices(path)), "clip"),
                                 "asset": asset, "start": time_text(start)}
         speed = self._speed(path, seg)
-        if mat.get("type") in IMAGE_TYPES:
+        if str(mat.get("type")) in IMAGE_TYPES:
             clip["duration"] = time_text(length)
         else:
             src = seg.get("source_timerange") or {}
@@ -295,16 +295,14 @@ class _Converter:
 
     def _placement(self, path: str, seg: dict[str, Any], *, text_clip: bool) -> dict[str, Any]:
         """clip.transform is in half-canvas units from the centre, y up; scale is of the fitted size."""
-        c = seg.get("clip") or {}
+        c = _obj(seg.get("clip"))
         out: dict[str, Any] = {}
-        if not isinstance(c, dict):
-            return out
-        t = c.get("transform") or {}
+        t = _obj(c.get("transform"))
         x, y = _num(t.get("x"), 0.0), _num(t.get("y"), 0.0)
         if x or y:
             out["x"] = round(min(2.0, max(-1.0, 0.5 + x / 2)), 6)
             out["y"] = round(min(2.0, max(-1.0, 0.5 - y / 2)), 6)
-        s = c.get("scale") or {}
+        s = _obj(c.get("scale"))
         sx, sy = _num(s.get("x"), 1.0), _num(s.get("y"), 1.0)
         if abs(sx - sy) > 1e-6:
             self.b.warn(f"{path}.clip.scale", f"non-uniform scale {sx:g}x{sy:g} not supported; using {sx:g}")
@@ -318,8 +316,8 @@ class _Converter:
         rotation = _num(c.get("rotation"), 0.0)
         if rotation % 360:
             self.b.warn(f"{path}.clip.rotation", f"rotation {rotation:g}° not supported; shown upright")
-        flip = c.get("flip") or {}
-        if isinstance(flip, dict) and (flip.get("horizontal") or flip.get("vertical")):
+        flip = _obj(c.get("flip"))
+        if flip.get("horizontal") or flip.get("vertical"):
             self.b.warn(f"{path}.clip.flip", "flip not supported; shown unflipped")
         return out
 
@@ -415,8 +413,8 @@ class _Converter:
     # ------------------------------------------------------------ materials
 
     def _extra_materials(self, seg: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        ids = list(seg.get("extra_material_refs") or []) + list(seg.get("extra_material_ids") or [])
-        return [self.materials[i] for i in dict.fromkeys(ids) if isinstance(i, str) and i in self.materials]
+        ids = _list(seg.get("extra_material_refs")) + _list(seg.get("extra_material_ids"))
+        return [self.materials[i] for i in dict.fromkeys(i for i in ids if isinstance(i, str)) if i in self.materials]
 
     def _extras(self, path: str, seg: dict[str, Any], *, allow: tuple[str, ...]) -> None:
         """Every extra material that changes the picture or sound and is not carried over: a warning."""
@@ -495,6 +493,15 @@ def _style(styles: list[dict[str, Any]]) -> dict[str, Any]:
     if first.get("strokes") or first.get("stroke"):
         out["stroke"] = True
     return out
+
+
+def _obj(v: Any) -> dict[str, Any]:
+    """A draft's object field, or {} when the draft has something else there."""
+    return v if isinstance(v, dict) else {}
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
 
 
 def _start(seg: dict[str, Any]) -> int:
