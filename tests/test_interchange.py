@@ -311,6 +311,9 @@ def test_a_generated_otio_timeline_at_23_976_renders_frame_exact(rgb_media, tmp_
     otio.adapters.write_to_file(rgb_timeline(rgb_media), str(path))
     doc = import_timeline(path).project
     assert doc["settings"]["fps"] == "24000/1001"
+    assert main(["validate", str(path)]) == 0  # the CLI takes the timeline as it is
+    otio.adapters.write_to_file(rgb_timeline(rgb_media), str(tmp_path / "rgb.otioz"), adapter_name="otioz")
+    assert import_timeline(tmp_path / "rgb.otioz").project["tracks"] == doc["tracks"]
     plan = service.plan_project(doc, "draft_360p", "cpu")
     out = tmp_path / "out.mp4"
     service.render(plan, out)
