@@ -126,9 +126,12 @@ class _Converter:
             if ttype == "video":
                 kind = "video" if not video else "overlay"
                 clips = self._visual_track(where, segments, overlay=kind == "overlay")
-                (video if kind == "video" else overlays).append((f"video{ti}", kind, clips))
+                if kind == "video":
+                    video.append((f"video{ti}", kind, clips))
+                else:
+                    overlays.append((_render_index(segments, ti), f"video{ti}", kind, clips))
             elif ttype == "text":
-                overlays.append((f"text{ti}", "overlay", self._text_track(where, segments)))
+                overlays.append((_render_index(segments, ti), f"text{ti}", "overlay", self._text_track(where, segments)))
             elif ttype == "audio":
                 audio.append((f"audio{ti}", "audio", self._audio_track(where, segments)))
             else:
@@ -138,7 +141,9 @@ class _Converter:
                                    f"supported; skipped")
             if track.get("attribute") == 1 and ttype in ("video", "audio", "text"):
                 self.b.warn(where, "the track is hidden or muted in the app; imported as visible and audible")
-        for wanted, kind, clips in video + overlays + audio:
+        # tracks over the main one are stacked as the app draws them: by their segments' render_index
+        ordered = video + [o[1:] for o in sorted(overlays, key=lambda o: o[0])] + audio
+        for wanted, kind, clips in ordered:
             if clips:
                 self.b.add_track(wanted, kind, clips)
         finish_clips(self.b.tracks)
@@ -493,6 +498,12 @@ def _style(styles: list[dict[str, Any]]) -> dict[str, Any]:
     if first.get("strokes") or first.get("stroke"):
         out["stroke"] = True
     return out
+
+
+def _render_index(segments: list[dict[str, Any]], track_index: int) -> tuple[float, int]:
+    """Where the app draws a track: its segments' lowest ``render_index``, else its place in the list."""
+    found = [s["render_index"] for s in segments if isinstance(s.get("render_index"), (int, float))]
+    return (min(found) if found else float("inf"), track_index)
 
 
 def _obj(v: Any) -> dict[str, Any]:
