@@ -437,11 +437,21 @@ def test_http_import_links_registered_media_and_returns_no_server_path(rgb_media
     svc = RenderService()
     blue = svc.library.register_file("acme", "dev", rgb_media["blue"])[0]
     body = json.dumps(rgb_draft(rgb_media)).encode()  # its paths are this server's files
+    draft = tmp_path / "draft_content.json"
+    draft.write_bytes(body)
     with TestClient(create_app(svc, run_jobs=False)) as client:
         resp = client.post("/video_render/import", headers={"X-Tenant": "acme", "X-Env": "dev"},
                            files={"file": ("draft_content.json", body, "application/json")})
         bad = client.post("/video_render/import", headers={"X-Tenant": "acme", "X-Env": "dev"},
                           files={"file": ("draft_content.json", b"\x8f\x02garbage", "application/json")})
+        # an OTIO exported on this server: its file URLs and stored assets are server paths
+        exported = project_to_timeline(load_project(import_timeline(draft).project))
+        via_otio = client.post("/video_render/import", headers={"X-Tenant": "acme", "X-Env": "dev"},
+                               files={"file": ("cut.otio", otio.adapters.write_to_string(exported).encode(),
+                                               "application/json")})
+    assert via_otio.status_code == 200, via_otio.text
+    assert str(rgb_media["red"].parent) not in via_otio.text
+    assert via_otio.json()["project"]["assets"]["blue"] == {"asset_id": blue.id}
     assert resp.status_code == 200, resp.text
     doc = resp.json()
     assets = doc["project"]["assets"]
