@@ -280,6 +280,15 @@ def test_media_from_another_machine_is_found_by_name_under_a_media_root(rgb_medi
     found = import_timeline(draft, media_roots=[rgb_media["red"].parent])
     assert not [w for w in found.warnings if "not found" in w]
     assert found.project["assets"]["red"]["path"] == str(rgb_media["red"].resolve())
+    # media inside the draft folder, as draft-generating tools write it
+    folder = tmp_path / "generated"
+    (folder / "assets").mkdir(parents=True)
+    doc = rgb_draft(rgb_media)
+    (folder / "assets" / "r.mp4").write_bytes(rgb_media["red"].read_bytes())
+    doc["materials"]["videos"][0]["path"] = "##_draftpath_placeholder_0E685133-18CE-45ED_##/assets/r.mp4"
+    (folder / "draft_info.json").write_text(json.dumps(doc))
+    inside = import_timeline(folder)
+    assert inside.project["assets"]["red"]["path"] == str((folder / "assets" / "r.mp4").resolve())
 
 
 # ---------------------------------------------------------------- OTIO

@@ -12,6 +12,7 @@ file is refused (no decryption), as is anything that is not a draft.
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ TRANSITION_NAMES = {
 _HARMLESS = {"speeds", "sound_channel_mappings", "vocal_separations", "beats", "placeholders",
              "placeholder_infos", "loudnesses", "audio_balances", "multi_language_refs", "time_marks"}
 IMAGE_TYPES = {"photo", "image"}
+# draft-generating tools write media inside the draft as "##_draftpath_placeholder_<uuid>_##/..."
+_PLACEHOLDER = re.compile(r"^##_draftpath_placeholder_[0-9A-Fa-f-]*_##")
 
 
 def read_draft(path: Path) -> tuple[dict[str, Any], Path]:
@@ -237,7 +240,7 @@ class _Converter:
         if span is None:
             return None
         start, length = span
-        media = str(mat.get("path") or "")
+        media = _media_path(mat)
         if not media:
             self.b.warn(path, f"material \"{mat.get('material_name') or mat.get('id')}\" has no file path; skipped")
             return None
@@ -504,6 +507,14 @@ def _render_index(segments: list[dict[str, Any]], track_index: int) -> tuple[flo
     """Where the app draws a track: its segments' lowest ``render_index``, else its place in the list."""
     found = [s["render_index"] for s in segments if isinstance(s.get("render_index"), (int, float))]
     return (min(found) if found else float("inf"), track_index)
+
+
+def _media_path(mat: dict[str, Any]) -> str:
+    """The material's file; a draft-folder placeholder becomes a path relative to the draft."""
+    path = str(mat.get("path") or "")
+    if _PLACEHOLDER.match(path):
+        return _PLACEHOLDER.sub("", path).lstrip("/\\")
+    return path
 
 
 def _obj(v: Any) -> dict[str, Any]:
