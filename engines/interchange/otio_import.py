@@ -1,4 +1,4 @@
-"""OpenTimelineIO (and, through its adapter plugins, EDL, FCP 7 XML, FCPXML, Kdenlive) -> project.
+"""An OpenTimelineIO timeline (read by ``otio_read``, whatever its file format) -> project.
 
 OTIO stores time as doubles at a rate; every time is turned into an exact rational (23.976 is
 24000/1001, 29.97 drop-frame is 30000/1001) and snapped to the output frame grid. The bottom video
@@ -11,136 +11,23 @@ wherever the OTIO timing still agrees with them, so an export then import gives 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import io
-import json
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import unquote, urlparse
 
-from engines.errors import MissingDependency, ValidationError
+from engines.errors import ValidationError
 from engines.model.project import TRANSITIONS
 from engines.model.timebase import snap_to_frame
 
 from .document import ProjectBuilder, exact_rate, file_name, time_text
+from .otio_read import ADAPTERS, otio_module, read_timeline
 
-# file suffix -> (OTIO adapter, the module of its plugin, the format's name)
-ADAPTERS = {
-    ".otio": ("otio_json", None, "OpenTimelineIO"),
-    ".otioz": ("otioz", None, "OpenTimelineIO (zipped)"),
-    ".otiod": ("otiod", None, "OpenTimelineIO (directory)"),
-    ".edl": ("cmx_3600", "otio_cmx3600_adapter", "CMX3600 EDL"),
-    ".xml": ("fcp_xml", "otio_fcp_adapter", "FCP 7 XML"),
-    ".fcpxml": ("fcpx_xml", "otio_fcpx_xml_adapter", "FCPXML"),
-    ".kdenlive": ("kdenlive", "otio_kdenlive_adapter", "Kdenlive"),
-}
+__all__ = ["ADAPTERS", "read_timeline", "timeline_to_project", "cutlite_meta", "seconds"]
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-# newer OTIO schema versions that this OTIO cannot read, and how to read them as the older one
-_DOWNGRADES = {"Marker.3": "Marker.2"}
 
-
-def _otio() -> Any:
-    import opentimelineio as otio  # a core dependency; imported late, it takes ~0.1 s
-    return otio
-
-
-def read_timeline(path: Path) -> tuple[Any, list[str]]:
-    """The OTIO Timeline in ``path`` (the first one of a collection) and reading warnings."""
-    suffix = path.suffix.lower()
-    if suffix not in ADAPTERS:
-        raise ValidationError([f"{path.name}: not a timeline cutlite can import (known: "
-                               f"{', '.join(sorted(ADAPTERS))}, CapCut/JianYing drafts)"], stage="import")
-    adapter, module, fmt = ADAPTERS[suffix]
-    otio = _otio()
-    warnings: list[str] = []
-    if module is not None:
-        try:
-            # the Kdenlive plugin prints a banner when imported: keep stdout for --json
-            with contextlib.redirect_stdout(io.StringIO()):
-                importlib.import_module(module)
-        except ImportError:
-            raise MissingDependency(module, "interchange", f"importing {fmt} ({suffix}) files") from None
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            if suffix == ".otio":
-                result = _read_otio_json(path, warnings)
-            elif adapter == "cmx_3600":
-                result = _read_edl(path, warnings)
-            else:
-                result = otio.adapters.read_from_file(str(path), adapter_name=adapter)
-    except (ValidationError, MissingDependency):
-        raise
-    except Exception as exc:  # an adapter's own error: the file, not a traceback
-        raise ValidationError([f"{path.name}: cannot read as {fmt}: {type(exc).__name__}: {exc}"],
-                              stage="import") from None
-    if isinstance(result, otio.schema.Timeline):
-        return result, warnings
-    timelines = list(result.find_children(descended_from_type=otio.schema.Timeline)) \
-        if hasattr(result, "find_children") else []
-    if not timelines:
-        raise ValidationError([f"{path.name}: the {fmt} file holds no timeline (a {type(result).__name__})"],
-                              stage="import")
-    if len(timelines) > 1:
-        warnings.append(f"$: the file holds {len(timelines)} timelines; imported the first, "
-                        f"\"{timelines[0].name}\"")
-    return timelines[0], warnings
-
-
-def _read_otio_json(path: Path, warnings: list[str]) -> Any:
-    otio = _otio()
-    text = path.read_text(encoding="utf-8")
-    try:
-        return otio.adapters.read_from_string(text, "otio_json")
-    except otio.exceptions.UnsupportedSchemaError:
-        doc = json.loads(text)
-        changed = _downgrade(doc)
-        if not changed:
-            raise
-        warnings.append(f"$: written by a newer OpenTimelineIO ({', '.join(sorted(changed))}); read as "
-                        f"{', '.join(sorted(_DOWNGRADES[s] for s in changed))}")
-        return otio.adapters.read_from_string(json.dumps(doc), "otio_json")
-
-
-def _read_edl(path: Path, warnings: list[str]) -> Any:
-    """An EDL does not say its rate: try 24 (the adapter's default), then the other common rates."""
-    otio = _otio()
-    first: Exception | None = None
-    for rate in (24, 25, 30, 30000 / 1001, 24000 / 1001, 50, 60):
-        try:
-            result = otio.adapters.read_from_file(str(path), adapter_name="cmx_3600", rate=rate)
-        except ValueError as exc:
-            if "rate" not in str(exc).lower():
-                raise
-            first = first or exc
-            continue
-        if rate != 24:
-            warnings.append(f"$: the EDL's timecodes do not fit 24 fps; read at {exact_rate(rate)} fps")
-        return result
-    assert first is not None
-    raise first
-
-
-def _downgrade(node: Any, changed: set[str] | None = None) -> set[str]:
-    """Rewrite newer schemas in place as the older version (Marker.3's colour object -> its name)."""
-    changed = set() if changed is None else changed
-    if isinstance(node, dict):
-        schema = node.get("OTIO_SCHEMA")
-        if schema in _DOWNGRADES:
-            changed.add(schema)
-            node["OTIO_SCHEMA"] = _DOWNGRADES[schema]
-            if isinstance(node.get("color"), dict):
-                node["color"] = str(node["color"].get("name") or "RED").upper()
-        for v in node.values():
-            _downgrade(v, changed)
-    elif isinstance(node, list):
-        for v in node:
-            _downgrade(v, changed)
-    return changed
-
-
-# ---------------------------------------------------------------- conversion
 
 @dataclass
 class _Item:
@@ -162,7 +49,7 @@ def seconds(rt: Any) -> Fraction:
 
 
 def timeline_fps(tl: Any) -> Fraction:
-    otio = _otio()
+    """The timeline's own rate, else its first clip's, else 24."""
     if tl.global_start_time is not None and tl.global_start_time.rate > 1:
         return exact_rate(tl.global_start_time.rate)
     for clip in tl.find_clips():
@@ -170,7 +57,6 @@ def timeline_fps(tl: Any) -> Fraction:
             rate = clip.trimmed_range().duration.rate
             if rate > 1:
                 return exact_rate(rate)
-    del otio
     return Fraction(24)
 
 
@@ -181,7 +67,7 @@ def timeline_to_project(tl: Any, *, project_id: str, tenant: str | None, env: st
 
 class _Converter:
     def __init__(self, tl: Any, source: str) -> None:
-        self.otio = _otio()
+        self.otio = otio_module()
         self.tl = tl
         self.source = source
         self.meta = cutlite_meta(tl)
