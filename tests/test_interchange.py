@@ -180,6 +180,24 @@ def test_a_generated_capcut_draft_renders_frame_exact_through_cutlite_render(rgb
     assert with_text == list(range(36, 60))  # [1.5 s, 2.5 s) at 24 fps
 
 
+def test_a_draft_transition_renders_after_the_cut_on_the_earlier_segments_media(rgb_media, tmp_path, service):
+    draft = rgb_draft(rgb_media)
+    draft["materials"]["transitions"] = [{"id": "mix", "type": "transition", "name": "Mix", "duration": US // 2}]
+    draft["tracks"][0]["segments"][0]["extra_material_refs"] = ["mix"]
+    draft["tracks"] = draft["tracks"][:1]
+    (tmp_path / "draft_content.json").write_text(json.dumps(draft))
+    doc = import_timeline(tmp_path / "draft_content.json").project
+    plan = service.plan_project(doc, "draft_360p", "cpu")
+    service.render(plan, tmp_path / "out.mp4")
+    m = measure(tmp_path / "out.mp4")
+    assert m.frames == 72  # every segment kept its start: the timeline is as long as the draft
+    colours = [m.rgb(f, 20, m.height // 2) for f in range(72)]
+    assert all(close(c, RED) for c in colours[:24])
+    r, g, _ = colours[30]  # halfway through the 0.5 s mix from red into green
+    assert 80 < r < 200 and 20 < g < 110, colours[30]
+    assert all(close(c, YELLOW, 30) for c in colours[37:48]) and close(colours[48], BLUE)
+
+
 def test_draft_transitions_keyframes_fades_and_transform():
     draft = {
         "canvas_config": {"width": 1280, "height": 720}, "fps": 25,
