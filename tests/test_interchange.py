@@ -239,6 +239,17 @@ def _convert(draft):
     return draft_to_project(draft, project_id="t", tenant="acme", env="dev", source="draft_content.json")
 
 
+def test_cli_import_json_and_output_file(tmp_path, capsys):
+    src = TIMELINES / "otio" / "transition.otio"
+    assert main(["import", str(src), "--json", "--tenant", "acme", "--env", "staging"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"project", "warnings"} and doc["project"]["tenant"] == "acme"
+    assert doc["project"]["env"] == "staging"
+    out = tmp_path / "sub" / "p.json"
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    assert load_project(out).canonical()["tracks"] == load_project(doc["project"]).canonical()["tracks"]
+
+
 def test_an_encrypted_draft_or_a_non_draft_is_refused_exit_2_nothing_written(tmp_path):
     enc = tmp_path / "enc"
     enc.mkdir()
