@@ -416,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--media-root", action="append", metavar="DIR",
                            help="look media that is not where the timeline says up by file name here (repeatable)")
     importing.add_argument("--tenant", help="tenant of an imported project (default: local)")
-    importing.add_argument("--env", choices=["dev", "staging", "prod"], help="env of an imported project (default: dev)")
+    importing.add_argument("--env", choices=["dev", "staging", "prod"],
+                           help="env of an imported project (default: dev)")
     parser = argparse.ArgumentParser(prog="cutlite", description="Render and preview engine", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 

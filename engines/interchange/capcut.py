@@ -134,7 +134,8 @@ class _Converter:
                 else:
                     overlays.append((_render_index(segments, ti), f"video{ti}", kind, clips))
             elif ttype == "text":
-                overlays.append((_render_index(segments, ti), f"text{ti}", "overlay", self._text_track(where, segments)))
+                clips = self._text_track(where, segments)
+                overlays.append((_render_index(segments, ti), f"text{ti}", "overlay", clips))
             elif ttype == "audio":
                 audio.append((f"audio{ti}", "audio", self._audio_track(where, segments)))
             else:
