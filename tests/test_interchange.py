@@ -123,9 +123,11 @@ def test_the_real_jianying_draft_keeps_its_cuts_subtitles_and_names_its_missing_
 def test_real_otio_transitions_nested_stacks_and_markers():
     tr = import_timeline(TIMELINES / "otio" / "transition.otio").project
     clips = tr["tracks"][0]["clips"]
-    # Clip-003 takes 2 frames before the cut (in_offset) and Clip-002 runs 3 past it (out_offset)
-    assert clips[2]["transition_in"] == {"type": "crossfade", "duration": "5/24"}
+    # Clip-003 takes 2 frames before the cut (in_offset); Clip-002 would run 3 past it (out_offset)
+    # but its media (available_range) has 1 frame left: a 3-frame transition, with a warning
+    assert clips[2]["transition_in"] == {"type": "crossfade", "duration": "1/8"}
     assert Fraction(clips[2]["start"]) == Fraction(7, 24)
+    assert Fraction(clips[1]["source_out"]) == Fraction(9, 24)
     nested = import_timeline(TIMELINES / "otio" / "nested_example.otio")
     assert any("flattened" in w for w in nested.warnings)
     screening = import_timeline(TIMELINES / "otio" / "screening_example.otio")

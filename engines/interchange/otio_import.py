@@ -112,6 +112,8 @@ class _Converter:
             merged[key] = entry
         for entry in sorted(merged.values(), key=lambda e: e["order"]):
             clips = sorted(entry["clips"], key=lambda c: c.pop("_order", 0))
+            for clip in clips:
+                clip.pop("_media_end", None)
             if clips:
                 b.add_track(entry["wanted"], entry["kind"], clips)
         self._markers("$", self.tl.tracks.markers, Fraction(0))
@@ -267,6 +269,7 @@ class _Converter:
         available = getattr(ref, "available_range", None)
         if available is not None:
             source_in -= seconds(available.start_time)
+            doc["_media_end"] = seconds(available.duration)
         if source_in < 0:
             b.warn(where, f"clip \"{clip.name}\" starts {float(-source_in):.3f} s before its media; starts at 0")
             source_in = Fraction(0)
@@ -351,7 +354,12 @@ class _Converter:
             clip["duration"] = time_text(Fraction(clip["duration"]) + i)
         clip["start"] = time_text(Fraction(clip["start"]) - i)
         if "source_out" in prev:
-            prev["source_out"] = time_text(Fraction(prev["source_out"]) + o * Fraction(prev.get("speed", 1)))
+            speed = Fraction(prev.get("speed", 1))
+            tail = (prev["_media_end"] - Fraction(prev["source_out"])) / speed if "_media_end" in prev else None
+            if tail is not None and tail < o:
+                self.b.warn(tr_item.where, "not enough media after the previous clip for the transition; shortened")
+                o = Fraction(int(max(Fraction(0), tail) * self.b.fps)) / self.b.fps
+            prev["source_out"] = time_text(Fraction(prev["source_out"]) + o * speed)
         else:
             prev["duration"] = time_text(Fraction(prev["duration"]) + o)
         d = i + o
