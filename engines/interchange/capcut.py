@@ -224,6 +224,9 @@ class _Converter:
                 clip["color"] = color.upper()
             if mat.get("type") == "subtitle":
                 clip["id"] = self.b.unique_id("sub" + "_".join(_indices(path)), "sub")
+            alpha = _num(mat.get("text_alpha"), 1.0)
+            if 0 <= alpha < 1 and not isinstance(clip.get("opacity"), list):
+                clip["opacity"] = round(alpha * float(clip.get("opacity", 1.0)), 6)
             self._text_extras(path, mat, style)
             self._extras(path, seg, allow=())
             clips.append(clip)
@@ -465,6 +468,8 @@ class _Converter:
             self.b.warn(f"{path}.border", "text outline not supported")
         if mat.get("background_color"):
             self.b.warn(f"{path}.background", "text background not supported")
+        if mat.get("has_shadow"):
+            self.b.warn(f"{path}.shadow", "text shadow not supported")
 
 
 # ---------------------------------------------------------------- helpers
