@@ -224,6 +224,7 @@ class _Converter:
                 clip["color"] = color.upper()
             if mat.get("type") == "subtitle":
                 clip["id"] = self.b.unique_id("sub" + "_".join(_indices(path)), "sub")
+            self._keyframes(path, seg, clip, length, picture=True, sound=False)
             alpha = _num(mat.get("text_alpha"), 1.0)
             if 0 <= alpha < 1 and not isinstance(clip.get("opacity"), list):
                 clip["opacity"] = round(alpha * float(clip.get("opacity", 1.0)), 6)
@@ -334,14 +335,14 @@ class _Converter:
         return out
 
     def _keyframes(self, path: str, seg: dict[str, Any], clip: dict[str, Any], length: Fraction, *,
-                   picture: bool) -> None:
-        for ki, group in enumerate(seg.get("common_keyframes") or []):
+                   picture: bool, sound: bool = True) -> None:
+        for ki, group in enumerate(_list(seg.get("common_keyframes"))):
             if not isinstance(group, dict):
                 continue
             prop = str(group.get("property_type") or "")
             where = f"{path}.common_keyframes[{ki}]"
             points = []
-            for kf in group.get("keyframe_list") or []:
+            for kf in _list(group.get("keyframe_list")):
                 values = kf.get("values") if isinstance(kf, dict) else None
                 offset = kf.get("time_offset") if isinstance(kf, dict) else None
                 if isinstance(offset, int) and values and isinstance(values[0], (int, float)):
@@ -352,7 +353,7 @@ class _Converter:
                 continue
             if prop == "KFTypeAlpha" and picture:
                 clip["opacity"] = [[time_text(t), round(min(1.0, max(0.0, v)), 6)] for t, v in points]
-            elif prop == "KFTypeVolume":
+            elif prop == "KFTypeVolume" and sound:
                 clip["volume"] = [[time_text(t), round(min(4.0, max(0.0, v)), 6)] for t, v in points]
             else:
                 self.b.warn(where, f"{prop or 'unknown'} keyframes not supported; the static value is used")
@@ -441,7 +442,7 @@ class _Converter:
                 self.b.warn(path, f"canvas \"{mat.get('type')}\" (background fill) not supported; "
                                   f"the project background is used")
             elif kind == "material_animations":
-                for anim in mat.get("animations") or []:
+                for anim in _list(mat.get("animations")):
                     label = anim.get("name") or anim.get("type") if isinstance(anim, dict) else anim
                     self.b.warn(path, f"animation \"{label}\" not supported")
             elif kind == "transitions":
@@ -485,7 +486,7 @@ def _text_of(mat: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         except json.JSONDecodeError:
             return content, {}
         if isinstance(doc, dict) and isinstance(doc.get("text"), str):
-            styles = [s for s in doc.get("styles") or [] if isinstance(s, dict)]
+            styles = [s for s in _list(doc.get("styles")) if isinstance(s, dict)]
             return doc["text"], _style(styles)
     return content, {}
 
