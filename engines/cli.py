@@ -194,8 +194,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     out = export_otio(args.project, args.output)
     _emit(args, {"output": str(out.resolve()), "format": args.format}, f"wrote {out}")
-    if not args.json:
-        out_console.print(f"wrote {out}")
     return 0
 
 
