@@ -136,6 +136,25 @@ def test_real_otio_transitions_nested_stacks_and_markers():
     assert any("Marker.3" in w for w in screening.warnings)
 
 
+def test_real_edl_fcp_xml_fcpxml_and_kdenlive_through_the_adapters():
+    def shape(name):
+        doc = import_timeline(TIMELINES / name).project
+        return doc, doc["settings"]["fps"], [(t["kind"], len(t["clips"])) for t in doc["tracks"]]
+
+    doc, fps, tracks = shape("fcp7xml/premiere_example.xml")
+    assert fps == "30" and tracks[0] == ("video", 1) and [k for k, _ in tracks].count("audio") == 4
+    assert len(doc["metadata"]["markers"]) == 4
+    doc, fps, tracks = shape("fcpxml/fcpx_project.fcpxml")
+    assert fps == "30" and ("video", 8) in tracks
+    doc, fps, tracks = shape("kdenlive/kdenlive_mixes_markers.kdenlive")
+    assert fps == "25" and sum(n for _, n in tracks) == 32
+    doc, fps, _ = shape("edl/speed_effects_small.edl")  # M2 retimes
+    assert [c.get("speed") for c in doc["tracks"][0]["clips"]] == [None, "1/10", None, None, "119/60"]
+    doc, _, _ = shape("edl/dissolve_test_4.edl")
+    assert [c["transition_in"]["duration"] for c in doc["tracks"][0]["clips"] if "transition_in" in c] == \
+        ["35/24", "8/3"]
+
+
 def test_an_edl_at_29_97_drop_frame_and_one_at_25_fps(tmp_path):
     edl = tmp_path / "df.edl"
     edl.write_text("TITLE: DF\nFCM: DROP FRAME\n\n"
@@ -143,6 +162,9 @@ def test_an_edl_at_29_97_drop_frame_and_one_at_25_fps(tmp_path):
                    "* FROM CLIP NAME: red.mp4\n\n"
                    "002  AX       V     C        00:00:00;00 00:00:01;00 01:00:02;00 01:00:03;00\n"
                    "* FROM CLIP NAME: blue.mp4\n")
+    df = import_timeline(edl)  # drop-frame timecodes (;) only fit 29.97
+    assert df.project["settings"]["fps"] == "30000/1001"
+    assert [c["source_out"] for c in df.project["tracks"][0]["clips"]] == ["1001/500", "1001/1000"]
     # an EDL has no rate of its own: the adapter reads it at 24 unless told; 25fps.edl needs 25
     r25 = import_timeline(TIMELINES / "edl" / "25fps.edl")
     assert r25.project["settings"]["fps"] == "25" and any("25 fps" in w for w in r25.warnings)
