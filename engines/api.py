@@ -221,6 +221,33 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
             results.append(d)
         return {"schema": SCHEMA, "profile": body.profile, "results": results}
 
+    @app.post("/video_render/import")
+    async def import_timeline_upload(request: Request, sc: Scope = Depends(scope)) -> dict[str, Any]:
+        """A timeline in any format ``cutlite import`` reads -> {"project", "warnings"}. Media is linked
+        only to the tenant's media_v2 assets (by file name); nothing on the server's disk is looked at
+        and no server path is in the answer."""
+        from starlette.concurrency import run_in_threadpool
+
+        from engines.interchange.upload import import_upload
+
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise ValidationError(["content-type: send multipart/form-data with a \"file\""], stage="request")
+        length = int(request.headers.get("content-length") or 0)
+        if length > max_upload_bytes() + 64 * 1024:
+            raise UploadTooLarge(f"upload larger than the limit of {max_upload_bytes()} bytes", stage="upload")
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationError(["file: a multipart field named \"file\" is required"], stage="request")
+
+        def registered(name: str) -> dict[str, str] | None:
+            asset = svc.library.registry.find_by_name(sc.tenant, sc.env, name)
+            return {"asset_id": asset.id} if asset else None
+
+        result = await run_in_threadpool(import_upload, upload.file, upload.filename or "timeline", sc.tenant,
+                                         sc.env, registered, max_upload_bytes())
+        return {"schema": SCHEMA, "project": result.project, "warnings": result.warnings}
+
     @app.post("/video_render/plan")
     def plan(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)

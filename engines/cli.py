@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import (
@@ -134,7 +135,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from engines.video_render.service import RenderService
 
     service = RenderService()
-    project, folder = service.load(args.project)
+    project, folder = service.load(_project_input(args))
     sources = service.gather(project, folder)
     doc = {"valid": not sources.problems, "problems": sources.problems, "warnings": sources.warnings}
     if args.json:
@@ -152,7 +153,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from engines.video_render.service import RenderService
 
-    plan = RenderService().plan_project(args.project, args.profile, args.hw)
+    plan = RenderService().plan_project(_project_input(args), args.profile, args.hw)
     if args.json:
         _emit(args, plan.model_dump())
         return 0
@@ -166,6 +167,58 @@ def cmd_plan(args: argparse.Namespace) -> int:
     for w in plan.meta["warnings"]:
         err_console.print(f"[yellow]warning[/yellow] {w}")
     return 0
+
+
+def _project_input(args: argparse.Namespace) -> Any:
+    """The PROJECT argument: a cutlite project file as it is, or any timeline ``cutlite import``
+    reads, imported first (its warnings on stderr)."""
+    from engines.interchange import import_timeline, is_importable
+
+    if not is_importable(args.project):
+        return args.project
+    result = import_timeline(args.project, media_roots=args.media_root or (), tenant=args.tenant, env=args.env)
+    for w in result.warnings:
+        err_console.print("[yellow]import warning[/yellow]", escape(w), highlight=False)
+    return result.project
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from engines.interchange import import_timeline
+
+    result = import_timeline(args.file, media_roots=args.media_root or (), tenant=args.tenant, env=args.env)
+    if args.output:
+        _write_json(Path(args.output), result.project)
+    if args.json:
+        _emit(args, {"project": result.project, "warnings": result.warnings,
+                     **({"output": str(Path(args.output).resolve())} if args.output else {})})
+    elif not args.output:
+        sys.stdout.write(json.dumps(result.project, indent=2, ensure_ascii=False) + "\n")
+    for w in result.warnings if not args.json else ():
+        err_console.print("[yellow]warning[/yellow]", escape(w), highlight=False)
+    if args.output and not args.json:
+        tracks = result.project["tracks"]
+        err_console.print(f"{args.output}: {len(tracks)} track(s), {sum(len(t['clips']) for t in tracks)} clip(s), "
+                          f"{len(result.warnings)} warning(s)", markup=False, highlight=False)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engines.interchange.otio_export import export_otio
+
+    out = export_otio(args.project, args.output)
+    _emit(args, {"output": str(out.resolve()), "format": args.format}, f"wrote {out}")
+    return 0
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    """Whole or not at all: a temporary file beside the target, renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _run_with_progress(args: argparse.Namespace, title: str, run: Any) -> dict[str, Any]:
@@ -224,7 +277,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     jobs = RenderService().job_service
     options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers}
-    job, created = jobs.submit(args.project, args.profile, options=options, job_id=args.job_id, hw=args.hw,
+    job, created = jobs.submit(_project_input(args), args.profile, options=options, job_id=args.job_id, hw=args.hw,
                                output=args.output, need_slot=not jobs.on_workers)
     err_console.print(f"job {job.id} ({'new' if created else 'existing: ' + job.state.value})")
     if jobs.on_workers and args.detach and job.state != JobState.COMPLETED:
@@ -374,6 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument("--home", help="state folder (default $CUTLITE_HOME or ./.cutlite)")
+    importing = argparse.ArgumentParser(add_help=False)  # where PROJECT may be another editor's timeline
+    importing.add_argument("--media-root", action="append", metavar="DIR",
+                           help="look media that is not where the timeline says up by file name here (repeatable)")
+    importing.add_argument("--tenant", help="tenant of an imported project (default: local)")
+    importing.add_argument("--env", choices=["dev", "staging", "prod"],
+                           help="env of an imported project (default: dev)")
     parser = argparse.ArgumentParser(prog="cutlite", description="Render and preview engine", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -394,9 +453,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=cmd_probe)
 
-    p = sub.add_parser("validate", parents=[common], help="validate a project completely")
+    p = sub.add_parser("validate", parents=[common, importing], help="validate a project completely")
     p.add_argument("project")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("import", parents=[common, importing],
+                       help="another editor's timeline (OTIO, CapCut/JianYing draft, EDL, FCP XML, FCPXML, "
+                            "Kdenlive) as a cutlite project")
+    p.add_argument("file", help="the timeline file, or a CapCut/JianYing draft folder")
+    p.add_argument("-o", "--output", help="write the project here (default: print it on stdout)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="a project as another editor's timeline")
+    p.add_argument("project")
+    p.add_argument("--format", required=True, choices=["otio"])
+    p.add_argument("-o", "--output", required=True, help="the .otio file to write")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("proxies", parents=[common], help="ensure proxies for every video asset of a project")
     p.add_argument("project")
@@ -427,8 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, helptext in (("plan", cmd_plan, "the deterministic render plan (dry run)"),
                                  ("render", cmd_render, "render a project as a chunked, resumable job")):
-        p = sub.add_parser(name, parents=[common], help=helptext)
-        p.add_argument("project")
+        p = sub.add_parser(name, parents=[common, importing], help=helptext)
+        p.add_argument("project", help="a project file, or any timeline `cutlite import` reads")
         p.add_argument("--profile", required=True, choices=list(PROFILES))
         p.add_argument("--hw", choices=HW_CHOICES)
         if name == "render":

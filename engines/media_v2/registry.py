@@ -47,6 +47,11 @@ class Registry:
         row = self._first(db.assets, tenant, env, content_hash=content_hash)
         return Asset(**row) if row else None
 
+    def find_by_name(self, tenant: str, env: str, original_name: str) -> Asset | None:
+        """The first asset of the tenant registered under this file name (imports link media by name)."""
+        row = self._first(db.assets, tenant, env, original_name=original_name)
+        return Asset(**row) if row else None
+
     def _first(self, table: Any, tenant: str, env: str, **equal: Any) -> Any:
         """The first row of ``table`` in this tenant's scope whose columns equal ``equal``."""
         check_scope(tenant, env)

@@ -157,6 +157,17 @@ Volume = Annotated[Keyframes, _keyframes(0, 4)]
 Opacity = Annotated[Keyframes, _keyframes(0, 1)]
 
 
+def _plain_json(v: Any) -> Any:
+    """Metadata as the JSON it was (the loader reads numbers as Decimal for exact times)."""
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, dict):
+        return {k: _plain_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain_json(x) for x in v]
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -252,6 +263,9 @@ class Project(_Model):
     settings: Settings
     assets: dict[Annotated[str, _regex(NAME_RE, "asset name")], AssetRef] = {}
     tracks: tuple[Track, ...]
+    # free JSON for people and tools (an import's origin, markers); never read by planning, so it
+    # changes no plan and no plan hash
+    metadata: Annotated[dict[str, Any], BeforeValidator(_plain_json)] = {}
 
     def clip_paths(self):
         """(json path, track, clip) for every clip, bottom track first."""
