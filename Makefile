@@ -12,10 +12,22 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed $(VENV)/.caption-fonts
 	$(BIN)/cutlite demo --out demo_out
 
-test: $(BIN)/.installed
+# Caption fallback fonts (CJK, emoji) are Debian packages: installed where apt-get and root are
+# available; elsewhere captions still render, with a warning, and those scripts show as boxes.
+CAPTION_FONT_FILES := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+	/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf
+$(VENV)/.caption-fonts: $(BIN)/.installed
+	@if ls $(CAPTION_FONT_FILES) >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			fonts-noto-cjk fonts-symbola) || echo "warning: could not install fonts-noto-cjk fonts-symbola"; \
+	else echo "note: install fonts-noto-cjk and fonts-symbola for CJK and emoji captions"; fi
+	touch $@
+
+test: $(BIN)/.installed $(VENV)/.caption-fonts
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed

@@ -131,7 +131,7 @@ class JobRunner:
         chunk_frames = chunk_frames_of(options.get("chunk_seconds"), profile.output_fps(project.settings.fps))
 
         def plan(**kw: Any) -> RenderPlan:
-            return build_plan(project, sources.media, profile, decision, fonts=sources.fonts,
+            return build_plan(project, sources.media, profile, decision, fonts=sources.fonts, captions=sources.captions,
                               warnings=sources.warnings, chunk_frames=chunk_frames, **kw)
 
         full = plan()
@@ -228,11 +228,13 @@ class JobRunner:
             failpoint("job.after_join")
             size, checksum = store.put_file(out_key, target, move=True)
             failpoint("job.after_store")
+            sidecars = store_sidecars(svc, ctx, Path(work), out_key)
         timings["join"] = round(time.monotonic() - t, 3)
         meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
                 "reused_chunks": sum(1 for c in chunks if c.reused), "timings": timings,
-                "ffmpeg_version": svc.runner.version, "job_id": job_id}
+                "ffmpeg_version": svc.runner.version, "job_id": job_id,
+                **({"sidecars": sidecars} if sidecars else {})}
         svc.library.registry.put_artifact(Artifact(
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
             key=out_key, size=size, checksum=checksum, meta=meta, created_at=utc_now()))
@@ -328,6 +330,25 @@ class JobRunner:
                 store.delete(keys.render_key(job.tenant, job.env, job_id, name))
             except CutliteError:
                 pass
+
+
+def store_sidecars(svc: Renderer, ctx: "JobContext", work: Path, out_key: str) -> dict[str, str]:
+    """The plan's caption sidecars (``captions.srt``, ``captions.vtt``) stored beside the output and
+    registered as ``captions`` artifacts; format -> key."""
+    job = ctx.job
+    keys_by_format: dict[str, str] = {}
+    for name, text in sorted(ctx.full.meta.get("sidecars", {}).items()):
+        key = keys.render_key(job.tenant, job.env, job.id, name)
+        file = work / name
+        file.write_text(text, encoding="utf-8")
+        size, checksum = ctx.store.put_file(key, file, move=True)
+        fmt = name.rsplit(".", 1)[-1]
+        svc.library.registry.put_artifact(Artifact(
+            id=keys.new_artifact_id(), tenant=job.tenant, env=job.env, asset_id=None, kind="captions",
+            profile=ctx.profile.name, key=key, size=size, checksum=checksum,
+            meta={"format": fmt, "job_id": job.id, "output_key": out_key}, created_at=utc_now()))
+        keys_by_format[fmt] = key
+    return keys_by_format
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from engines.ffmpeg.probe import MediaInfo, VideoInfo
 from engines.ffmpeg.profiles import EncoderSettings, RenderProfile, nearest_even, resolve_encoder
 from engines.model.project import TRANSITIONS, Clip, Project
 from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
+from .captions import CAPTION_FONTS_DIR, CaptionSources, build_ass, sidecars, track_cues
 from .chunks import Chunk, plan_chunks
 from engines.model.timeline import PlacedClip, Timeline, place_project
 
@@ -190,7 +191,8 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
                hw: HardwareDecision, *, fonts: dict[str, str] | None = None,
                warnings: list[str] | None = None, window: tuple[int, int] | None = None,
                streams: str = "both", chunk_frames: int | None = None,
-               keyframe_at: int | None = None, slates: dict[str, str] | None = None) -> RenderPlan:
+               keyframe_at: int | None = None, slates: dict[str, str] | None = None,
+               captions: CaptionSources | None = None) -> RenderPlan:
     """The render plan. ``fonts`` maps a text clip id to its font file (default font: key "").
 
     ``window`` renders only the output frames ``[a, b)``, identical to those frames of the full
@@ -199,6 +201,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     ``chunks.plan_chunks``). ``keyframe_at`` forces a keyframe at that output frame (GOPs count
     on from it): where a chunk is cut out. ``slates`` maps asset names that have no media to the
     line a placeholder shows in their pictures' place (previews); their sound is silence.
+    ``captions`` has the captions tracks' subtitle files and font chains (``engines.planning.captions``).
     """
     s = project.settings
     width, height = profile.output_size(s.width, s.height)
@@ -229,6 +232,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     if streams in ("both", "video"):
         video = _video_tracks(g, project, timeline, media, out)
         video = _overlay_tracks(g, project, timeline, media, out, video)
+        video = _captions(g, project, captions or CaptionSources(), out, base, timeline.frames, video)
         trim = None if (lead, timeline.frames) == (0, b - a) else \
             f"trim=start_frame={lead}:end_frame={lead + b - a},settb={fraction_text(1 / fps)},setpts=N"
         # every frame is BT.709 limited range by now: say so (metadata only, no conversion)
@@ -251,7 +255,9 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
         chunks=plan_chunks(b - a, profile.gop_frames(fps), chunk_frames),
         window=[a, b] if window else None, streams=streams,
         meta={"profile": profile.name, "encoder": enc.encoder, "hardware": hw.to_dict(),
-              "pix_fmt": profile.pix_fmt, "warnings": g.warnings},
+              "pix_fmt": profile.pix_fmt, "warnings": g.warnings,
+              **({"sidecars": _sidecars(project, captions or CaptionSources(), fps, full.frames)}
+                 if window is None and any(True for _ in project.caption_tracks()) else {})},
     )
     return plan.model_copy(update={"plan_hash": hash_plan(plan)})
 
@@ -577,6 +583,31 @@ def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str) -> str:
             f"fontsize={size}", f"fontcolor={color}", f"alpha={alpha}",
             f"x={cx}-text_w/2", f"y={cy}-text_h/2", f"enable=between(n\\,{pc.start}\\,{pc.end - 1})"]
     return g.add([base], ["drawtext=" + ":".join(opts)], "txt")
+
+
+def _captions(g: _Graph, project: Project, captions: CaptionSources, out: _Out, base: int, frames: int,
+              video: str) -> str:
+    """Each captions track burnt in over everything below it, timed from this stream's first
+    frame (absolute frame ``base``): an ASS script in the work folder, its fonts in a folder."""
+    for path, track in project.caption_tracks():
+        chain = captions.fonts.get(track.id, ())
+        script = build_ass(track, track_cues(project, track, path, captions.files), chain, width=out.width,
+                           height=out.height, scale_y=out.scale_y, fps=out.fps, base=base, frames=frames)
+        if script is None:
+            continue
+        name = f"captions_{track.id}.ass"
+        g.files[name] = script
+        for face in chain:
+            g.links.setdefault(face.file, f"{CAPTION_FONTS_DIR}/{face.file.rsplit('/', 1)[-1]}")
+        video = g.add([video], [f"ass=filename={quote(name)}:fontsdir={CAPTION_FONTS_DIR}:shaping=complex",
+                                f"format={out.pix_fmt}"], "cap")
+    return video
+
+
+def _sidecars(project: Project, captions: CaptionSources, fps: Fraction, frames: int) -> dict[str, str]:
+    """SRT and VTT of every captions track's cues as rendered (stored beside a job's output)."""
+    cues = [cue for path, track in project.caption_tracks() for cue in track_cues(project, track, path, captions.files)]
+    return sidecars(sorted(cues, key=lambda c: (c.start, c.end)), fps, frames)
 
 
 def _suffix(path: str) -> str:

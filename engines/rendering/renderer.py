@@ -98,6 +98,7 @@ class Renderer:
                              hint="fix or register the listed assets, then plan again")
         decision = self.decide(prof, hw)
         return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
+                          captions=sources.captions,
                           chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)))
 
     # -------------------------------------------------------------- rendering
@@ -148,6 +149,7 @@ def _write_work_folder(plan: RenderPlan, work: Path) -> None:
     for name, text in plan.work_files().items():
         (work / name).write_text(text, encoding="utf-8")
     for source, name in plan.links.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)  # caption fonts sit in a folder of their own
         try:
             os.symlink(source, work / name)
         except OSError:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from engines.errors import AssetError
+from engines.planning.captions import CaptionSources
 from engines.planning.plan import DEFAULT_FONT, check_media
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.model.project import Project
@@ -30,6 +31,7 @@ class Sources:
     fonts: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    captions: CaptionSources | None = None  # captions tracks' files and fonts (caption_sources.py)
 
 
 def local_paths_allowed(project: Project) -> bool:
@@ -69,6 +71,8 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
         out.media[name] = info
     out.problems += check_media(project, out.media)
     gather_fonts(project, base, out)
+    from .caption_sources import gather_captions  # it builds on this module
+    gather_captions(project, base, out, lookup)
     return out
 
 
