@@ -38,6 +38,8 @@ from .repository import JobRepository, Limits
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import count_video_frames
 from engines.planning.chunks import chunk_frames_of
+from engines.planning.loudness import Target, apply_loudness, loudness_target
+from engines.rendering.loudness import measure_file, measure_mix
 from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
 from engines.ffmpeg.profiles import RenderProfile, get_profile
 from engines.media_v2.storage import ObjectStore
@@ -144,7 +146,7 @@ class JobRunner:
         identities = {info.path: (named[name] if not named[name].startswith("path:") else source_identity(info.path))
                       for name, info in sources.media.items()}
         return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
-                          svc.library.store(job.env), options)
+                          svc.library.store(job.env), options, loudness_target(project, profile))
 
     def render_audio(self, ctx: "JobContext", cancel: threading.Event) -> float:
         """The whole timeline's sound, once (no AAC priming at chunk seams); seconds it took."""
@@ -154,7 +156,12 @@ class JobRunner:
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
-                self.service.encode(ctx.plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job.id,
+                audio = ctx.plan(streams="audio")
+                if ctx.loudness is not None:
+                    # the whole mix measured once, one gain for every chunk
+                    audio = apply_loudness(audio, measure_mix(self.service, audio, cancel=cancel, job_id=job.id),
+                                           ctx.loudness)
+                self.service.encode(audio, target, cancel=cancel, stage="audio", job_id=job.id,
                                     timeout=self._timeout(ctx.total, ctx.full, ctx.profile.speed_factor * 20, {}))
                 ctx.store.put_file(audio_key, target, move=True)
         return round(time.monotonic() - t, 3)
@@ -225,6 +232,8 @@ class JobRunner:
             if frames != total:
                 raise FFmpegError(f"the joined output has {frames} frames, the plan {total}", stage="verify",
                                   job_id=job_id, hint="resume the job; if it repeats, report it")
+            measured = measure_file(svc.runner, target, cancel=cancel, job_id=job_id)
+            loudness = dict(measured.to_dict(), target_lufs=ctx.loudness.integrated_lufs if ctx.loudness else None)
             failpoint("job.after_join")
             size, checksum = store.put_file(out_key, target, move=True)
             failpoint("job.after_store")
@@ -233,7 +242,7 @@ class JobRunner:
         meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
                 "reused_chunks": sum(1 for c in chunks if c.reused), "timings": timings,
-                "ffmpeg_version": svc.runner.version, "job_id": job_id,
+                "ffmpeg_version": svc.runner.version, "job_id": job_id, "loudness": loudness,
                 **({"sidecars": sidecars} if sidecars else {})}
         svc.library.registry.put_artifact(Artifact(
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
@@ -364,6 +373,7 @@ class JobContext:
     identities: dict[str, str]        # source path -> identity (chunk cache keys)
     store: ObjectStore
     options: dict[str, Any]
+    loudness: Target | None = None    # the profile's loudness target (None: the mix as it is)
 
 
 class RetryChunk(Exception):
