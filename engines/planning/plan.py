@@ -38,6 +38,7 @@ from engines.model.project import TRANSITIONS, Clip, Project
 from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
 from .captions import CAPTION_FONTS_DIR, CaptionSources, build_ass, sidecars, track_cues
 from .chunks import Chunk, plan_chunks
+from .ducking import DuckPlan, duck_stream, plan_ducks
 from engines.model.timeline import PlacedClip, Timeline, place_project
 
 PLAN_VERSION = "cutlite.plan/1"
@@ -239,7 +240,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
         g.chains.append(chain([video], [trim, f"format={working_fmt}", BT709_TAGS, enc.filter_tail], "vout"))
     samples = frames_to_samples(b, fps, s.sample_rate) - frames_to_samples(a, fps, s.sample_rate)
     if streams in ("both", "audio"):
-        _audio(g, timeline, media, out, base, (a, b))
+        _audio(g, timeline, media, out, base, (a, b), plan_ducks(project, full))
 
     for pc in full.clips():
         if pc.frames <= 0:
@@ -631,7 +632,7 @@ def _atempo(speed: Fraction) -> list[str]:
 
 
 def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out, base: int,
-           window: tuple[int, int]) -> None:
+           window: tuple[int, int], ducks: dict[int, DuckPlan] | None = None) -> None:
     """The mix of every clip's sound for the output frames ``window``.
 
     Sample positions are computed from absolute frames (``base`` is the timeline's first frame
@@ -645,7 +646,8 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
     fmt = f"aformat=sample_fmts=fltp:sample_rates={sr}:channel_layouts=stereo"
     total = at(timeline.frames)
     sources = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total}"], "bed")]
-    for placed in timeline.tracks:
+    for ti, placed in enumerate(timeline.tracks):
+        first = len(sources)  # this track's clip streams: sources[first:] (ducking works on them as one)
         for i, pc in enumerate(placed):
             clip = pc.clip
             if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0:
@@ -669,6 +671,7 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             filters += _crossfades(placed, i, pc, out)
             filters.append(f"adelay=delays={at(pc.start)}S:all=1")
             sources.append(g.add([f"{idx}:{info.audio.index}"], filters, "a"))
+        sources[first:] = duck_stream(g, sources[first:], (ducks or {}).get(ti), frames_to_seconds(base, out.fps), total)
     lead = frames_to_samples(window[0], out.fps, sr) - frames_to_samples(base, out.fps, sr)
     length = frames_to_samples(window[1], out.fps, sr) - frames_to_samples(window[0], out.fps, sr)
     trim = f"atrim=start_sample={lead}:end_sample={lead + length}" if (lead, length) != (0, total) else None
