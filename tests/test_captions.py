@@ -186,3 +186,22 @@ def test_captions_sidecars_are_stored_as_artifacts_of_the_render_job(service, da
 def measure_output(jobs, job_id):
     path = jobs.output_path(jobs.jobs.get(job_id))
     return path, measure(path)
+
+
+def test_a_range_preview_shows_the_cue_on_its_frames_and_counts_its_cost(service, dark, tmp_path):
+    from engines.video_preview.latency import LatencyModel
+    from engines.video_preview.service import PreviewService
+
+    previews = PreviewService(service, model=LatencyModel(), allow_full_res_fallback=True)
+    try:
+        document = doc(dark, [{"id": "c", "start": 1, "duration": "1/3", "text": "preview"}])
+        result = previews.preview(document, "fast", start=0.5, end=1.5, output=tmp_path / "p.mp4",
+                                  base_dir=tmp_path)
+    finally:
+        previews.close()
+    m = measure(tmp_path / "p.mp4")
+    fps = m.fps
+    # timeline frames [30, 40) at the preview's rate, counted from the window start 0.5 s
+    a, b = first_frame(Fraction(1) - Fraction(1, 2), fps), first_frame(Fraction(4, 3) - Fraction(1, 2), fps)
+    assert shown(m) == list(range(a, b))
+    assert result.estimate.work.filter_mpx["captions"] > 0

@@ -222,7 +222,8 @@ class PreviewService:
         warnings = reads.warnings + [f"{p} (using DejaVu Sans)" for p in fonts.problems] + fonts.warnings
         plan = build_plan(proj, reads.media, profile, decision, fonts=fonts.fonts, warnings=warnings,
                           window=window, slates=reads.slates, captions=fonts.captions)
-        work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs))
+        work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs),
+                            captions=sum(1 for name in plan.files if name.startswith("captions_")))
         fps = profile.output_fps(proj.settings.fps)
         return PreviewResult(strategy, profile.name, plan, frames_to_seconds(window[0], fps),
                              frames_to_seconds(window[1], fps), reads.reads, list(plan.meta["warnings"]),
