@@ -126,3 +126,20 @@ def test_drafts_are_left_as_they_are(service, runner, sources, tmp_path):
     out, loud = run_job(service, tmp_path, doc(sources, "quiet", 3), profile="draft_480p")
     lufs, _ = meter(out, runner, tmp_path)
     assert lufs < -25 and loud["target_lufs"] is None
+
+
+def test_cutlite_render_reports_the_measured_loudness(sources, tmp_path):
+    import os
+    path = write_project(tmp_path, doc(sources, "speech", 3))
+    env = dict(os.environ, CUTLITE_HOME=str(tmp_path / "home"))
+    out = subprocess.run([sys.executable, "-m", "engines.cli", "render", str(path), "--profile", "social_1080p",
+                          "--hw", "cpu", "-o", str(tmp_path / "o.mp4"), "--json"], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    loud = json.loads(out.stdout)["loudness"]
+    assert abs(loud["integrated_lufs"] - -14) < 0.5 and loud["target_lufs"] == -14
+    assert loud["true_peak_dbtp"] < -0.5
+    table = subprocess.run([sys.executable, "-m", "engines.cli", "render", str(path), "--profile", "social_1080p",
+                            "--hw", "cpu", "-o", str(tmp_path / "o.mp4")], capture_output=True, text=True,
+                           env=env, timeout=300)
+    assert "LUFS" in table.stdout and "(target -14)" in table.stdout
