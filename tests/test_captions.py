@@ -169,7 +169,7 @@ def test_captions_sidecars_are_stored_as_artifacts_of_the_render_job(service, da
     from engines.video_render.service import RenderService
 
     jobs = RenderService(service.runner).job_service
-    path = write_project(tmp_path, doc(dark, [{"id": "c", "start": 0, "duration": 0.5, "text": "stored & <kept>"}],
+    path = write_project(tmp_path, doc(dark, [{"id": "c", "start": 0.3, "duration": 0.4, "text": "stored & <kept>"}],
                                        seconds=1))
     job, _ = jobs.submit(str(path), "draft_480p", options={"chunk_seconds": 0.5}, hw="cpu")
     jobs.start(job.id)
@@ -180,7 +180,8 @@ def test_captions_sidecars_are_stored_as_artifacts_of_the_render_job(service, da
     assert "stored & <kept>" in store.local_path(meta["sidecars"]["srt"]).read_text()
     assert "stored &amp; &lt;kept&gt;" in store.local_path(meta["sidecars"]["vtt"]).read_text()
     _, m = measure_output(jobs, job.id)
-    assert shown(m) == list(range(0, 15))  # chunks of 15 frames: the cue [0, 0.5) is all of the first
+    # chunks of 15 frames: the cue [0.3, 0.7) spans the seam at frame 15 and is on frames 9..20, as in one pass
+    assert shown(m) == list(range(9, 21))
 
 
 def measure_output(jobs, job_id):

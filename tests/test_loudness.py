@@ -89,7 +89,7 @@ def test_a_limiter_only_where_the_gain_would_pass_the_ceiling():
     assert any(f.startswith("alimiter") for f in normalise_filters(Measurement(-20, -3), Target(-14, -1), 48000))
 
 
-@pytest.mark.parametrize("name,seconds", [("speech", 8), ("quiet", 4)])
+@pytest.mark.parametrize("name,seconds", [("speech", 5), ("quiet", 3)])
 def test_a_social_render_meets_minus_14_lufs_by_an_independent_meter(service, runner, sources, tmp_path,
                                                                       name, seconds):
     out, loud = run_job(service, tmp_path, doc(sources, name, seconds))
@@ -110,7 +110,7 @@ def test_a_hot_mix_is_limited_to_the_true_peak_ceiling(service, runner, sources,
 
 
 def test_single_pass_and_chunked_renders_have_the_same_level(service, runner, sources, tmp_path):
-    document = doc(sources, "speech", 6)
+    document = doc(sources, "speech", 4)
     chunked, _ = run_job(service, tmp_path, document, chunk_seconds=1)
     plan = service.plan_project(write_project(tmp_path, document, "single.json"), "social_1080p", "cpu",
                                 normalise=True)
