@@ -9,7 +9,9 @@ times so machine noise hits all three:
 - **loudness**: the base with the profile's loudness target: the mix is measured once (one
   audio-only pass to WAV and ``ebur128``), normalised by one gain, and the output measured
   again for its meta, as a job does.
-Each figure is end to end (plan + measure + render), single pass; the ratios are of medians.
+Each figure is end to end (plan + measure + render), single pass; the ratios are of medians, of
+wall time and of CPU time (this process and its ffmpeg children: steadier than wall time on a
+shared machine).
 Targets (issue 16): captions at most +10 %, loudness at most +5 %.
 
     python bench/bench_finishing.py [--rounds 3] [--seconds 30]
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import resource
 import statistics
 import sys
 import time
@@ -97,13 +100,19 @@ def make_media(folder: Path, runner: FFmpegRunner, seconds: int) -> None:
     (media / f"done-{seconds}").touch()
 
 
-def render_once(service: RenderService, project: Path, output: Path, normalise: bool) -> float:
-    t = time.monotonic()
+def cpu_seconds() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def render_once(service: RenderService, project: Path, output: Path, normalise: bool) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one end-to-end render."""
+    t, c = time.monotonic(), cpu_seconds()
     plan = service.plan_project(project, "social_1080p", "cpu", normalise=normalise)
     service.render(plan, output)
     if normalise:
         measure_file(service.runner, output)  # the job's output measurement for its meta
-    return time.monotonic() - t
+    return time.monotonic() - t, cpu_seconds() - c
 
 
 def main() -> int:
@@ -122,16 +131,21 @@ def main() -> int:
         paths[name] = OUT / f"{name}.json"
         paths[name].write_text(json.dumps(doc))
     render_once(service, paths["base"], OUT / "warm-up.mp4", False)  # page cache and font caches warm
-    times: dict[str, list[float]] = {name: [] for name in variants}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for r in range(args.rounds):
         for name, (_, normalise) in variants.items():
             times[name].append(render_once(service, paths[name], OUT / f"{name}.mp4", normalise))
-        print(f"round {r + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in variants), flush=True)
-    med = {n: statistics.median(v) for n, v in times.items()}
+        print(f"round {r + 1}: " + ", ".join(f"{n} {times[n][-1][0]:.2f} s ({times[n][-1][1]:.2f} s CPU)"
+                                             for n in variants), flush=True)
+    wall = {n: statistics.median(t[0] for t in v) for n, v in times.items()}
+    cpu = {n: statistics.median(t[1] for t in v) for n, v in times.items()}
     result = {"profile": "social_1080p", "seconds": args.seconds, "rounds": args.rounds,
-              "median_s": {n: round(v, 2) for n, v in med.items()},
-              "captions_ratio": round(med["captions"] / med["base"], 3),
-              "loudness_ratio": round(med["loudness"] / med["base"], 3)}
+              "median_wall_s": {n: round(v, 2) for n, v in wall.items()},
+              "median_cpu_s": {n: round(v, 2) for n, v in cpu.items()},
+              "captions_ratio": {"wall": round(wall["captions"] / wall["base"], 3),
+                                 "cpu": round(cpu["captions"] / cpu["base"], 3)},
+              "loudness_ratio": {"wall": round(wall["loudness"] / wall["base"], 3),
+                                 "cpu": round(cpu["loudness"] / cpu["base"], 3)}}
     print(json.dumps(result, indent=2))
     return 0
 

@@ -15,7 +15,10 @@ How the timeline becomes a graph:
   ``overlay`` (eof passes the picture below through); text is drawn with ``drawtext`` from a file;
 - audio: each clip is trimmed, tempo-changed (pitch kept), gain-automated, padded/trimmed to
   its exact sample count, faded across transitions, delayed to its start and summed with
-  ``amix`` (no normalisation: ``volume`` is a gain) over a silent bed of the timeline's length.
+  ``amix`` (no normalisation: ``volume`` is a gain) over a silent bed of the timeline's length;
+  a ducked track's clips are mixed as one stream first and lowered under the named tracks
+  (``ducking.py``); loudness normalisation follows the mix (``loudness.py``, after measuring);
+- captions tracks are burnt in last, over the composed picture, by libass (``captions.py``).
 """
 
 from __future__ import annotations
@@ -671,7 +674,8 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             filters += _crossfades(placed, i, pc, out)
             filters.append(f"adelay=delays={at(pc.start)}S:all=1")
             sources.append(g.add([f"{idx}:{info.audio.index}"], filters, "a"))
-        sources[first:] = duck_stream(g, sources[first:], (ducks or {}).get(ti), frames_to_seconds(base, out.fps), total)
+        sources[first:] = duck_stream(g, sources[first:], (ducks or {}).get(ti), frames_to_seconds(base, out.fps),
+                                      total)
     lead = frames_to_samples(window[0], out.fps, sr) - frames_to_samples(base, out.fps, sr)
     length = frames_to_samples(window[1], out.fps, sr) - frames_to_samples(window[0], out.fps, sr)
     trim = f"atrim=start_sample={lead}:end_sample={lead + length}" if (lead, length) != (0, total) else None
