@@ -206,3 +206,13 @@ def test_a_range_preview_shows_the_cue_on_its_frames_and_counts_its_cost(service
     a, b = first_frame(Fraction(1) - Fraction(1, 2), fps), first_frame(Fraction(4, 3) - Fraction(1, 2), fps)
     assert shown(m) == list(range(a, b))
     assert result.estimate.work.filter_mpx["captions"] > 0
+
+
+def test_the_font_chain_starts_with_the_chosen_font_and_ends_with_the_fallbacks():
+    chain, warnings = font_chain("Noto Sans CJK SC")
+    assert [f.family for f in chain] == ["Noto Sans CJK SC", "DejaVu Sans", "Symbola"] and not warnings
+    chain, warnings = font_chain("No Such Sans")
+    assert [f.family for f in chain] == ["DejaVu Sans", "Noto Sans CJK SC", "Symbola"]
+    assert warnings == ['no font named "No Such Sans" on this machine; using DejaVu Sans']
+    # each character goes to the first font that has it (DejaVu Sans has the smileys, not the rocket)
+    assert ass_text("a你😀🚀", chain) == "a{\\fnNoto Sans CJK SC}你{\\fnDejaVu Sans}😀{\\fnSymbola}🚀"

@@ -17,7 +17,7 @@ from engines.planning.captions import CaptionSources, FontFace
 from engines.planning.plan import DEFAULT_FONT
 from engines.model.project import Project
 
-from .sources import FONT_DIRS, AssetLookup, Sources, find_font_family, local_paths_allowed
+from .sources import FONT_DIRS, AssetLookup, Sources, _norm, find_font_family, local_paths_allowed
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 # (file names to look for, family inside the file, Debian package): the fallbacks, in order
@@ -85,14 +85,20 @@ def _read_subtitle_file(project: Project, base: Path, name: str, where: str, out
 def font_chain(style_font: str) -> tuple[tuple[FontFace, ...], list[str]]:
     """The chain for a chosen family and warnings about what is missing."""
     warnings = []
-    chosen = find_font_family(style_font)
-    if chosen is None:
-        warnings.append(f"no font named \"{style_font}\" on this machine; using DejaVu Sans")
     chain = []
+    chosen = find_font_family(style_font)
+    for names, family, _ in FALLBACKS:  # a fallback named as the style's font leads the chain
+        found = _find_file(names) if chosen is None and _norm(family) == _norm(style_font) else None
+        if found:
+            chain.append(_face(found, family))
+    if chosen is None and not chain:
+        warnings.append(f"no font named \"{style_font}\" on this machine; using DejaVu Sans")
     for file in dict.fromkeys([chosen or DEFAULT_FONT, DEFAULT_FONT]):
         chain.append(_face(file, None))
     for names, family, package in FALLBACKS:
         found = _find_file(names)
+        if found is not None and any(face.file == found for face in chain):
+            continue
         if found is None:
             warnings.append(f"fallback font {family} not found (install the {package} package): "
                             f"characters only it has show as boxes")
