@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed $(VENV)/.caption-fonts
 	$(BIN)/cutlite demo --out demo_out
 
 # The studio tests drive Debian's chromium (Playwright's own browser download is not used).
@@ -22,7 +22,19 @@ $(BIN)/.chromium: $(BIN)/.installed
 		{ echo "the studio tests need chromium: run 'apt-get install chromium' as root" >&2; exit 1; }
 	touch $@
 
-test: $(BIN)/.installed $(BIN)/.chromium lint
+# Caption fallback fonts (CJK, emoji) are Debian packages: installed where apt-get and root are
+# available; elsewhere captions still render, with a warning, and those scripts show as boxes.
+CAPTION_FONT_FILES := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+	/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf
+$(VENV)/.caption-fonts: $(BIN)/.installed
+	@if ls $(CAPTION_FONT_FILES) >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			fonts-noto-cjk fonts-symbola) || echo "warning: could not install fonts-noto-cjk fonts-symbola"; \
+	else echo "note: install fonts-noto-cjk and fonts-symbola for CJK and emoji captions"; fi
+	touch $@
+
+test: $(BIN)/.installed $(BIN)/.chromium $(VENV)/.caption-fonts lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed  # the layers (import-linter contracts in pyproject.toml) and ruff

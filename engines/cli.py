@@ -257,8 +257,12 @@ def _run_with_progress(args: argparse.Namespace, title: str, run: Any) -> dict[s
 def _finish(args: argparse.Namespace, jobs: Any, job_id: str) -> int:
     """Print the job; a CANCELED or FAILED one raises its own error (so it exits with its own code)."""
     view = jobs.view(job_id)
+    art = view.get("output_artifact") or {}
+    loud = (art.get("meta") or {}).get("loudness")
+    view["loudness"] = loud  # measured on the output: integrated_lufs, true_peak_dbtp, target_lufs
     rows = [{"job": view["id"], "state": view["state"], "chunks": len(view["chunks"]),
-             "reused": sum(1 for c in view["chunks"] if c["reused"]), "output": view["output_key"] or "-"}]
+             "reused": sum(1 for c in view["chunks"] if c["reused"]), "output": view["output_key"] or "-",
+             "loudness": _loudness_text(loud)}]
     if not (args.json and view["state"] in ("CANCELED", "FAILED")):  # with --json the error is the one document
         _emit(args, view, _table("Render job", rows))
     if view["state"] == "CANCELED":
@@ -268,6 +272,15 @@ def _finish(args: argparse.Namespace, jobs: Any, job_id: str) -> int:
         error.context.setdefault("job_id", job_id)
         raise error
     return 0
+
+
+def _loudness_text(loud: dict[str, Any] | None) -> str:
+    if not loud:
+        return "-"
+    def db(x: float | None) -> str:
+        return "-inf" if x is None else f"{x:.1f}"
+    target = f" (target {loud['target_lufs']:g})" if loud.get("target_lufs") is not None else ""
+    return f"{db(loud.get('integrated_lufs'))} LUFS, {db(loud.get('true_peak_dbtp'))} dBTP{target}"
 
 
 def cmd_render(args: argparse.Namespace) -> int:

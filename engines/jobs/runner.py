@@ -40,7 +40,9 @@ from engines.model.project import load_project
 from engines.model.timebase import parse_fps, to_ffmpeg_seconds
 from engines.owners import lease_owner
 from engines.planning.chunks import chunk_frames_of
+from engines.planning.loudness import Target, apply_loudness, loudness_target
 from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
+from engines.rendering.loudness import measure_file, measure_mix
 from engines.rendering.renderer import Renderer
 
 from .records import Chunk, ChunkState, Job, JobState
@@ -132,7 +134,7 @@ class JobRunner:
         chunk_frames = chunk_frames_of(options.get("chunk_seconds"), profile.output_fps(project.settings.fps))
 
         def plan(**kw: Any) -> RenderPlan:
-            return build_plan(project, sources.media, profile, decision, fonts=sources.fonts,
+            return build_plan(project, sources.media, profile, decision, fonts=sources.fonts, captions=sources.captions,
                               warnings=sources.warnings, chunk_frames=chunk_frames, **kw)
 
         full = plan()
@@ -145,7 +147,7 @@ class JobRunner:
         identities = {info.path: (named[name] if not named[name].startswith("path:") else source_identity(info.path))
                       for name, info in sources.media.items()}
         return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
-                          svc.library.store(job.env), options)
+                          svc.library.store(job.env), options, loudness_target(project, profile))
 
     def render_audio(self, ctx: "JobContext", cancel: threading.Event) -> float:
         """The whole timeline's sound, once (no AAC priming at chunk seams); seconds it took."""
@@ -155,7 +157,12 @@ class JobRunner:
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
-                self.service.encode(ctx.plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job.id,
+                audio = ctx.plan(streams="audio")
+                if ctx.loudness is not None:
+                    # the whole mix measured once, one gain for every chunk
+                    audio = apply_loudness(audio, measure_mix(self.service, audio, cancel=cancel, job_id=job.id),
+                                           ctx.loudness)
+                self.service.encode(audio, target, cancel=cancel, stage="audio", job_id=job.id,
                                     timeout=self._timeout(ctx.total, ctx.full, ctx.profile.speed_factor * 20, {}))
                 ctx.store.put_file(audio_key, target, move=True)
         return round(time.monotonic() - t, 3)
@@ -226,14 +233,18 @@ class JobRunner:
             if frames != total:
                 raise FFmpegError(f"the joined output has {frames} frames, the plan {total}", stage="verify",
                                   job_id=job_id, hint="resume the job; if it repeats, report it")
+            measured = measure_file(svc.runner, target, cancel=cancel, job_id=job_id)
+            loudness = dict(measured.to_dict(), target_lufs=ctx.loudness.integrated_lufs if ctx.loudness else None)
             failpoint("job.after_join")
             size, checksum = store.put_file(out_key, target, move=True)
             failpoint("job.after_store")
+            sidecars = store_sidecars(svc, ctx, Path(work), out_key)
         timings["join"] = round(time.monotonic() - t, 3)
         meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
                 "reused_chunks": sum(1 for c in chunks if c.reused), "timings": timings,
-                "ffmpeg_version": svc.runner.version, "job_id": job_id}
+                "ffmpeg_version": svc.runner.version, "job_id": job_id, "loudness": loudness,
+                **({"sidecars": sidecars} if sidecars else {})}
         svc.library.registry.put_artifact(Artifact(
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
             key=out_key, size=size, checksum=checksum, meta=meta, created_at=utc_now()))
@@ -331,6 +342,25 @@ class JobRunner:
                 pass
 
 
+def store_sidecars(svc: Renderer, ctx: "JobContext", work: Path, out_key: str) -> dict[str, str]:
+    """The plan's caption sidecars (``captions.srt``, ``captions.vtt``) stored beside the output and
+    registered as ``captions`` artifacts; format -> key."""
+    job = ctx.job
+    keys_by_format: dict[str, str] = {}
+    for name, text in sorted(ctx.full.meta.get("sidecars", {}).items()):
+        key = keys.render_key(job.tenant, job.env, job.id, name)
+        file = work / name
+        file.write_text(text, encoding="utf-8")
+        size, checksum = ctx.store.put_file(key, file, move=True)
+        fmt = name.rsplit(".", 1)[-1]
+        svc.library.registry.put_artifact(Artifact(
+            id=keys.new_artifact_id(), tenant=job.tenant, env=job.env, asset_id=None, kind="captions",
+            profile=ctx.profile.name, key=key, size=size, checksum=checksum,
+            meta={"format": fmt, "job_id": job.id, "output_key": out_key}, created_at=utc_now()))
+        keys_by_format[fmt] = key
+    return keys_by_format
+
+
 @dataclass(frozen=True)
 class JobContext:
     """A job's plan and surroundings, rebuilt from its row: what chunks and the join work from."""
@@ -344,6 +374,7 @@ class JobContext:
     identities: dict[str, str]        # source path -> identity (chunk cache keys)
     store: ObjectStore
     options: dict[str, Any]
+    loudness: Target | None = None    # the profile's loudness target (None: the mix as it is)
 
 
 class RetryChunk(Exception):

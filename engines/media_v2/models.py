@@ -37,7 +37,7 @@ class Artifact(_Scoped):
     schema_version: str = SCHEMA
     id: str
     asset_id: str | None
-    kind: Literal["source", "proxy", "render", "filmstrip", "waveform"]
+    kind: Literal["source", "proxy", "render", "filmstrip", "waveform", "captions"]  # captions: a render's SRT/VTT sidecar
     profile: str | None = None
     key: str
     size: int

@@ -172,12 +172,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
+class LoudnessTarget(_Model):
+    """An explicit loudness target: integrated LUFS and the true-peak ceiling in dBTP."""
+    integrated_lufs: Annotated[float, _ranged(-70, -5)]
+    true_peak_dbtp: Annotated[float, _ranged(-20, 0)] = -1.0
+
+
 class Settings(_Model):
     width: int
     height: int
     fps: Fps
     sample_rate: int = 48000
     background: Color = "#000000"
+    # "profile": the delivery profile's own target; "off": the mix as it is
+    loudness: Literal["profile", "off"] | LoudnessTarget = "profile"
 
     @model_validator(mode="after")
     def _sizes(self) -> "Settings":
@@ -218,9 +226,17 @@ class Transition(_Model):
     duration: Time
 
 
+class Word(_Model):
+    """A word of a caption cue; times in seconds from the cue's start."""
+    text: str
+    start: Time
+    end: Time
+
+
 class Clip(_Model):
     id: Annotated[str, _regex(NAME_RE, "clip id")]
-    start: Time
+    # required except on captions tracks, where a subtitle file's cues keep their own times (checked below)
+    start: Time = Fraction(0)
     # media clips
     asset: str | None = None
     source_in: Time | None = None
@@ -243,16 +259,46 @@ class Clip(_Model):
     font_size: Annotated[float, _ranged(4, 1000)] = 64
     color: Color = "#FFFFFF"
     font: str | None = None
+    # caption cues
+    words: tuple[Word, ...] = ()
 
     @property
     def is_text(self) -> bool:
         return self.text is not None
 
 
+class CaptionStyle(_Model):
+    """How a captions track looks; sizes are pixels at the project height (scaled to the output)."""
+    font: str = "DejaVu Sans"
+    font_size: Annotated[float, _ranged(4, 1000)] = 54
+    color: Color = "#FFFFFF"
+    outline: Annotated[float, _ranged(0, 100)] = 3
+    outline_color: Color = "#000000"
+    shadow: Annotated[float, _ranged(0, 100)] = 0
+    background: Color | None = None
+    position: Literal["bottom", "top", "middle"] = "bottom"
+    margin: Annotated[float, _ranged(0, 0.5)] = 0.06
+    max_width: Annotated[float, _ranged(0.1, 1)] = 0.9
+    highlight_color: Color = "#FFD400"
+
+
+class Duck(_Model):
+    """Lower an audio track by ``amount_db`` while any track in ``under`` has sound."""
+    under: tuple[Annotated[str, _regex(NAME_RE, "track id")], ...]
+    amount_db: Annotated[float, _ranged(0, 60)] = 12
+    attack: Annotated[float, _ranged(0.001, 10)] = 0.15
+    release: Annotated[float, _ranged(0.001, 10)] = 0.4
+
+
+TRACK_KINDS = ("video", "overlay", "audio", "captions")
+
+
 class Track(_Model):
     id: Annotated[str, _regex(NAME_RE, "track id")]
-    kind: Literal["video", "overlay", "audio"]
+    kind: Literal["video", "overlay", "audio", "captions"]
     clips: tuple[Clip, ...] = ()
+    style: CaptionStyle | None = None  # captions tracks
+    duck: Duck | None = None           # audio tracks
 
 
 class Project(_Model):
@@ -268,10 +314,19 @@ class Project(_Model):
     metadata: Annotated[dict[str, Any], BeforeValidator(_plain_json)] = {}
 
     def clip_paths(self):
-        """(json path, track, clip) for every clip, bottom track first."""
+        """(json path, track, clip) for every picture and sound clip, bottom track first (captions
+        are not media: see ``caption_tracks``)."""
         for ti, track in enumerate(self.tracks):
+            if track.kind == "captions":
+                continue
             for ci, clip in enumerate(track.clips):
                 yield f"tracks[{ti}].clips[{ci}]", track, clip
+
+    def caption_tracks(self):
+        """(json path, track) for every captions track, bottom first."""
+        for ti, track in enumerate(self.tracks):
+            if track.kind == "captions":
+                yield f"tracks[{ti}]", track
 
     def canonical(self) -> dict[str, Any]:
         """The project as a document again (only the fields that were given): jobs store it."""
@@ -335,7 +390,8 @@ def _json_path(loc: tuple[Any, ...]) -> str:
 
 
 _FIELDS_BY_MODEL = {m: set(m.model_fields) for m in (Project, Settings, AssetRef, ColorFilter,
-                                                       Transition, Clip, Track)}
+                                                       Transition, Clip, Track, Word, CaptionStyle, Duck,
+                                                       LoudnessTarget)}
 
 
 _FIELD_MSG = re.compile(r"^[a-z_]+: ")
@@ -382,6 +438,8 @@ class _Track:
     kind: str
     clips: list[tuple[int, Clip]]  # (index in the document, clip)
     complete: bool                 # every clip of the track validated
+    style: CaptionStyle | None = None
+    duck: Duck | None = None
 
 
 @dataclass
@@ -396,7 +454,8 @@ class _Parts:
     @classmethod
     def from_project(cls, project: Project) -> "_Parts":
         return cls(set(project.assets), project.settings.fps,
-                   [_Track(ti, t.id, t.kind, list(enumerate(t.clips)), True) for ti, t in enumerate(project.tracks)])
+                   [_Track(ti, t.id, t.kind, list(enumerate(t.clips)), True, t.style, t.duck)
+                    for ti, t in enumerate(project.tracks)])
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "_Parts":
@@ -408,7 +467,7 @@ class _Parts:
         tracks, loose_refs = [], []
         raw_tracks = doc.get("tracks")
         for ti, raw in enumerate(raw_tracks if isinstance(raw_tracks, list) else []):
-            if not isinstance(raw, dict) or raw.get("kind") not in ("video", "overlay", "audio"):
+            if not isinstance(raw, dict) or raw.get("kind") not in TRACK_KINDS:
                 continue
             clips, complete = [], True
             raw_clips = raw.get("clips")
@@ -419,8 +478,19 @@ class _Parts:
                     complete = False
                     if isinstance(rc, dict) and isinstance(rc.get("asset"), str):
                         loose_refs.append((f"tracks[{ti}].clips[{ci}]", rc["asset"]))
-            tracks.append(_Track(ti, str(raw.get("id")), raw["kind"], clips, complete))
+            tracks.append(_Track(ti, str(raw.get("id")), raw["kind"], clips, complete, *_track_options(raw)))
         return cls(set(assets) if isinstance(assets, dict) else set(), fps, tracks, loose_refs)
+
+
+def _track_options(raw: dict[str, Any]) -> tuple[CaptionStyle | None, Duck | None]:
+    """A raw track's style and duck where they validate on their own (else reported already)."""
+    out: list[Any] = []
+    for key, model in (("style", CaptionStyle), ("duck", Duck)):
+        try:
+            out.append(model.model_validate(raw[key]) if raw.get(key) is not None else None)
+        except pydantic.ValidationError:
+            out.append(None)
+    return out[0], out[1]
 
 
 def _check_semantics(parts: _Parts) -> list[str]:
@@ -438,13 +508,83 @@ def _check_semantics(parts: _Parts) -> list[str]:
             if clip.id in seen_clips:
                 problems.append(f"{path}.id: duplicate clip id \"{clip.id}\" (also {seen_clips[clip.id]})")
             seen_clips.setdefault(clip.id, path)
+            if track.kind == "captions":
+                problems.extend(_check_caption(parts, path, clip))
+                continue
+            if "start" not in _set_fields(clip):
+                problems.append(f"{path}.start: required field is missing")
+            if clip.words:
+                problems.append(f"{path}.words: only caption cues take \"words\"")
             problems.extend(_check_clip(parts, path, track.kind, clip))
     problems += [p for path, asset in parts.loose_refs if (p := _unknown_asset(parts, path, asset))]
+    problems += _check_track_options(parts)
     for track in parts.tracks:
         if track.kind == "video" and track.complete and parts.fps is not None:
             problems.extend(_check_video_track(parts.fps, track))
     if parts.tracks and not any(track.clips for track in parts.tracks) and all(t.complete for t in parts.tracks):
         problems.append("tracks: the project has no clips: nothing to render")
+    return problems
+
+
+_CAPTION_FIELDS = {"id", "start", "asset", "text", "duration", "words"}
+
+
+def _check_caption(parts: _Parts, path: str, clip: Clip) -> list[str]:
+    """A caption clip is a subtitle file (``asset``, optional ``start``) or one cue."""
+    problems = [f"{path}.{f}: not allowed on a caption clip" for f in sorted(_set_fields(clip) - _CAPTION_FIELDS)]
+    if clip.asset is not None:
+        if clip.text is not None or clip.words or clip.duration is not None:
+            problems.append(f"{path}: a subtitle file clip takes \"asset\" and \"start\" only (its cues keep "
+                            f"their own times)")
+        unknown = _unknown_asset(parts, path, clip.asset)
+        return problems + ([unknown] if unknown else [])
+    if clip.text is None:
+        return problems + [f"{path}: a caption clip needs \"asset\" (a .srt, .vtt or .ass file) or \"text\""]
+    if "start" not in _set_fields(clip):
+        problems.append(f"{path}.start: required field is missing")
+    if clip.duration is None or clip.duration <= 0:
+        problems.append(f"{path}.duration: caption cues need a duration > 0")
+    if not clip.text.strip():
+        problems.append(f"{path}.text: must not be empty")
+    if len(clip.text) > 500:
+        problems.append(f"{path}.text: at most 500 characters (got {len(clip.text)})")
+    if "\x00" in clip.text:
+        problems.append(f"{path}.text: must not contain NUL characters")
+    prev_end = Fraction(0)
+    for wi, word in enumerate(clip.words):
+        where = f"{path}.words[{wi}]"
+        if not word.text.strip():
+            problems.append(f"{where}.text: must not be empty")
+        if word.end <= word.start:
+            problems.append(f"{where}.end: must be after start")
+        if word.start < prev_end:
+            problems.append(f"{where}.start: words must be in order and must not overlap")
+        if clip.duration is not None and word.end > clip.duration:
+            problems.append(f"{where}.end: past the cue's duration ({fraction_text(clip.duration)} s)")
+        prev_end = max(prev_end, word.end)
+    return problems
+
+
+def _check_track_options(parts: _Parts) -> list[str]:
+    """``style`` belongs to captions tracks, ``duck`` to audio tracks naming other tracks."""
+    problems = []
+    ids = {t.id for t in parts.tracks}
+    for track in parts.tracks:
+        if track.style is not None and track.kind != "captions":
+            problems.append(f"tracks[{track.index}].style: only captions tracks take a style")
+        duck = track.duck
+        if duck is None:
+            continue
+        where = f"tracks[{track.index}].duck"
+        if track.kind != "audio":
+            problems.append(f"{where}: only audio tracks can be ducked")
+        if not duck.under:
+            problems.append(f"{where}.under: name at least one track")
+        for i, name in enumerate(duck.under):
+            if name == track.id:
+                problems.append(f"{where}.under[{i}]: a track cannot duck under itself")
+            elif name not in ids:
+                problems.append(f"{where}.under[{i}]: unknown track \"{name}\"" + _close(name, ids))
     return problems
 
 

@@ -107,7 +107,9 @@ def place_project(project: Project) -> Timeline:
     total = 0
     for ti, track in enumerate(project.tracks):
         placed = []
-        for ci, clip in enumerate(track.clips):
+        # captions are drawn over the picture (engines.planning.captions): they place no frames and
+        # never lengthen the output
+        for ci, clip in enumerate(track.clips if track.kind != "captions" else ()):
             length = clip_length_seconds(clip)
             assert length is not None, "validated projects have a length for every clip"
             start = snap_to_frame(clip.start, fps)

@@ -15,7 +15,10 @@ How the timeline becomes a graph:
   ``overlay`` (eof passes the picture below through); text is drawn with ``drawtext`` from a file;
 - audio: each clip is trimmed, tempo-changed (pitch kept), gain-automated, padded/trimmed to
   its exact sample count, faded across transitions, delayed to its start and summed with
-  ``amix`` (no normalisation: ``volume`` is a gain) over a silent bed of the timeline's length.
+  ``amix`` (no normalisation: ``volume`` is a gain) over a silent bed of the timeline's length;
+  a ducked track's clips are mixed as one stream first and lowered under the named tracks
+  (``ducking.py``); loudness normalisation follows the mix (``loudness.py``, after measuring);
+- captions tracks are burnt in last, over the composed picture, by libass (``captions.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ from engines.model.project import TRANSITIONS, Clip, Project
 from engines.model.timebase import fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds
 from engines.model.timeline import PlacedClip, Timeline, place_project
 
+from .captions import CAPTION_FONTS_DIR, CaptionSources, build_ass, sidecars, track_cues
 from .chunks import Chunk, plan_chunks
+from .ducking import DuckPlan, duck_stream, plan_ducks
 from .filtergraph import chain, num, piecewise_linear, quote, rate
 
 PLAN_VERSION = "cutlite.plan/1"
@@ -191,7 +196,8 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
                hw: HardwareDecision, *, fonts: dict[str, str] | None = None,
                warnings: list[str] | None = None, window: tuple[int, int] | None = None,
                streams: str = "both", chunk_frames: int | None = None,
-               keyframe_at: int | None = None, slates: dict[str, str] | None = None) -> RenderPlan:
+               keyframe_at: int | None = None, slates: dict[str, str] | None = None,
+               captions: CaptionSources | None = None) -> RenderPlan:
     """The render plan. ``fonts`` maps a text clip id to its font file (default font: key "").
 
     ``window`` renders only the output frames ``[a, b)``, identical to those frames of the full
@@ -200,6 +206,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     ``chunks.plan_chunks``). ``keyframe_at`` forces a keyframe at that output frame (GOPs count
     on from it): where a chunk is cut out. ``slates`` maps asset names that have no media to the
     line a placeholder shows in their pictures' place (previews); their sound is silence.
+    ``captions`` has the captions tracks' subtitle files and font chains (``engines.planning.captions``).
     """
     s = project.settings
     width, height = profile.output_size(s.width, s.height)
@@ -230,13 +237,14 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     if streams in ("both", "video"):
         video = _video_tracks(g, project, timeline, media, out)
         video = _overlay_tracks(g, project, timeline, media, out, video)
+        video = _captions(g, project, captions or CaptionSources(), out, base, timeline.frames, video)
         trim = None if (lead, timeline.frames) == (0, b - a) else \
             f"trim=start_frame={lead}:end_frame={lead + b - a},settb={fraction_text(1 / fps)},setpts=N"
         # every frame is BT.709 limited range by now: say so (metadata only, no conversion)
         g.chains.append(chain([video], [trim, f"format={working_fmt}", BT709_TAGS, enc.filter_tail], "vout"))
     samples = frames_to_samples(b, fps, s.sample_rate) - frames_to_samples(a, fps, s.sample_rate)
     if streams in ("both", "audio"):
-        _audio(g, timeline, media, out, base, (a, b))
+        _audio(g, timeline, media, out, base, (a, b), plan_ducks(project, full))
 
     for pc in full.clips():
         if pc.frames <= 0:
@@ -252,7 +260,9 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
         chunks=plan_chunks(b - a, profile.gop_frames(fps), chunk_frames),
         window=[a, b] if window else None, streams=streams,
         meta={"profile": profile.name, "encoder": enc.encoder, "hardware": hw.to_dict(),
-              "pix_fmt": profile.pix_fmt, "warnings": g.warnings},
+              "pix_fmt": profile.pix_fmt, "warnings": g.warnings,
+              **({"sidecars": _sidecars(project, captions or CaptionSources(), fps, full.frames)}
+                 if window is None and any(True for _ in project.caption_tracks()) else {})},
     )
     return plan.model_copy(update={"plan_hash": hash_plan(plan)})
 
@@ -580,6 +590,31 @@ def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str) -> str:
     return g.add([base], ["drawtext=" + ":".join(opts)], "txt")
 
 
+def _captions(g: _Graph, project: Project, captions: CaptionSources, out: _Out, base: int, frames: int,
+              video: str) -> str:
+    """Each captions track burnt in over everything below it, timed from this stream's first
+    frame (absolute frame ``base``): an ASS script in the work folder, its fonts in a folder."""
+    for path, track in project.caption_tracks():
+        chain = captions.fonts.get(track.id, ())
+        script = build_ass(track, track_cues(project, track, path, captions.files), chain, width=out.width,
+                           height=out.height, scale_y=out.scale_y, fps=out.fps, base=base, frames=frames)
+        if script is None:
+            continue
+        name = f"captions_{track.id}.ass"
+        g.files[name] = script
+        for face in chain:
+            g.links.setdefault(face.file, f"{CAPTION_FONTS_DIR}/{face.file.rsplit('/', 1)[-1]}")
+        video = g.add([video], [f"ass=filename={quote(name)}:fontsdir={CAPTION_FONTS_DIR}:shaping=complex",
+                                f"format={out.pix_fmt}"], "cap")
+    return video
+
+
+def _sidecars(project: Project, captions: CaptionSources, fps: Fraction, frames: int) -> dict[str, str]:
+    """SRT and VTT of every captions track's cues as rendered (stored beside a job's output)."""
+    cues = [cue for path, track in project.caption_tracks() for cue in track_cues(project, track, path, captions.files)]
+    return sidecars(sorted(cues, key=lambda c: (c.start, c.end)), fps, frames)
+
+
 def _suffix(path: str) -> str:
     name = path.rsplit("/", 1)[-1]
     return name[name.rfind("."):].lower() if "." in name else ".ttf"
@@ -601,7 +636,7 @@ def _atempo(speed: Fraction) -> list[str]:
 
 
 def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out, base: int,
-           window: tuple[int, int]) -> None:
+           window: tuple[int, int], ducks: dict[int, DuckPlan] | None = None) -> None:
     """The mix of every clip's sound for the output frames ``window``.
 
     Sample positions are computed from absolute frames (``base`` is the timeline's first frame
@@ -615,7 +650,8 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
     fmt = f"aformat=sample_fmts=fltp:sample_rates={sr}:channel_layouts=stereo"
     total = at(timeline.frames)
     sources = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total}"], "bed")]
-    for placed in timeline.tracks:
+    for ti, placed in enumerate(timeline.tracks):
+        first = len(sources)  # this track's clip streams: sources[first:] (ducking works on them as one)
         for i, pc in enumerate(placed):
             clip = pc.clip
             if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0:
@@ -639,6 +675,8 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             filters += _crossfades(placed, i, pc, out)
             filters.append(f"adelay=delays={at(pc.start)}S:all=1")
             sources.append(g.add([f"{idx}:{info.audio.index}"], filters, "a"))
+        sources[first:] = duck_stream(g, sources[first:], (ducks or {}).get(ti), frames_to_seconds(base, out.fps),
+                                      total)
     lead = frames_to_samples(window[0], out.fps, sr) - frames_to_samples(base, out.fps, sr)
     length = frames_to_samples(window[1], out.fps, sr) - frames_to_samples(window[0], out.fps, sr)
     trim = f"atrim=start_sample={lead}:end_sample={lead + length}" if (lead, length) != (0, total) else None

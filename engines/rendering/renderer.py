@@ -26,8 +26,11 @@ from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, detect_hardware
 from engines.media_v2.library import MediaLibrary
 from engines.model.project import Project, load_project
 from engines.planning.chunks import chunk_frames_of
+from engines.planning.loudness import apply_loudness, loudness_target
 from engines.planning.plan import RenderPlan, build_plan
 
+from .caption_sources import gather_captions
+from .loudness import measure_mix
 from .sources import AssetLookup, Sources, gather_sources
 
 Progress = Callable[[float, dict[str, str]], None]
@@ -79,7 +82,9 @@ class Renderer:
         return load_project(project), Path.cwd()
 
     def gather(self, project: Project, base_dir: Path) -> Sources:
-        return gather_sources(project, base_dir, lookup=self.asset_lookup)
+        sources = gather_sources(project, base_dir, lookup=self.asset_lookup)
+        gather_captions(project, base_dir, sources, self.asset_lookup)  # captions tracks' files and fonts
+        return sources
 
     def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
         choice = requested_hw(hw)
@@ -87,8 +92,11 @@ class Renderer:
         return decide_hardware(choice, profile.codec, None if choice == "cpu" else self.hardware)
 
     def plan_project(self, project: ProjectInput, profile: str, hw: str | None = None, *,
-                     base_dir: Path | None = None, chunk_seconds: Any = None) -> RenderPlan:
-        """Load -> validate -> gather -> decide -> plan. Raises with every blocking problem."""
+                     base_dir: Path | None = None, chunk_seconds: Any = None, normalise: bool = False) -> RenderPlan:
+        """Load -> validate -> gather -> decide -> plan. Raises with every blocking problem.
+
+        ``normalise`` measures the mix (one audio-only pass) and brings the plan to the profile's
+        loudness target, for a single-pass render (jobs measure once when they render the audio)."""
         proj, folder = self.load(project)
         prof = get_profile(profile)
         sources = self.gather(proj, base_dir or folder)
@@ -97,8 +105,17 @@ class Renderer:
                              stage="plan", problems=sources.problems,
                              hint="fix or register the listed assets, then plan again")
         decision = self.decide(prof, hw)
-        return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
-                          chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)))
+
+        def plan(**kw: Any) -> RenderPlan:
+            return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
+                              captions=sources.captions,
+                              chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)), **kw)
+
+        full = plan()
+        target = loudness_target(proj, prof)
+        if normalise and target is not None:
+            return apply_loudness(full, measure_mix(self, plan(streams="audio")), target)
+        return full
 
     # -------------------------------------------------------------- rendering
 
@@ -148,6 +165,7 @@ def _write_work_folder(plan: RenderPlan, work: Path) -> None:
     for name, text in plan.work_files().items():
         (work / name).write_text(text, encoding="utf-8")
     for source, name in plan.links.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)  # caption fonts sit in a folder of their own
         try:
             os.symlink(source, work / name)
         except OSError:

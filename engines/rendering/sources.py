@@ -15,6 +15,7 @@ from typing import Callable
 from engines.errors import AssetError
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.model.project import Project
+from engines.planning.captions import CaptionSources
 from engines.planning.plan import DEFAULT_FONT, check_media
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts",
@@ -30,6 +31,7 @@ class Sources:
     fonts: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    captions: CaptionSources | None = None  # captions tracks' files and fonts (caption_sources.py)
 
 
 def local_paths_allowed(project: Project) -> bool:

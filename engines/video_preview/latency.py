@@ -54,6 +54,10 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     "effects": 0.1,      # eq per colour filter
     "opacity": 34.0,     # keyframed opacity: geq evaluates an expression per pixel
     "slate": 0.5,        # a placeholder card (colour + drawtext)
+    # libass over every frame of the window, per captions track with cues in it (1080p, word
+    # highlights: ~0.3 s per 300 frames with its set-up, measured); ducking is a gain on the
+    # audio and costs nothing measurable next to the picture, so it is not a term
+    "captions": 0.3,
 }
 LAYER_MS = 0.05          # per frame of each overlay composited
 
@@ -106,11 +110,13 @@ class Estimate:
 
 
 def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, height: int,
-                 inputs: int) -> Work:
-    """The work of rendering ``timeline`` (a window's own) at ``width`` x ``height``."""
+                 inputs: int, captions: int = 0) -> Work:
+    """The work of rendering ``timeline`` (a window's own) at ``width`` x ``height``, with
+    ``captions`` captions tracks burnt in."""
     fps = timeline.fps
     out_px = width * height / 1e6
     f: dict[str, float] = {k: 0.0 for k in FILTER_MS_PER_MPX}
+    f["captions"] = captions * timeline.frames * out_px
     layers = 0
     for track in timeline.tracks:
         for i, pc in enumerate(track):

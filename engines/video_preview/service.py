@@ -39,6 +39,7 @@ from engines.model.project import Project
 from engines.model.timebase import fraction_text, frames_to_seconds
 from engines.model.timeline import Timeline, place_project
 from engines.planning.plan import RenderPlan, build_plan, portable_links
+from engines.rendering.caption_sources import gather_captions
 from engines.rendering.proxies import LADDER, ProxyLadder
 from engines.rendering.renderer import Renderer
 from engines.rendering.sources import Sources, gather_fonts, local_paths_allowed
@@ -218,10 +219,12 @@ class PreviewService:
         decision = self.render.decide(profile, hw)
         fonts = Sources()
         gather_fonts(proj, folder, fonts)
+        gather_captions(proj, folder, fonts, self.render.asset_lookup)
         warnings = reads.warnings + [f"{p} (using DejaVu Sans)" for p in fonts.problems] + fonts.warnings
         plan = build_plan(proj, reads.media, profile, decision, fonts=fonts.fonts, warnings=warnings,
-                          window=window, slates=reads.slates)
-        work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs))
+                          window=window, slates=reads.slates, captions=fonts.captions)
+        work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs),
+                            captions=sum(1 for name in plan.files if name.startswith("captions_")))
         fps = profile.output_fps(proj.settings.fps)
         return PreviewResult(strategy, profile.name, plan, frames_to_seconds(window[0], fps),
                              frames_to_seconds(window[1], fps), reads.reads, list(plan.meta["warnings"]),

@@ -1,0 +1,40 @@
+"""Measuring loudness with ffmpeg's ``ebur128`` (BS.1770-4: gated integrated loudness, true peak).
+
+``measure_mix`` renders a plan's mix once to float WAV and measures it; ``measure_file`` measures
+a file's first audio stream (the finished output, for its artifact's meta).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from engines.errors import FFmpegError
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.planning.loudness import Measurement, parse_ebur128
+from engines.planning.plan import RenderPlan
+
+
+def measure_file(runner: FFmpegRunner, path: str | Path, *, cancel: threading.Event | None = None,
+                 **context: Any) -> Measurement:
+    # "-v info": the summary is an info line; framelog=quiet keeps the per-frame lines out
+    result = runner.run(["-v", "info", "-i", str(path), "-map", "0:a:0", "-af",
+                         "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+                        stage="loudness", cancel=cancel, timeout=600, **context)
+    measured = parse_ebur128(result.stderr_tail)
+    if measured is None:
+        raise FFmpegError("ebur128 printed no loudness summary", stage="loudness", stderr_tail=result.stderr_tail,
+                          hint="report it with the ffmpeg version (`cutlite doctor`)", **context)
+    return measured
+
+
+def measure_mix(renderer: Any, audio_plan: RenderPlan, *, cancel: threading.Event | None = None,
+                **context: Any) -> Measurement:
+    """The integrated loudness and true peak of ``audio_plan``'s mix (a Renderer runs it)."""
+    lossless = audio_plan.model_copy(update={"output_args": ["-map", "[aout]", "-c:a", "pcm_f32le", "-f", "wav"]})
+    with tempfile.TemporaryDirectory(prefix="cutlite-loudness-") as work:
+        wav = Path(work) / "mix.wav"
+        renderer.encode(lossless, wav, cancel=cancel, stage="loudness", **context)
+        return measure_file(renderer.runner, wav, cancel=cancel, **context)
