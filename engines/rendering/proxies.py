@@ -27,7 +27,8 @@ from engines.media_v2.library import MediaLibrary
 from engines.media_v2.models import Artifact, Asset, utc_now
 from engines.owners import lease_owner
 from engines.ffmpeg.hardware import HardwareDecision
-from engines.planning.plan import BT709_TAGS, NO_ROTATION, color_conversion, container_args, upright_filters
+from engines.planning.color import BT709_TAGS, pinned_format, to_bt709
+from engines.planning.plan import NO_ROTATION, container_args, upright_filters
 from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
 from engines.ffmpeg.profiles import RenderProfile, get_profile, nearest_even, resolve_encoder
 from engines.model.project import Project
@@ -58,8 +59,8 @@ def plan_proxy(info: MediaInfo, profile: RenderProfile, hw: HardwareDecision) ->
     fps = profile.output_fps(v.fps or profile.fps_cap or Fraction(30))
     enc = resolve_encoder(profile, hw.family, fps)
     working = "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
-    vf = [*upright_filters(v), f"fps={fraction_text(fps)}", f"scale={width}:{height}{color_conversion(v)}",
-          "setsar=1", f"format={working}", BT709_TAGS, enc.filter_tail]
+    vf = [*upright_filters(v), f"fps={fraction_text(fps)}", f"scale={width}:{height}{to_bt709(v)}",
+          "setsar=1", pinned_format(working), BT709_TAGS, enc.filter_tail]
     args = ["-y", *enc.global_args, *NO_ROTATION, "-i", info.path, "-map", f"0:{v.index}"]
     if info.audio is not None:
         args += ["-map", f"0:{info.audio.index}", "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2",
