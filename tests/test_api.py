@@ -127,7 +127,7 @@ def test_plan_endpoint_with_an_asset_id(server, media):
                                                               "profile": "draft_360p", "hw": "cpu"})
     assert resp.status_code == 200, resp.text
     plan = resp.json()
-    assert plan["frames"] == 24 and len(plan["plan_hash"]) == 64 and plan["meta"]["encoder"] == "libx264"
+    assert plan["frames"] == 30 and len(plan["plan_hash"]) == 64 and plan["meta"]["encoder"] == "libx264"
     assert plan["inputs"][0]["path"] == asset["source_key"] and "/objects/" not in resp.text  # no server paths
 
 

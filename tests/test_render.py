@@ -318,9 +318,9 @@ def test_lower_output_rate_keeps_transitions_aligned(render, media):
     doc = project([{"id": "v", "kind": "video", "clips": [
         clip("a", "red", 0, 0, "7/6"),
         clip("b", "blue", "2/3", 0, 1, transition_in={"type": "crossfade", "duration": "1/2"})]}],
-        {"red": media["red"], "blue": media["blue"]})
-    plan, m = render(doc, "draft_360p", decode=False)  # 30 fps project rendered at 24
-    assert plan.frames == m.frames == 40  # 5/3 s at 24 fps
+        {"red": media["red"], "blue": media["blue"]}, fps=60)
+    plan, m = render(doc, "draft_360p", decode=False)  # 60 fps project rendered at 30
+    assert plan.frames == m.frames == 50  # 5/3 s at 30 fps
 
 
 def test_a_transition_after_a_gap_renders_exact_frames(render, media):
@@ -330,13 +330,13 @@ def test_a_transition_after_a_gap_renders_exact_frames(render, media):
         {"id": "b", "asset": "blue", "start": 1, "source_in": 0, "source_out": 1,
          "transition_in": {"type": "crossfade", "duration": "1/2"}}]}], {"red": media["red"], "blue": media["blue"]})
     plan, m = render(doc, "draft_360p")
-    assert plan.frames == m.frames == 48  # 2 s at 24 fps
+    assert plan.frames == m.frames == 60  # 2 s at 30 fps
     assert close(m.rgb(6, 80, 60), (0, 0, 0)) and close(m.rgb(20, 80, 60), (254, 0, 0), 20)
-    assert close(m.rgb(47, 80, 60), (0, 0, 254), 20)
+    assert close(m.rgb(59, 80, 60), (0, 0, 254), 20)
 
 
 def test_a_timeline_shorter_than_one_output_frame_is_refused(service, tmp_path, media):
     doc = project([{"id": "v", "kind": "video", "clips": [
         {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": "1/60"}]}], {"red": media["red"]}, fps=60)
-    with pytest.raises(ValidationError, match="shorter than one frame at 24 fps"):
+    with pytest.raises(ValidationError, match="shorter than one frame at 30 fps"):
         service.plan_project(write_project(tmp_path, doc), "draft_360p", "cpu")
