@@ -55,8 +55,12 @@ def test_each_preview_frame_is_a_timeline_frame(tmp_path, runner, fps):
     # a moving picture at the project's own rate: every timeline frame differs from its neighbours
     src = samples.make_video(tmp_path / "moving.mp4", seconds=Fraction(6, 5), width=256, height=144, fps=fps,
                              pattern="testsrc2", tone_hz=None, runner=runner)
+    # the second clip starts on an odd timeline frame: between two frames of a half-rate preview
+    odd = Fraction(15) / fps
     path = write_project(tmp_path, project([{"id": "v", "kind": "video", "clips": [
-        {"id": "a", "asset": "m", "start": 0, "source_in": 0, "source_out": 1}]}], {"m": src},
+        {"id": "a", "asset": "m", "start": 0, "source_in": 0, "source_out": fraction_text(odd)},
+        {"id": "b", "asset": "m", "start": fraction_text(odd), "source_in": fraction_text(Fraction(7) / fps),
+         "source_out": fraction_text(Fraction(7) / fps + Fraction(1, 2))}]}], {"m": src},
         width=256, height=144, fps=fraction_text(fps)))
     home = tmp_path / "home"
     svc = RenderService(runner, library=MediaLibrary(Registry(f"sqlite:///{home / 'cutlite.db'}"),

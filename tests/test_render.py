@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import close, measure, project, write_project
-from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable, ValidationError
+from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.planning.plan import build_plan
 from engines.ffmpeg.profiles import get_profile
@@ -335,8 +335,9 @@ def test_a_transition_after_a_gap_renders_exact_frames(render, media):
     assert close(m.rgb(59, 80, 60), (0, 0, 254), 20)
 
 
-def test_a_timeline_shorter_than_one_output_frame_is_refused(service, tmp_path, media):
+def test_a_timeline_shorter_than_one_output_frame_shows_its_first_frame(render, media):
+    # a lower rate shows every n-th timeline frame from frame 0: a 1-frame timeline is 1 frame
     doc = project([{"id": "v", "kind": "video", "clips": [
         {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": "1/60"}]}], {"red": media["red"]}, fps=60)
-    with pytest.raises(ValidationError, match="shorter than one frame at 30 fps"):
-        service.plan_project(write_project(tmp_path, doc), "draft_360p", "cpu")
+    plan, m = render(doc, "draft_360p")
+    assert plan.fps == "30" and plan.frames == m.frames == 1 and close(m.rgb(0, 80, 60), RED)

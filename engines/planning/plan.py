@@ -292,12 +292,19 @@ def _seek(pc: PlacedClip, out: _Out) -> tuple[Fraction, Fraction]:
     """(seek position, pre-roll) in source seconds for the visible part of a media clip.
 
     Decoding a little before the cut-in point lets ``fps`` choose exactly the source frames a
-    full render chooses (an input seek drops every frame before its position).
+    full render chooses (an input seek drops every frame before its position). Both are whole
+    microseconds (ffmpeg's resolution), rounded so that the frame at the cut-in point lands at 0
+    or just after it, never just before (``fps=...:start_time=0`` would drop it: measured).
     """
     clip = pc.clip
-    point = (clip.source_in or Fraction(0)) + frames_to_seconds(pc.head, out.fps) * clip.speed
-    preroll = min(PREROLL, point) if pc.head else Fraction(0)
-    return point - preroll, preroll
+    point = (clip.source_in or Fraction(0)) + (frames_to_seconds(pc.head, out.fps) + pc.offset) * clip.speed
+    preroll = min(PREROLL, point) if pc.head or pc.offset else Fraction(0)
+    seek = _floor_micros(point - preroll)
+    return seek, _floor_micros(point) - seek
+
+
+def _floor_micros(seconds: Fraction) -> Fraction:
+    return Fraction(seconds.numerator * 1_000_000 // seconds.denominator, 1_000_000)
 
 
 def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only: bool = False) -> int:
@@ -529,7 +536,7 @@ def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict
 
 def _abs_points(pc: PlacedClip, points: tuple[tuple[Fraction, float], ...], fps: Fraction):
     """Keyframes (relative to the clip's start) on this timeline's clock."""
-    origin = frames_to_seconds(pc.origin, fps)
+    origin = frames_to_seconds(pc.origin, fps) - pc.offset
     return [(origin + t, v) for t, v in points]
 
 
@@ -618,7 +625,7 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
                 filters.append(None if kf.constant == 1 else f"volume={num(kf.constant)}")
             else:
                 # keyframes count from the clip's start; this part of it starts ``head`` frames in
-                head = frames_to_seconds(pc.head, out.fps)
+                head = frames_to_seconds(pc.head, out.fps) + pc.offset
                 filters.append(f"volume={piecewise_linear([(t - head, v) for t, v in kf.points], 't')}:eval=frame")
             filters += _crossfades(placed, i, pc, out)
             filters.append(f"adelay=delays={at(pc.start)}S:all=1")
