@@ -139,7 +139,7 @@ def test_preview_endpoint_plans_from_proxies_and_queues_missing_ones(server, med
     doc = first.json()
     assert doc["profile"] == "draft_360p" and doc["queued_proxies"] == ["main"] and doc["proxies_used"] == []
     assert "assets.main: no proxy for draft_360p; its generation is queued" in doc["warnings"]
-    assert doc["window"]["frame_count"] == 12 and doc["estimated_latency_ms"] > 0
+    assert doc["window"]["frame_count"] == 15 and doc["estimated_latency_ms"] > 0  # 1/2 s at 30 fps
     assert doc["plan"]["inputs"][0]["path"] == asset["source_key"]  # object keys, never server paths
     assert "/objects/" not in first.text and os.sep + "tmp" not in first.text
     refused = server.post("/video_preview/preview", headers=A, json={**body, "allow_full_res_fallback": False})
