@@ -7,7 +7,8 @@ pass and chunked at two chunk sizes; as a preview window from the source; and as
 window from its proxy. Over the frames where the clip is shown alone, the mean colour agrees
 within 2 code values across all of them, and every chunked frame is >= 40 dB from the single pass.
 The synthetic sources are encoded as the policy reads them, so their colours are also checked
-against the RGB they were made from.
+against the RGB they were made from. Pure checks: the untagged policy case by case, and every
+plan (full, window, chunk; two profiles) and proxy stating each reading and converting explicitly.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import numpy as np
 import pytest
 
 from conftest import REAL_MEDIA, measure, project, psnr, write_project
-from engines.ffmpeg.probe import probe
+from engines.ffmpeg.hardware import HardwareDecision
+from engines.ffmpeg.probe import MediaInfo, VideoInfo, probe
+from engines.ffmpeg.profiles import get_profile
+from engines.model.project import load_project
+from engines.planning.color import interpret
+from engines.planning.plan import build_plan
+from engines.rendering.proxies import plan_proxy
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
@@ -45,6 +52,70 @@ SOURCES = {
     "ten_bit": ((320, 180), "bt709", "tv", "yuv420p10le", "libx265", True),
 }
 TAGS = {"bt709": ("bt709", "bt709", "bt709"), "bt601": ("smpte170m", "smpte170m", "smpte170m")}
+
+
+def info(w: int, h: int, pix_fmt: str = "yuv420p", matrix=None, rng=None, primaries=None, trc=None,
+         rotation: int = 0) -> VideoInfo:
+    return VideoInfo(0, "h264", w, h, Fraction(30), rotation, pix_fmt, 8, Fraction(1), False, trc, primaries, rng,
+                     30, matrix)
+
+
+@pytest.mark.parametrize("video, want", [
+    (info(1280, 720), ("bt709", "tv", "bt709", "bt709")),              # untagged HD: BT.709
+    (info(1920, 1080), ("bt709", "tv", "bt709", "bt709")),
+    (info(720, 1280, rotation=0), ("bt709", "tv", "bt709", "bt709")),  # portrait HD
+    (info(1280, 536), ("bt709", "tv", "bt709", "bt709")),              # scope HD: 1280 wide
+    (info(640, 360), ("smpte170m", "tv", "smpte170m", "smpte170m")),   # untagged SD: BT.601
+    (info(720, 576), ("smpte170m", "tv", "smpte170m", "smpte170m")),
+    (info(640, 360, "yuvj420p", rng="pc"), ("smpte170m", "pc", "smpte170m", "smpte170m")),  # JPEG range
+    (info(1280, 720, matrix="smpte170m"), ("smpte170m", "tv", "smpte170m", "smpte170m")),  # a tag wins
+    (info(640, 360, matrix="bt709", rng="pc"), ("bt709", "pc", "bt709", "bt709")),
+    (info(640, 428, matrix="smpte170m", primaries="smpte170m", trc="bt709"),
+     ("smpte170m", "tv", "smpte170m", "bt709")),                        # every tag kept as it is
+    (info(1920, 1080, "yuv420p10le", matrix="bt2020", primaries="bt2020", trc="arib-std-b67"),
+     ("bt2020", "tv", "bt2020", "arib-std-b67")),
+    (info(64, 64, "rgba"), (None, "pc", "bt709", "iec61966-2-1")),     # pictures: full-range sRGB
+])
+def test_the_untagged_policy(video, want):
+    it = interpret(video)
+    assert (it.matrix, it.range, it.primaries, it.transfer) == want
+
+
+def test_every_picture_is_read_and_converted_explicitly_in_every_graph_shape():
+    """Each source chain starts by stating its reading; every scale converts with in/out matrix and
+    range; every stream is pinned BT.709 limited range: full renders, windows, chunks, proxies."""
+    cpu = HardwareDecision("cpu", "cpu", "libx264", "CPU requested", False)
+    media = {name: MediaInfo(f"/m/{name}.mp4", "mov,mp4", "video", Fraction(10), 1, v, None, 1) for name, v in {
+        "hd": info(1280, 720), "sd": info(640, 360, matrix="smpte170m"), "full": info(640, 360, "yuvj420p", rng="pc"),
+        "logo": info(64, 64, "rgba")}.items()}
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "sd", "start": 0, "source_in": 0, "source_out": 2},
+        {"id": "b", "asset": "hd", "start": "3/2", "source_in": 0, "source_out": 2,
+         "transition_in": {"type": "crossfade", "duration": "1/2"}},
+        {"id": "c", "asset": "full", "start": 4, "source_in": 0, "source_out": 1}]},
+        {"id": "o", "kind": "overlay", "clips": [{"id": "l", "asset": "logo", "start": 0, "source_in": 0,
+                                                  "source_out": 3}]}],
+        {k: v.path for k, v in media.items()}, width=320, height=180)
+    proj = load_project(doc)
+    graphs = [build_plan(proj, media, get_profile(p), cpu, **kw).filter_graph
+              for p in ("draft_360p", "social_1080p")
+              for kw in ({}, {"window": (20, 50)}, {"window": (0, 30), "keyframe_at": 15})]
+    for graph in graphs:
+        for line in graph.split(";\n"):
+            if line.startswith("[") and line[1].isdigit():  # a decoded source
+                assert line.split("]", 1)[1].startswith("setparams=range="), line
+            for f in line.split(","):
+                if f.startswith("scale="):
+                    assert "out_color_matrix=bt709" in f and "out_range=tv" in f, line
+                if f.startswith("format="):
+                    assert "color_spaces=bt709:color_ranges=tv" in f, line
+    assert "in_color_matrix=smpte170m:out_color_matrix=bt709:in_range=tv:out_range=tv" in graphs[0]
+    assert "in_range=pc:out_range=tv" in graphs[0]
+    for v in media.values():
+        args = plan_proxy(v, get_profile("draft_360p"), cpu).args
+        vf = args[args.index("-vf") + 1]
+        assert vf.startswith("setparams=range=") and "out_color_matrix=bt709" in vf
+        assert "color_spaces=bt709:color_ranges=tv" in vf
 
 
 def make_source(runner, path: Path, size, matrix: str, rng: str, pix_fmt: str, codec: str, tagged: bool) -> Path:
