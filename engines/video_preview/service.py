@@ -38,6 +38,7 @@ from engines.ffmpeg.probe import MediaInfo, probe
 from engines.ffmpeg.profiles import RenderProfile
 from engines.model.project import Project
 from engines.rendering.proxies import LADDER, ProxyLadder
+from engines.rendering.proxies import proxy_fps as proxy_fps_for
 from engines.rendering.renderer import Renderer
 from engines.rendering.sources import Sources, gather_fonts, local_paths_allowed
 from engines.model.timebase import fraction_text, frames_to_seconds
@@ -344,7 +345,11 @@ class PreviewService:
             if rung != profile.name:
                 out.upgrades.append((name, asset))  # made in the background, read next time
                 proxy_fps = info.video.fps if info.video else None
-                if proxy_fps is not None and proxy_fps < fps:
+                source_fps = (asset.probe.get("video") or {}).get("fps")
+                # only when the profile's own proxy will have more frames (every rung keeps the
+                # source's frames over a whole divisor under its cap: often the same rate)
+                own_fps = proxy_fps_for(Fraction(str(source_fps)), profile) if source_fps else fps
+                if proxy_fps is not None and proxy_fps < min(fps, own_fps):
                     out.warnings.append(f"assets.{name}: its {rung} proxy has {fraction_text(proxy_fps)} fps, the "
                                         f"preview {fraction_text(fps)}: frames repeat until the {profile.name} "
                                         f"proxy is made (queued)")
