@@ -24,8 +24,8 @@ from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, VideoInfo, probe
 from engines.ffmpeg.profiles import get_profile
 from engines.model.project import load_project
-from engines.planning.color import interpret
-from engines.planning.plan import build_plan
+from engines.planning.color import BT709_TAGS, interpret, pinned_format, to_bt709
+from engines.planning.plan import NO_ROTATION, build_plan, upright_filters
 from engines.rendering.proxies import plan_proxy
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
@@ -234,3 +234,20 @@ def test_a_clip_has_one_colour_in_every_graph_shape(tmp_path, sources, name):
             for (x, y), want in (((W // 4, H // 4), LEFT), ((3 * W // 4, H // 4), RIGHT)):
                 got = patch(pics, x, y)
                 assert np.abs(got - want).max() <= 7, f"{name} ({shape}): {np.round(got, 1)} where {want} was made"
+
+
+def test_every_real_file_reading_is_accepted_by_ffmpeg(runner):
+    """Each kind of real file's stated reading (its tags, as ffmpeg names them) and conversion run."""
+    folder = REAL_MEDIA / "video"
+    if not folder.is_dir():
+        pytest.skip(f"real-media corpus not found at {REAL_MEDIA} (set CUTLITE_REAL_MEDIA)")
+    seen: set[tuple] = set()
+    for path in sorted(folder.iterdir(), key=lambda p: p.stat().st_size):  # one file per kind, the smallest
+        v = probe(path).video
+        kind = (interpret(v), v.pix_fmt, v.is_hdr) if v is not None else None
+        if kind is None or kind in seen:
+            continue
+        seen.add(kind)
+        vf = ",".join([*upright_filters(v), f"scale=160:90{to_bt709(v)}", pinned_format("yuv420p"), BT709_TAGS])
+        runner.run(["-v", "error", *NO_ROTATION, "-i", str(path), "-map", f"0:{v.index}", "-frames:v", "1",
+                    "-vf", vf, "-f", "null", "-"], stage="test")
