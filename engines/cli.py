@@ -59,7 +59,7 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Table:
 # ---------------------------------------------------------------- commands
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from engines.ffmpeg.profiles import PROFILES, resolve_encoder
+    from engines.ffmpeg.profiles import FPS_RULE, PROFILES, resolve_encoder
 
     rows = [p.to_row() for p in PROFILES.values()]
     gpu = []
@@ -68,7 +68,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             e = resolve_encoder(p, family, p.output_fps(p.fps_cap or 30))
             gpu.append({"profile": p.name, "family": family, "encoder": e.encoder, "pix_fmt": e.pix_fmt,
                         "args": " ".join(e.codec_args)})
-    _emit(args, {"profiles": rows, "encoders": gpu}, _table("Render profiles", rows))
+    table = _table("Render profiles", rows)
+    table.caption = FPS_RULE
+    _emit(args, {"profiles": rows, "fps_rule": FPS_RULE, "encoders": gpu}, table)
     if not args.json:
         out_console.print(_table("Encoder mapping", gpu))
     return 0

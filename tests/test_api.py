@@ -123,7 +123,7 @@ def test_plan_endpoint_with_an_asset_id(server, media):
                                                               "profile": "draft_360p", "hw": "cpu"})
     assert resp.status_code == 200, resp.text
     plan = resp.json()
-    assert plan["frames"] == 24 and len(plan["plan_hash"]) == 64 and plan["meta"]["encoder"] == "libx264"
+    assert plan["frames"] == 30 and len(plan["plan_hash"]) == 64 and plan["meta"]["encoder"] == "libx264"
     assert plan["inputs"][0]["path"] == asset["source_key"] and "/objects/" not in resp.text  # no server paths
 
 
@@ -135,7 +135,7 @@ def test_preview_endpoint_plans_from_proxies_and_queues_missing_ones(server, med
     doc = first.json()
     assert doc["profile"] == "draft_360p" and doc["queued_proxies"] == ["main"] and doc["proxies_used"] == []
     assert "assets.main: no proxy for draft_360p; its generation is queued" in doc["warnings"]
-    assert doc["window"]["frame_count"] == 12 and doc["estimated_latency_ms"] > 0
+    assert doc["window"]["frame_count"] == 15 and doc["estimated_latency_ms"] > 0  # 1/2 s at 30 fps
     assert doc["plan"]["inputs"][0]["path"] == asset["source_key"]  # object keys, never server paths
     assert "/objects/" not in first.text and os.sep + "tmp" not in first.text
     refused = server.post("/video_preview/preview", headers=A, json={**body, "allow_full_res_fallback": False})

@@ -64,7 +64,7 @@ def test_a_crash_at_any_point_resumes_to_a_correct_output(point, repeat, tmp_pat
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads(resumed.stdout)["state"] == "COMPLETED"
-    assert measure(out, decode=False).frames == 72  # 3 s at 24 fps
+    assert measure(out, decode=False).frames == 90  # 3 s at 30 fps
     with sqlite3.connect(home / "cutlite.db") as db:
         rows = db.execute("select size from media_artifacts where key = ?", (out_key,)).fetchall()
     assert rows == [((home / "objects" / out_key).stat().st_size,)]  # one artifact, the complete file

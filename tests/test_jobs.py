@@ -191,10 +191,10 @@ def test_editing_one_clip_re_encodes_only_the_chunks_it_touches(home, tmp_path, 
     assert done.state == "COMPLETED"
     chunks = svc.job_view(second.id)["chunks"]
     reused = [c["index"] for c in chunks if c["reused"]]
-    # clip "b" covers seconds 3..6 (frames 72..144 at 24 fps): chunks 3, 4, 5 are encoded again.
+    # clip "b" covers seconds 3..6 (frames 90..180 at 30 fps): chunks 3, 4, 5 are encoded again.
     # (draft_360p's preset has no lookahead, so a chunk's encode has no post-roll reaching into the
     # next chunk; with one, the chunk before an edit would depend on it and be encoded again too.)
-    assert [(c["start_frame"], c["end_frame"]) for c in chunks][:3] == [(0, 24), (24, 48), (48, 72)]
+    assert [(c["start_frame"], c["end_frame"]) for c in chunks][:3] == [(0, 30), (30, 60), (60, 90)]
     assert reused == [0, 1, 2]
 
 

@@ -53,7 +53,7 @@ def with_proxies(svc, path: Path, *profiles: str) -> None:
 
 # ---------------------------------------------------------------- strategies
 
-@pytest.mark.parametrize("strategy, size, fps", [("fast", (640, 360), "24"), ("balanced", (854, 480), "30"),
+@pytest.mark.parametrize("strategy, size, fps", [("fast", (640, 360), "30"), ("balanced", (854, 480), "30"),
                                                  ("quality", (1280, 720), "30")])
 def test_each_strategy_picks_its_profile(svc, tmp_path, media, strategy, size, fps):
     path = write_project(tmp_path, one_clip(media, width=1920, height=1080))
@@ -94,7 +94,7 @@ def test_the_plan_reads_proxies_not_sources(svc, tmp_path, media):
     assert all(i.path.endswith("/proxy_draft_360p.mp4") for i in result.plan.inputs)
     assert str(media["red"]) not in result.plan.model_dump_json()
     m = measure(tmp_path / "p.mp4")
-    assert (m.frames, m.width, m.height, m.fps) == (96, 640, 360, 24)  # 4 s at 24 fps, no upscale
+    assert (m.frames, m.width, m.height, m.fps) == (120, 640, 360, 30)  # 4 s at 30 fps, no upscale
     assert close(m.rgb(50, 320, 180), (254, 0, 0), tol=20)
 
 
@@ -113,10 +113,9 @@ def test_a_stand_in_rung_queues_the_profiles_own_proxy(svc, tmp_path, media):
     path = write_project(tmp_path, one_clip(media, width=1920, height=1080))
     with_proxies(svc, path, "draft_360p")
     service = previews(svc)
-    first = service.plan(path, "balanced")  # 30 fps preview, a 24 fps draft_360p proxy stands in
-    assert first.queued_proxies == ["src"] and first.assets[0].proxy_profile == "draft_360p"
-    assert "assets.src: its draft_360p proxy has 24 fps, the preview 30: frames repeat until the draft_480p " \
-           "proxy is made (queued)" in first.warnings
+    first = service.plan(path, "balanced")  # the draft_360p proxy stands in (at the same 30 fps: every
+    assert first.queued_proxies == ["src"] and first.assets[0].proxy_profile == "draft_360p"  # rung keeps the rate)
+    assert not [w for w in first.warnings if "frames repeat" in w]
     assert [o.status for o in service.wait_for_proxies(timeout=120)] == ["created"]
     again = service.plan(path, "balanced")
     assert again.assets[0].proxy_profile == "draft_480p" and again.warnings == [] and again.queued_proxies == []
@@ -211,12 +210,12 @@ def test_missing_sources_become_slates_with_a_warning_each(svc, tmp_path, media)
     assert f"assets.lost_logo: file not found: {tmp_path / 'nope.png'}; shown as a slate" in result.warnings
     assert f"assets.lost_song: file not found: {tmp_path / 'nope.m4a'}; its sound is left out" in result.warnings
     m = measure(tmp_path / "p.mp4")
-    assert m.frames == 48 and result.plan.samples == 96000
+    assert m.frames == 60 and result.plan.samples == 96000
     assert abs(m.audio_samples - 96000) < 1024  # the decoder hands out whole AAC frames
-    assert close(m.rgb(12, 480, 300), (254, 0, 0), tol=20)       # the clip that is there
-    assert close(m.rgb(12, 90, 52), SLATE_GREY, tol=12)          # the overlay's slate, in its box [80, 240) x [45, 135)
-    assert close(m.rgb(12, 160, 140), (254, 0, 0), tol=20)       # and the red clip just below it
-    assert close(m.rgb(36, 40, 40), SLATE_GREY, tol=12)          # the missing clip's slate
+    assert close(m.rgb(15, 480, 300), (254, 0, 0), tol=20)       # the clip that is there
+    assert close(m.rgb(15, 90, 52), SLATE_GREY, tol=12)          # the overlay's slate, in its box [80, 240) x [45, 135)
+    assert close(m.rgb(15, 160, 140), (254, 0, 0), tol=20)       # and the red clip just below it
+    assert close(m.rgb(45, 40, 40), SLATE_GREY, tol=12)          # the missing clip's slate
     texts = [t for name, t in result.plan.files.items() if name.startswith("slate_")]
     assert "MEDIA MISSING\ngone" in texts
 
@@ -232,17 +231,17 @@ def test_a_range_preview_has_exact_frames_and_seeks_near_its_window(svc, tmp_pat
     path = write_project(tmp_path, doc)
     with_proxies(svc, path, "draft_360p")
     result = previews(svc).preview(path, "fast", "2", "7/2", output=tmp_path / "w.mp4")
-    assert result.plan.window == [48, 84] and (result.start, result.end) == (Fraction(2), Fraction(7, 2))
+    assert result.plan.window == [60, 105] and (result.start, result.end) == (Fraction(2), Fraction(7, 2))
     for inp in result.plan.inputs:  # each input seeks to the window less the pre-roll, not from 0
         assert Fraction(inp.args[inp.args.index("-ss") + 1]) == Fraction(3, 2)
     m = measure(tmp_path / "w.mp4")
-    assert m.frames == 36 and result.plan.samples == 72000  # 1.5 s at 24 fps and 48 kHz
+    assert m.frames == 45 and result.plan.samples == 72000  # 1.5 s at 30 fps and 48 kHz
     assert abs(m.audio_samples - 72000) < 1024  # the decoder hands out whole AAC frames
     full = previews(svc).preview(path, "fast", output=tmp_path / "full.mp4")
     whole = measure(tmp_path / "full.mp4")
-    assert whole.frames == 96
-    # the window's first picture is the full preview's frame 48 (same frame picked, same place)
-    assert abs(int(m.pictures[0].astype(int).mean()) - int(whole.pictures[48].astype(int).mean())) <= 2
+    assert whole.frames == 120
+    # the window's first picture is the full preview's frame 60 (same frame picked, same place)
+    assert abs(int(m.pictures[0].astype(int).mean()) - int(whole.pictures[60].astype(int).mean())) <= 2
     assert full.plan.plan_hash != result.plan.plan_hash
 
 
@@ -322,7 +321,7 @@ def test_an_hls_preview_lists_segments_as_they_are_made(svc, tmp_path, media):
     assert "#EXT-X-ENDLIST" in text and text.count("#EXTINF") == 4
     with av.open(str(tmp_path / "hls" / "index.m3u8")) as c:
         frames = sum(1 for p in c.demux(c.streams.video[0]) if p.size)
-    assert frames == result.plan.frames == 84
+    assert frames == result.plan.frames == 105
     assert not list((tmp_path / "hls").glob("*.tmp"))
     (tmp_path / "hls" / "notes.txt").write_text("mine")
     with pytest.raises(ValidationError, match="holds other files"):
@@ -345,5 +344,5 @@ def test_cli_preview_json_and_refusal(tmp_path, media):
     import json
     doc = json.loads(ok.stdout)
     assert doc["profile"] == "draft_360p" and doc["proxies_used"] == ["src"]  # made by the refused run's queue
-    assert doc["window"]["frame_count"] == 24 and doc["estimated_latency_ms"] > 0 and doc["measured_ms"] > 0
-    assert measure(tmp_path / "p.mp4", decode=False).frames == 24
+    assert doc["window"]["frame_count"] == 30 and doc["estimated_latency_ms"] > 0 and doc["measured_ms"] > 0
+    assert measure(tmp_path / "p.mp4", decode=False).frames == 30

@@ -29,7 +29,11 @@ def test_sizes_are_always_even():
 
 
 def test_fps_rules_cap_but_never_raise():
-    assert get_profile("draft_360p").output_fps(Fraction(30)) == 24
+    assert get_profile("draft_360p").output_fps(Fraction(30)) == 30
+    assert get_profile("draft_360p").output_fps(Fraction(60)) == 30  # a whole divisor: every frame on the timeline
+    assert get_profile("draft_360p").output_fps(Fraction(50)) == 25
+    assert get_profile("draft_360p").output_fps(Fraction(120)) == 30
+    assert get_profile("draft_360p").output_fps(Fraction(60000, 1001)) == Fraction(30000, 1001)
     assert get_profile("draft_360p").output_fps(Fraction(15)) == 15
     assert get_profile("social_1080p").output_fps(Fraction(30000, 1001)) == Fraction(30000, 1001)
     assert get_profile("social_1080p").output_fps(Fraction(120)) == 60

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from engines.errors import ValidationError
 from engines.ffmpeg import samples
 from engines.ffmpeg.probe import count_video_frames
+from engines.ffmpeg.profiles import get_profile
 from engines.model.project import load_project
 from engines.model.timebase import fraction_text
 from engines.model.timeline import place_project
@@ -126,8 +127,9 @@ def test_valid_projects_plan_deterministically_and_render_to_the_predicted_frame
     folder = stand_ins["v"].parent
     service = RenderService()
     project = load_project(doc)  # a generated valid project must validate
-    if place_project(project).at_rate(min(project.settings.fps, Fraction(24))).frames < 1:
-        with pytest.raises(ValidationError, match="shorter than one frame at 24 fps"):
+    fps = get_profile("draft_360p").output_fps(project.settings.fps)
+    if place_project(project).at_rate(fps).frames < 1:
+        with pytest.raises(ValidationError, match=f"shorter than one frame at {fraction_text(fps)} fps"):
             service.plan_project(project, "draft_360p", "cpu", base_dir=folder)
         return
     plan = service.plan_project(project, "draft_360p", "cpu", base_dir=folder)

@@ -97,12 +97,12 @@ def test_phone_clips_render_with_exact_frames(render, runner, tmp_path):
         t += span
     doc = project([{"id": "v", "kind": "video", "clips": clips}], files, width=320, height=180)
     plan, m = render(doc, "draft_360p")
-    assert m.frames == plan.frames == round(t * 24)  # draft_360p caps 30 fps projects at 24
+    assert m.frames == plan.frames == round(t * 30)  # draft_360p keeps a 30 fps project's rate
     assert abs(m.audio_samples - round(t * 48000)) <= 1024
     # the right picture, upright, at the right frame: close to ffmpeg's own decode of that moment
     for name in ("iphone", "pixel", "dv", "webm", "8k"):
         offset = Fraction(1, 12) if name in ("dv", "8k") else Fraction(1, 2)
-        frame = round((starts[name] + offset) * 24)
+        frame = round((starts[name] + offset) * 30)
         want = _reference_frame(runner, tmp_path, files[name], offset, 320, 180)
         diff = np.abs(want - m.pictures[frame].astype(int)).mean()
         assert diff < 10, f"{name}: frame {frame} differs from ffmpeg's decode by {diff:.1f} on average"

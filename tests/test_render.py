@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import close, measure, project, write_project
 
-from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable, ValidationError
+from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.profiles import get_profile
 from engines.model.project import load_project
@@ -320,9 +320,9 @@ def test_lower_output_rate_keeps_transitions_aligned(render, media):
     doc = project([{"id": "v", "kind": "video", "clips": [
         clip("a", "red", 0, 0, "7/6"),
         clip("b", "blue", "2/3", 0, 1, transition_in={"type": "crossfade", "duration": "1/2"})]}],
-        {"red": media["red"], "blue": media["blue"]})
-    plan, m = render(doc, "draft_360p", decode=False)  # 30 fps project rendered at 24
-    assert plan.frames == m.frames == 40  # 5/3 s at 24 fps
+        {"red": media["red"], "blue": media["blue"]}, fps=60)
+    plan, m = render(doc, "draft_360p", decode=False)  # 60 fps project rendered at 30
+    assert plan.frames == m.frames == 50  # 5/3 s at 30 fps
 
 
 def test_a_transition_after_a_gap_renders_exact_frames(render, media):
@@ -332,13 +332,14 @@ def test_a_transition_after_a_gap_renders_exact_frames(render, media):
         {"id": "b", "asset": "blue", "start": 1, "source_in": 0, "source_out": 1,
          "transition_in": {"type": "crossfade", "duration": "1/2"}}]}], {"red": media["red"], "blue": media["blue"]})
     plan, m = render(doc, "draft_360p")
-    assert plan.frames == m.frames == 48  # 2 s at 24 fps
+    assert plan.frames == m.frames == 60  # 2 s at 30 fps
     assert close(m.rgb(6, 80, 60), (0, 0, 0)) and close(m.rgb(20, 80, 60), (254, 0, 0), 20)
-    assert close(m.rgb(47, 80, 60), (0, 0, 254), 20)
+    assert close(m.rgb(59, 80, 60), (0, 0, 254), 20)
 
 
-def test_a_timeline_shorter_than_one_output_frame_is_refused(service, tmp_path, media):
+def test_a_timeline_shorter_than_one_output_frame_shows_its_first_frame(render, media):
+    # a lower rate shows every n-th timeline frame from frame 0: a 1-frame timeline is 1 frame
     doc = project([{"id": "v", "kind": "video", "clips": [
         {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": "1/60"}]}], {"red": media["red"]}, fps=60)
-    with pytest.raises(ValidationError, match="shorter than one frame at 24 fps"):
-        service.plan_project(write_project(tmp_path, doc), "draft_360p", "cpu")
+    plan, m = render(doc, "draft_360p")
+    assert plan.fps == "30" and plan.frames == m.frames == 1 and close(m.rgb(0, 80, 60), RED)

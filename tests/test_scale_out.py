@@ -252,7 +252,7 @@ def test_the_job_completes_after_its_submitter_exits(farm, moving, tmp_path):
                    "--chunk-seconds", "1", "--detach", "--json")
     assert run.returncode == 0, run.stderr  # the submitter is gone from here on
     view = farm.wait(json.loads(run.stdout)["id"], {"COMPLETED", "FAILED"})
-    assert view["state"] == "COMPLETED" and view["output_artifact"]["meta"]["frames"] == 72
+    assert view["state"] == "COMPLETED" and view["output_artifact"]["meta"]["frames"] == 90  # 3 s at 30 fps
 
 
 def _submit(farm: Farm, path: Path, options: dict, profile: str = "draft_360p") -> str:
@@ -331,7 +331,7 @@ def test_workers_on_separate_disks_share_only_postgres_and_s3(moving, tmp_path_f
             assert run.returncode == 0, run.stderr[-3000:]
             view = json.loads(run.stdout)
             assert view["state"] == "COMPLETED" and {c["worker"].split("@")[0] for c in view["chunks"]} <= {"s1", "s2"}
-            assert len(frames_of(tmp_path / "out.mp4")) == 72
+            assert len(frames_of(tmp_path / "out.mp4")) == 90  # 3 s at 30 fps
             assert not (farm.home / "objects").exists()  # nothing on a shared local disk: all in the bucket
             keys = [o["Key"] for o in _client.list_objects_v2(Bucket="farm")["Contents"]]
             assert f"objects/{view['output_key']}" in keys and any("/renders/chunks/" in k for k in keys)

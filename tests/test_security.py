@@ -64,7 +64,7 @@ def test_overlay_text_cannot_inject_filter_or_command_syntax(text, service, tmp_
     assert text not in plan.filter_graph  # the text travels in a file, never in the graph
     assert plan.files["text_t.txt"] == text
     service.render(plan, tmp_path / "out.mp4")
-    assert measure(tmp_path / "out.mp4", decode=False).frames == 24
+    assert measure(tmp_path / "out.mp4", decode=False).frames == 30
     assert not Path("/tmp/cutlite-pwned").exists()
 
 
@@ -78,7 +78,7 @@ def test_file_names_with_syntax_characters_are_plain_inputs(name, service, tmp_p
     argv = plan.argv("out.mp4")
     assert argv[argv.index("-i") + 1] == str(odd)  # one argv element, after -i: never read as an option
     service.render(plan, tmp_path / "out.mp4")
-    assert measure(tmp_path / "out.mp4", decode=False).frames == 24
+    assert measure(tmp_path / "out.mp4", decode=False).frames == 30
 
 
 def test_media_longer_than_the_limit_is_refused_before_anything_is_stored(tmp_path, media, monkeypatch):

@@ -13,6 +13,9 @@ from fractions import Fraction
 from engines.errors import ValidationError
 from engines.model.timebase import fraction_text
 
+FPS_RULE = ("fps/n <= cap: the project's rate divided by the smallest whole n that meets the cap "
+            "(60 -> 30, 50 -> 25, 30000/1001 and 24 stay under a 30 cap), so every output frame is a timeline frame")
+
 GPU_FAMILIES = ("nvenc", "videotoolbox", "vaapi", "qsv")  # also the auto-detection order
 FAMILIES = ("cpu",) + GPU_FAMILIES
 
@@ -23,7 +26,7 @@ class RenderProfile:
     role: str                 # "draft" | "preview" | "delivery"
     short_side: int           # the output's shorter side in pixels
     upscale: bool             # may the output be larger than the project canvas?
-    fps_cap: Fraction | None  # output fps = min(project fps, cap)
+    fps_cap: Fraction | None  # output fps = project fps / n, the smallest whole n that keeps it <= cap
     codec: str                # "h264" | "hevc"
     pix_fmt: str
     crf: int                  # CPU quality (x264/x265 CRF); GPU quality is mapped from it
@@ -44,9 +47,13 @@ class RenderProfile:
         return nearest_even(width * f), nearest_even(height * f)
 
     def output_fps(self, project_fps: Fraction) -> Fraction:
-        if self.fps_cap is not None and project_fps > self.fps_cap:
-            return self.fps_cap
-        return project_fps
+        """The project's rate divided by the smallest whole number that brings it under the cap.
+
+        Only a whole divisor keeps every output frame a frame of the timeline (60 -> 30,
+        50 -> 25, 30000/1001 stays, 120 -> 30 under a 30 cap): a cap taken as it is (30 -> 24)
+        would show pictures between timeline frames and judder unevenly.
+        """
+        return project_fps / fps_divisor(project_fps, self.fps_cap)
 
     def gop_frames(self, fps: Fraction) -> int:
         return max(1, round(fps * self.gop_seconds))
@@ -54,10 +61,17 @@ class RenderProfile:
     def to_row(self) -> dict[str, str]:
         return {"profile": self.name, "role": self.role, "size": f"{self.short_side}p"
                 + (" (upscales)" if self.upscale else ""),
-                "fps": f"<= {fraction_text(self.fps_cap)}" if self.fps_cap else "project",
+                "fps": f"fps/n <= {fraction_text(self.fps_cap)}" if self.fps_cap else "project",
                 "codec": self.codec, "pix_fmt": self.pix_fmt, "crf": str(self.crf),
                 "preset": self.preset, "gop": f"{fraction_text(self.gop_seconds)} s",
                 "audio": f"aac {self.audio_bitrate}", "threads": str(self.threads or "auto")}
+
+
+def fps_divisor(project_fps: Fraction, cap: Fraction | None) -> int:
+    """The smallest whole n with project_fps / n <= cap (1 without a cap)."""
+    if cap is None or project_fps <= cap:
+        return 1
+    return -(-project_fps // cap)  # ceiling, exact on Fractions
 
 
 def nearest_even(x: Fraction | int) -> int:
@@ -66,7 +80,7 @@ def nearest_even(x: Fraction | int) -> int:
 
 
 PROFILES: dict[str, RenderProfile] = {p.name: p for p in (
-    RenderProfile("draft_360p", "draft", 360, False, Fraction(24), "h264", "yuv420p", 32, "ultrafast",
+    RenderProfile("draft_360p", "draft", 360, False, Fraction(30), "h264", "yuv420p", 32, "ultrafast",
                   Fraction(1, 2), "64k", 2, 2, 8.0),
     RenderProfile("draft_480p", "draft", 480, False, Fraction(30), "h264", "yuv420p", 30, "superfast",
                   Fraction(1, 2), "96k", 2, 2, 4.0),

@@ -1,8 +1,11 @@
 """Clips placed on a frame grid: half-open ``[start, end)`` frame ranges.
 
-The editor's grid is the project fps. A render at another rate maps every boundary
-``b`` to ``snap(b / project_fps * out_fps)``: a monotonic map, so clips that touch still
-touch, transitions keep their overlap and nothing overlaps that did not.
+The editor's grid is the project fps. A render at a lower rate shows, at each of its frames,
+the timeline frame at that moment (with profiles' whole-divisor rates, output frame ``k`` is
+timeline frame ``k * n``): every boundary ``b`` maps to the first output frame at or after it,
+``ceil(b / project_fps * out_fps)``. The map is monotonic, so clips that touch still touch,
+transitions keep their overlap and nothing overlaps that did not; a clip whose first output
+frame falls inside it carries that ``offset`` into its source.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ class PlacedClip:
     end: int    # one past the last frame
     transition_frames: int = 0  # overlap with the previous clip on a video track
     head: int = 0  # frames of the clip cut off before a window's start (0 in a full timeline)
+    # seconds of the clip already past at its first frame on this grid (a lower-rate grid whose
+    # frame falls inside the clip's first project frames); its origin is that much earlier
+    offset: Fraction = Fraction(0)
 
     @property
     def frames(self) -> int:
@@ -31,7 +37,8 @@ class PlacedClip:
 
     @property
     def origin(self) -> int:
-        """Where the whole clip would start on this timeline (keyframes are relative to it)."""
+        """Where the whole clip would start on this timeline (keyframes are relative to it),
+        ``offset`` seconds later than its true start."""
         return self.start - self.head
 
     @property
@@ -53,8 +60,8 @@ class Timeline:
         if fps == self.fps:
             return self
 
-        def m(frame: int) -> int:
-            return snap_to_frame(Fraction(frame) / self.fps, fps)
+        def m(frame: int) -> int:  # the first output frame at or after a timeline frame
+            return -(-frame * fps // self.fps)
 
         tracks = []
         for track in self.tracks:
@@ -63,8 +70,9 @@ class Timeline:
                 start, end = m(pc.start), m(pc.end)
                 # the overlap ends where the previous clip ends: map that boundary too
                 trans = m(pc.start + pc.transition_frames) - start
+                offset = Fraction(start) / fps - Fraction(pc.start) / self.fps
                 placed.append(PlacedClip(pc.track_index, pc.track_kind, pc.clip_index, pc.clip,
-                                         start, end, trans))
+                                         start, end, trans, offset=offset))
             tracks.append(tuple(placed))
         return Timeline(fps, m(self.frames), tuple(tracks))
 
@@ -95,7 +103,8 @@ class Timeline:
                 head = max(0, a - pc.start)
                 trans = pc.transition_frames if pc.start >= a else 0
                 placed.append(PlacedClip(pc.track_index, pc.track_kind, pc.clip_index, pc.clip,
-                                         max(pc.start, a) - a, min(pc.end, b) - a, trans, pc.head + head))
+                                         max(pc.start, a) - a, min(pc.end, b) - a, trans, pc.head + head,
+                                         pc.offset))
             tracks.append(tuple(placed))
         return Timeline(self.fps, b - a, tuple(tracks)), start - a
 

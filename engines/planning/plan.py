@@ -42,6 +42,7 @@ from engines.model.timeline import PlacedClip, Timeline, place_project
 
 from .captions import CAPTION_FONTS_DIR, CaptionSources, build_ass, sidecars, track_cues
 from .chunks import Chunk, plan_chunks
+from .color import BT709_TAGS, input_params, pinned_format, to_bt709
 from .ducking import DuckPlan, duck_stream, plan_ducks
 from .filtergraph import chain, num, piecewise_linear, quote, rate
 
@@ -241,7 +242,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
         trim = None if (lead, timeline.frames) == (0, b - a) else \
             f"trim=start_frame={lead}:end_frame={lead + b - a},settb={fraction_text(1 / fps)},setpts=N"
         # every frame is BT.709 limited range by now: say so (metadata only, no conversion)
-        g.chains.append(chain([video], [trim, f"format={working_fmt}", BT709_TAGS, enc.filter_tail], "vout"))
+        g.chains.append(chain([video], [trim, pinned_format(working_fmt), BT709_TAGS, enc.filter_tail], "vout"))
     samples = frames_to_samples(b, fps, s.sample_rate) - frames_to_samples(a, fps, s.sample_rate)
     if streams in ("both", "audio"):
         _audio(g, timeline, media, out, base, (a, b), plan_ducks(project, full))
@@ -302,12 +303,19 @@ def _seek(pc: PlacedClip, out: _Out) -> tuple[Fraction, Fraction]:
     """(seek position, pre-roll) in source seconds for the visible part of a media clip.
 
     Decoding a little before the cut-in point lets ``fps`` choose exactly the source frames a
-    full render chooses (an input seek drops every frame before its position).
+    full render chooses (an input seek drops every frame before its position). Both are whole
+    microseconds (ffmpeg's resolution), rounded so that the frame at the cut-in point lands at 0
+    or just after it, never just before (``fps=...:start_time=0`` would drop it: measured).
     """
     clip = pc.clip
-    point = (clip.source_in or Fraction(0)) + frames_to_seconds(pc.head, out.fps) * clip.speed
-    preroll = min(PREROLL, point) if pc.head else Fraction(0)
-    return point - preroll, preroll
+    point = (clip.source_in or Fraction(0)) + (frames_to_seconds(pc.head, out.fps) + pc.offset) * clip.speed
+    preroll = min(PREROLL, point) if pc.head or pc.offset else Fraction(0)
+    seek = _floor_micros(point - preroll)
+    return seek, _floor_micros(point) - seek
+
+
+def _floor_micros(seconds: Fraction) -> Fraction:
+    return Fraction(seconds.numerator * 1_000_000 // seconds.denominator, 1_000_000)
 
 
 def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only: bool = False) -> int:
@@ -348,33 +356,18 @@ def _fit(info: MediaInfo, clip: Clip, box_w: int, box_h: int) -> tuple[int, int,
     return w, h, filters
 
 
-def color_conversion(v: VideoInfo) -> str:
-    """scale options that bring a picture to BT.709 limited range, only where it is not already.
-
-    Untagged YUV is taken as players take it: BT.709 from 720 lines up, BT.601 below. Converting
-    only where needed matters: a matrix change takes swscale off its fast path (~20% of a render).
-    """
-    if v.is_hdr:
-        return ""  # the tone-mapping chain already ends in BT.709 limited range
-    if v.is_rgb:
-        return ":out_color_matrix=bt709:out_range=tv"
-    opts = ""
-    matrix = v.color_matrix or ("bt709" if min(v.display_size) >= 720 else "smpte170m")
-    if matrix != "bt709":
-        opts += f":in_color_matrix={matrix}:out_color_matrix=bt709"
-    if v.color_range == "pc":
-        opts += ":in_range=pc:out_range=tv"
-    return opts
-
-
 def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1), preroll: Fraction = Fraction(0)) -> list[str]:
-    """From decoded frames to upright, progressive, SDR pictures on the clip's own clock.
+    """From decoded frames to upright, progressive, SDR pictures on the clip's own clock, their
+    colour interpretation stated first.
 
     After an input seek, timestamps count from the seek position; the pre-roll is taken off so
     that 0 is the cut-in point (earlier frames go negative and ``fps=...:start_time=0`` drops them).
     """
     pts = "PTS" if not preroll else f"(PTS-{to_ffmpeg_seconds(preroll)}/TB)"
-    filters = [f"setpts={pts}" if speed == 1 else f"setpts={pts}*{speed.denominator}/{speed.numerator}"]
+    # first, how the decoded pixels are to be read (matrix, range, primaries, transfer): stated,
+    # never guessed by ffmpeg (see color.py)
+    filters = [input_params(v),
+               f"setpts={pts}" if speed == 1 else f"setpts={pts}*{speed.denominator}/{speed.numerator}"]
     if v.interlaced:
         filters.append("bwdif=mode=send_frame:deint=interlaced")
     filters += {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}.get(v.rotation, [])
@@ -383,9 +376,6 @@ def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1), preroll: Fracti
         filters += ["zscale=t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709",
                     "tonemap=tonemap=hable:desat=0", "zscale=t=bt709:m=bt709:r=tv"]
     return filters
-
-
-BT709_TAGS = "setparams=range=tv:colorspace=bt709:color_primaries=bt709:color_trc=bt709"
 
 # Input options for every video source: the graph turns the picture upright from the probe, so
 # ffmpeg must neither rotate it too (autorotate) nor copy the source's display matrix to the
@@ -409,7 +399,7 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo | None, out: _Out, 
     scale = clip.scale if clip.scale is not None else (0.25 if overlay else 1.0)
     box_w, box_h = Fraction(out.width) * Fraction(scale), Fraction(out.height) * Fraction(scale)
     w, h, fit = _fit(info, clip, nearest_even(box_w), nearest_even(box_h))
-    fit[0] += color_conversion(v)
+    fit[0] += to_bt709(v)  # the fit's first scale converts, with every option stated
     cx, cy = Fraction(out.width) * Fraction(clip.x), Fraction(out.height) * Fraction(clip.y)
     x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))
     filters: list[str | None] = [*upright_filters(v, clip.speed, _seek(pc, out)[1] if info.kind != "image" else 0),
@@ -417,7 +407,9 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo | None, out: _Out, 
     for f in clip.filters:
         filters.append(f"eq=brightness={num(f.brightness)}:contrast={num(f.contrast)}:saturation={num(f.saturation)}")
     fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
-    filters.append(f"format={fmt}")
+    # BT.709 limited range from here on, pinned and tagged: where this stream meets others
+    # (xfade, concat, overlay) there is nothing left for ffmpeg to reconcile
+    filters += [pinned_format(fmt), BT709_TAGS]
     if not overlay:
         filters += _place_in_frame(w, h, x, y, out, transparent_bg)
         x = y = 0
@@ -447,8 +439,8 @@ def _slate(g: _Graph, pc: PlacedClip, out: _Out, *, overlay: bool, transparent_b
     fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
     draw = ":".join([f"textfile={quote(text_file)}", f"fontfile={quote(_font(g, ''))}", "expansion=none",
                      f"fontsize={max(8, h // 14)}", f"fontcolor={SLATE_TEXT}", "x=(w-text_w)/2", "y=(h-text_h)/2"])
-    label = g.add([], [f"color=c={SLATE_BACKGROUND}:s={w}x{h}:r={rate(out.fps)}", "drawtext=" + draw,
-                       f"format={fmt}", f"trim=end_frame={pc.frames}", f"settb={fraction_text(1 / out.fps)}",
+    label = g.add([], [f"color=c={SLATE_BACKGROUND}:s={w}x{h}:r={rate(out.fps)}", pinned_format(fmt),
+                       "drawtext=" + draw, BT709_TAGS, f"trim=end_frame={pc.frames}", f"settb={fraction_text(1 / out.fps)}",
                        "setpts=N"], "slate")
     return label, x, y
 
@@ -471,7 +463,7 @@ def _place_in_frame(w: int, h: int, x: int, y: int, out: _Out, transparent: bool
 def _gap(g: _Graph, frames: int, out: _Out, transparent: bool) -> str:
     color = "black@0" if transparent else out.background
     fmt = "yuva420p" if transparent else out.pix_fmt
-    return g.add([], [f"color=c={color}:s={out.width}x{out.height}:r={rate(out.fps)}", f"format={fmt}",
+    return g.add([], [f"color=c={color}:s={out.width}x{out.height}:r={rate(out.fps)}", pinned_format(fmt), BT709_TAGS,
                       f"trim=end_frame={frames}", f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "gap")
 
 
@@ -487,7 +479,7 @@ def _video_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict[s
         if base is None:
             base = label
         else:
-            base = g.add([base, label], ["overlay=0:0:eof_action=pass", f"format={out.pix_fmt}"], "vt")
+            base = g.add([base, label], ["overlay=0:0:eof_action=pass", pinned_format(out.pix_fmt)], "vt")
     if base is None:
         base = _gap(g, timeline.frames, out, False)
     return base
@@ -549,13 +541,13 @@ def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict
                                         transparent_bg=True)
             placed_label = g.add([label], [f"setpts=N+{pc.start}", _opacity(pc, out)], "ov")
             base = g.add([base, placed_label], [f"overlay=x={x}:y={y}:eof_action=pass:repeatlast=0",
-                                                f"format={out.pix_fmt}"], "comp")
+                                                pinned_format(out.pix_fmt)], "comp")
     return base
 
 
 def _abs_points(pc: PlacedClip, points: tuple[tuple[Fraction, float], ...], fps: Fraction):
     """Keyframes (relative to the clip's start) on this timeline's clock."""
-    origin = frames_to_seconds(pc.origin, fps)
+    origin = frames_to_seconds(pc.origin, fps) - pc.offset
     return [(origin + t, v) for t, v in points]
 
 
@@ -670,7 +662,7 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
                 filters.append(None if kf.constant == 1 else f"volume={num(kf.constant)}")
             else:
                 # keyframes count from the clip's start; this part of it starts ``head`` frames in
-                head = frames_to_seconds(pc.head, out.fps)
+                head = frames_to_seconds(pc.head, out.fps) + pc.offset
                 filters.append(f"volume={piecewise_linear([(t - head, v) for t, v in kf.points], 't')}:eval=frame")
             filters += _crossfades(placed, i, pc, out)
             filters.append(f"adelay=delays={at(pc.start)}S:all=1")

@@ -2,7 +2,8 @@
 
 - ``plan_proxy`` is pure: the ffmpeg arguments that turn one source into a proxy for one rung
   (profile): upright (rotation applied, deinterlaced, HDR tone-mapped), square pixels, the
-  profile's short side without upscaling, its fps cap, a short closed GOP, audio kept.
+  profile's short side without upscaling, the source's rate over a whole divisor under the
+  profile's fps cap (``proxy_fps``), a short closed GOP, audio kept.
 - ``ProxyLadder.ensure`` reuses a proxy by cache key (asset id + profile) after checking that
   its object really exists with the registered size, otherwise generates it under a lease in
   the registry, so concurrent requests (threads, processes, machines) generate it once.
@@ -24,7 +25,7 @@ from typing import Any
 from engines.errors import AssetError, Cancelled, CutliteError
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
-from engines.ffmpeg.profiles import RenderProfile, get_profile, nearest_even, resolve_encoder
+from engines.ffmpeg.profiles import RenderProfile, fps_divisor, get_profile, nearest_even, resolve_encoder
 from engines.media_v2 import keys
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.models import Artifact, Asset, utc_now
@@ -32,7 +33,8 @@ from engines.model.project import Project
 from engines.model.timebase import fraction_text, parse_time, snap_to_frame
 from engines.model.timeline import place_project
 from engines.owners import lease_owner
-from engines.planning.plan import BT709_TAGS, NO_ROTATION, color_conversion, container_args, upright_filters
+from engines.planning.color import BT709_TAGS, pinned_format, to_bt709
+from engines.planning.plan import NO_ROTATION, container_args, upright_filters
 
 from .renderer import ProjectInput, Renderer
 
@@ -47,6 +49,17 @@ class ProxyPlan:
     fps: Fraction
 
 
+PROXY_RATE_SLACK = Fraction(21, 20)
+
+
+def proxy_fps(source_fps: Fraction, profile: RenderProfile) -> Fraction:
+    """A proxy keeps only source frames: the source's rate over a whole divisor, as previews do
+    (``RenderProfile.output_fps``), with 5% slack over the cap so that a variable rate averaging a
+    little above it (30.47 fps) is kept, not halved."""
+    cap = profile.fps_cap * PROXY_RATE_SLACK if profile.fps_cap is not None else None
+    return source_fps / fps_divisor(source_fps, cap)
+
+
 def plan_proxy(info: MediaInfo, profile: RenderProfile, hw: HardwareDecision) -> ProxyPlan:
     v = info.video
     if v is None:
@@ -55,11 +68,11 @@ def plan_proxy(info: MediaInfo, profile: RenderProfile, hw: HardwareDecision) ->
     short = min(dw, dh)
     f = min(Fraction(1), Fraction(profile.short_side, short))
     width, height = nearest_even(dw * f), nearest_even(dh * f)
-    fps = profile.output_fps(v.fps or profile.fps_cap or Fraction(30))
+    fps = proxy_fps(v.fps or profile.fps_cap or Fraction(30), profile)
     enc = resolve_encoder(profile, hw.family, fps)
     working = "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
-    vf = [*upright_filters(v), f"fps={fraction_text(fps)}", f"scale={width}:{height}{color_conversion(v)}",
-          "setsar=1", f"format={working}", BT709_TAGS, enc.filter_tail]
+    vf = [*upright_filters(v), f"fps={fraction_text(fps)}", f"scale={width}:{height}{to_bt709(v)}",
+          "setsar=1", pinned_format(working), BT709_TAGS, enc.filter_tail]
     args = ["-y", *enc.global_args, *NO_ROTATION, "-i", info.path, "-map", f"0:{v.index}"]
     if info.audio is not None:
         args += ["-map", f"0:{info.audio.index}", "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2",

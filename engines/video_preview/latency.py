@@ -136,7 +136,7 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
                 if info.kind == "image":
                     f["image"] += n * src_px
                 else:
-                    seconds = Fraction(n) / fps * clip.speed + (PREROLL if pc.head else 0)
+                    seconds = Fraction(n) / fps * clip.speed + (PREROLL if pc.head or pc.offset else 0)
                     f["decode"] += float(seconds * (info.video.fps or fps)) * src_px
             f["scale"] += n * box
             layers += n if overlay else 0

@@ -41,6 +41,7 @@ from engines.model.timeline import Timeline, place_project
 from engines.planning.plan import RenderPlan, build_plan, portable_links
 from engines.rendering.caption_sources import gather_captions
 from engines.rendering.proxies import LADDER, ProxyLadder
+from engines.rendering.proxies import proxy_fps as proxy_fps_for
 from engines.rendering.renderer import Renderer
 from engines.rendering.sources import Sources, gather_fonts, local_paths_allowed
 
@@ -348,7 +349,11 @@ class PreviewService:
             if rung != profile.name:
                 out.upgrades.append((name, asset))  # made in the background, read next time
                 proxy_fps = info.video.fps if info.video else None
-                if proxy_fps is not None and proxy_fps < fps:
+                source_fps = (asset.probe.get("video") or {}).get("fps")
+                # only when the profile's own proxy will have more frames (every rung keeps the
+                # source's frames over a whole divisor under its cap: often the same rate)
+                own_fps = proxy_fps_for(Fraction(str(source_fps)), profile) if source_fps else fps
+                if proxy_fps is not None and proxy_fps < min(fps, own_fps):
                     out.warnings.append(f"assets.{name}: its {rung} proxy has {fraction_text(proxy_fps)} fps, the "
                                         f"preview {fraction_text(fps)}: frames repeat until the {profile.name} "
                                         f"proxy is made (queued)")
