@@ -11,10 +11,9 @@ import os
 import secrets
 import threading
 import time
-
-import pydantic
 from pathlib import Path
 
+import pydantic
 import pytest
 from sqlalchemy import inspect
 
