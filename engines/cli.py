@@ -82,7 +82,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from engines.ffmpeg.runner import FFmpegRunner, detect_hardware
 
     runner = FFmpegRunner()
-    report = detect_hardware(runner)
+    report = detect_hardware(runner, refresh=args.refresh)
     calibration = _calibrate(args) if args.calibrate else None
     requested = requested_hw(args.hw)
     choices = []
@@ -457,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", parents=[common], help="ffmpeg, hardware encoders, encoder per profile")
     p.add_argument("--hw", choices=HW_CHOICES)
+    p.add_argument("--refresh", action="store_true",
+                   help="probe the hardware again (trial encodes) instead of reading the kept report")
     p.add_argument("--calibrate", action="store_true",
                    help="measure preview throughput on this machine (stored under the state folder)")
     p.add_argument("--calibrate-profiles", help="comma-separated profiles to calibrate (default: the preview ones)")

@@ -1,5 +1,7 @@
 """Hardware policy with mocked GPUs (both sides), and real detection on this GPU-less machine."""
 
+import os
+
 import pytest
 
 from engines.errors import EncoderUnavailable, HardwareError
@@ -97,21 +99,62 @@ def test_detection_runs_once_per_process(monkeypatch):
     assert fake.trials == 2  # h264 + hevc, once
 
 
-def test_real_detection_on_this_machine_rejects_listed_but_unusable_gpus(runner):
-    """This machine has no GPU: whatever the ffmpeg build lists, no trial encode may pass."""
+def test_real_detection_on_this_machine_matches_real_trial_encodes(runner):
+    """Whatever this host has: every listed GPU encoder is usable exactly when a real trial encode
+    passes, every decision carries its reason, and auto takes a GPU only when one is usable."""
     rep = probe_hardware(runner)
-    assert not any(p.usable for p in rep.probes)
     for p in rep.probes:
-        assert p.reason  # every decision carries its reason
+        assert p.reason
+        assert p.usable == (p.listed and runner.trial_encode(p.family, p.codec)[0])
     d = decide_hardware("auto", "h264", rep)
-    assert d.family == "cpu" and d.fell_back
+    has_gpu = any(p.usable for p in rep.probes if p.codec == "h264")
+    assert (d.family != "cpu") == has_gpu and d.fell_back == (not has_gpu)
 
 
-def test_real_trial_encode_error_is_classified(runner):
-    """Running the NVENC argument set for real here fails as EncoderUnavailable, with a hint."""
+def test_real_nvenc_run_renders_or_fails_as_encoder_unavailable(runner):
+    """Running the NVENC argument set for real: it renders where NVENC works, and elsewhere fails as
+    EncoderUnavailable with a hint."""
     if "h264_nvenc" not in runner.list_encoders():
         pytest.skip("this ffmpeg build does not list NVENC (needs an NVENC-enabled build)")
+    args = ["-f", "lavfi", "-i", "color=s=64x64:d=0.1", "-c:v", "h264_nvenc", "-f", "null", "-"]
+    if runner.trial_encode("nvenc", "h264")[0]:
+        assert runner.run(args, stage="hardware_probe")
+        return
     with pytest.raises(EncoderUnavailable) as err:
-        runner.run(["-f", "lavfi", "-i", "color=s=64x64:d=0.1", "-c:v", "h264_nvenc", "-f", "null", "-"],
-                   stage="hardware_probe")
+        runner.run(args, stage="hardware_probe")
     assert "--hw cpu" in err.value.hint and err.value.stderr_tail
+
+
+def test_the_report_is_kept_on_disk_for_the_next_process_and_redone_when_the_binary_changes(tmp_path,
+                                                                                           monkeypatch):
+    monkeypatch.setenv("CUTLITE_HOME", str(tmp_path / "home"))
+    binary = tmp_path / "ffmpeg"
+    binary.write_text("#!/bin/sh\n")
+    fake = FakeRunner(False)
+    fake.ffmpeg = str(binary)
+    for expected_trials in (2, 2):  # a new process (its memory cleared) reads the report from disk
+        monkeypatch.setattr(ffmpeg_runner, "_hardware_cache", {})
+        report = ffmpeg_runner.detect_hardware(fake)
+        assert fake.trials == expected_trials and not report.usable("nvenc", "h264")
+    assert len(list((tmp_path / "home" / "cache").glob("hardware-*.json"))) == 1
+    os.utime(binary, ns=(1, 1))  # another ffmpeg build at the same path: probed again
+    monkeypatch.setattr(ffmpeg_runner, "_hardware_cache", {})
+    ffmpeg_runner.detect_hardware(fake)
+    assert fake.trials == 4
+    ffmpeg_runner.detect_hardware(fake, refresh=True)  # `cutlite doctor --refresh`
+    assert fake.trials == 6
+
+
+def test_a_damaged_cache_file_is_probed_again(tmp_path, monkeypatch):
+    from engines.ffmpeg import hardware_cache
+
+    monkeypatch.setenv("CUTLITE_HOME", str(tmp_path / "home"))
+    binary = tmp_path / "ffmpeg"
+    binary.write_text("#!/bin/sh\n")
+    fake = FakeRunner(True)
+    fake.ffmpeg = str(binary)
+    path = hardware_cache.cache_path(hardware_cache.machine_identity(str(binary)))
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    monkeypatch.setattr(ffmpeg_runner, "_hardware_cache", {})
+    assert ffmpeg_runner.detect_hardware(fake).usable("nvenc", "h264") and fake.trials == 2

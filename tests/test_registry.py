@@ -11,6 +11,7 @@ import os
 import secrets
 import threading
 import time
+from pathlib import Path
 
 import pydantic
 import pytest
@@ -171,3 +172,28 @@ def test_four_processes_writing_at_once_lose_nothing(url, tenant):
         n = conn.exec_driver_sql("select count(*) from media_assets where tenant = "
                                  + ("?" if url.startswith("sqlite") else "%s"), (tenant,)).scalar()
     assert n == 100
+
+
+def test_the_head_revision_constant_is_alembic_s_head():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from engines import database
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == database.HEAD_REVISION
+
+
+def test_a_current_schema_is_not_migrated_again(tmp_path, monkeypatch):
+    from engines import database
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = database._create(url)
+    assert not database.schema_is_current(engine)
+    database.migrate(engine)
+    assert database.schema_is_current(engine)
+    import alembic.command
+
+    monkeypatch.setattr(alembic.command, "upgrade", lambda *a, **k: pytest.fail("migrated a current schema"))
+    database.migrate(engine)

@@ -353,11 +353,25 @@ _hardware_lock = threading.Lock()
 _hardware_cache: dict[str, HardwareReport] = {}
 
 
-def detect_hardware(runner: FFmpegRunner | None = None) -> HardwareReport:
-    """``probe_hardware`` once per process and ffmpeg binary."""
+def detect_hardware(runner: FFmpegRunner | None = None, *, refresh: bool = False) -> HardwareReport:
+    """``probe_hardware`` once per machine set-up: kept in this process and on disk
+    (``hardware_cache``), keyed by the ffmpeg binary, the GPU device nodes and the drivers.
+    ``refresh`` probes again and replaces both."""
+    from . import hardware_cache
+
     runner = runner or FFmpegRunner()
     with _hardware_lock:
-        report = _hardware_cache.get(runner.ffmpeg)
-        if report is None:
-            report = _hardware_cache[runner.ffmpeg] = probe_hardware(runner)
+        report = None if refresh else _hardware_cache.get(runner.ffmpeg)
+        if report is not None:
+            return report
+        identity = hardware_cache.machine_identity(runner.ffmpeg)
+        stored = None if refresh or identity is None else hardware_cache.load(identity)
+        if stored is not None:
+            report = HardwareReport(stored["ffmpeg"], stored["ffmpeg_version"],
+                                    tuple(EncoderProbe(**p) for p in stored["probes"]))
+        else:
+            report = probe_hardware(runner)
+            if identity is not None:
+                hardware_cache.store(identity, report)
+        _hardware_cache[runner.ffmpeg] = report
         return report

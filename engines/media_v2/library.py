@@ -19,7 +19,7 @@ from engines.ffmpeg.probe import probe
 from engines.model.project import Project
 from engines.settings import storage_url
 
-from . import keys
+from . import identities, keys
 from .models import Artifact, Asset, utc_now
 from .registry import Registry
 from .storage import ObjectStore, copy_limited, open_store, sha256_file
@@ -62,9 +62,16 @@ class MediaLibrary:
         src = Path(path)
         if not src.is_file():
             raise AssetError(f"file not found: {src}", stage="register", path=str(src))
+        if not move:  # a local file registered before and unchanged: no full hash (identities.py)
+            known = identities.known_asset(tenant, env, src)
+            asset = self.registry.get_asset(tenant, env, known) if known else None
+            if asset is not None and self.store(env).exists(asset.source_key):
+                return asset, False
         digest = sha256_file(src)
         existing = self.registry.find_by_hash(tenant, env, digest)
         if existing is not None and self.store(env).exists(existing.source_key):
+            if not move:
+                identities.remember(tenant, env, src, existing.id)
             return existing, False
         info = probe(src)  # refuse what is not media before anything is stored
         if info.duration is not None and info.duration > max_media_seconds():
@@ -83,6 +90,8 @@ class MediaLibrary:
         self.registry.put_artifact(Artifact(
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=asset.id, kind="source", key=key,
             size=size, checksum=checksum, meta={"original_name": asset.original_name}, created_at=utc_now()))
+        if not move:
+            identities.remember(tenant, env, src, asset.id)
         return asset, created
 
     def register_upload(self, tenant: str, env: str, stream: BinaryIO, filename: str) -> tuple[Asset, bool]:
