@@ -375,8 +375,36 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _process_age_ms() -> float:
+    """Milliseconds since this process started (Linux: from /proc; elsewhere since this module loaded)."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, (uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000)
+    except (OSError, ValueError, IndexError):
+        return (time.monotonic() - _LOADED_AT) * 1000
+
+
+_LOADED_AT = time.monotonic()
+
+
+def _wait(result: Any) -> dict[str, float]:
+    """What the user of ``cutlite preview`` waits for: start-up, registry and planning (measured, up to
+    the plan being ready) plus the render (estimated by the latency model, and measured)."""
+    age = _process_age_ms()
+    before_render = age - (time.monotonic() - result.planned_at) * 1000
+    wait = {"startup_and_planning_ms": round(before_render), "render_estimate_ms": round(result.estimate.ms),
+            "estimated_total_ms": round(before_render) + round(result.estimate.ms)}
+    if result.measured_ms is not None:
+        wait["render_ms"] = round(result.measured_ms)
+        wait["total_ms"] = round(age)
+    return wait
+
+
 def _print_preview(args: argparse.Namespace, result: Any) -> None:
     doc = result.to_dict()
+    wait = _wait(result)
+    doc["wait"] = wait
     if args.json:
         _emit(args, doc)
         return
@@ -393,6 +421,9 @@ def _print_preview(args: argparse.Namespace, result: Any) -> None:
     if result.output:
         out_console.print(f"rendered {result.output} in {result.measured_ms:.0f} ms "
                           f"(estimate {doc['estimated_latency_ms']} ms)")
+        out_console.print(f"wait: estimated {wait['estimated_total_ms']} ms from the command's start = start-up, "
+                          f"registry and planning {wait['startup_and_planning_ms']} ms (measured) + render "
+                          f"{wait['render_estimate_ms']} ms (estimated); took {wait['total_ms']} ms")
     if result.hls:
         out_console.print(f"HLS {result.hls.playlist}: {result.hls.segments} segments, first after "
                           f"{result.hls.first_segment_ms:.0f} ms, all after {result.hls.total_ms:.0f} ms")
