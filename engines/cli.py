@@ -155,7 +155,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from engines.video_render.service import RenderService
 
-    plan = RenderService().plan_project(_project_input(args), args.profile, args.hw)
+    plan = RenderService().plan_project(_project_input(args), args.profile, args.hw, slate_missing=_imported(args))
     if args.json:
         _emit(args, plan.model_dump())
         return 0
@@ -171,12 +171,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _imported(args: argparse.Namespace) -> bool:
+    """PROJECT is another editor's timeline (imported first): its media that did not come along
+    is drawn as slates rather than refusing the render."""
+    from engines.interchange import is_importable
+
+    return is_importable(args.project)
+
+
 def _project_input(args: argparse.Namespace) -> Any:
     """The PROJECT argument: a cutlite project file as it is, or any timeline ``cutlite import``
     reads, imported first (its warnings on stderr)."""
-    from engines.interchange import import_timeline, is_importable
+    from engines.interchange import import_timeline
 
-    if not is_importable(args.project):
+    if not _imported(args):
         return args.project
     result = import_timeline(args.project, media_roots=args.media_root or (), tenant=args.tenant, env=args.env)
     for w in result.warnings:
@@ -291,7 +299,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .video_render.service import RenderService
 
     jobs = RenderService().job_service
-    options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers}
+    options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers, "slate_missing": _imported(args)}
     job, created = jobs.submit(_project_input(args), args.profile, options=options, job_id=args.job_id, hw=args.hw,
                                output=args.output, need_slot=not jobs.on_workers)
     err_console.print(f"job {job.id} ({'new' if created else 'existing: ' + job.state.value})")
