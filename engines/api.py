@@ -273,7 +273,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     @app.post("/video_render/jobs")
     def submit_job(body: JobBody, sc: Scope = Depends(scope)) -> JSONResponse:
         project, base = project_in_scope(body.project, sc)
-        allowed = {"chunk_seconds", "workers", "chunk_timeout", "max_attempts"}
+        allowed = {"chunk_seconds", "workers", "chunk_timeout", "max_attempts", "slate_missing"}
         unknown = sorted(set(body.options) - allowed)
         if unknown:
             raise ValidationError([f"options.{k}: unknown option; known: {', '.join(sorted(allowed))}" for k in unknown],

@@ -155,7 +155,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from engines.video_render.service import RenderService
 
-    plan = RenderService().plan_project(_project_input(args), args.profile, args.hw)
+    plan = RenderService().plan_project(_project_input(args), args.profile, args.hw, slate_missing=_imported(args))
     if args.json:
         _emit(args, plan.model_dump())
         return 0
@@ -171,12 +171,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _imported(args: argparse.Namespace) -> bool:
+    """PROJECT is another editor's timeline (imported first): its media that did not come along
+    is drawn as slates rather than refusing the render."""
+    from engines.interchange import is_importable
+
+    return is_importable(args.project)
+
+
 def _project_input(args: argparse.Namespace) -> Any:
     """The PROJECT argument: a cutlite project file as it is, or any timeline ``cutlite import``
     reads, imported first (its warnings on stderr)."""
-    from engines.interchange import import_timeline, is_importable
+    from engines.interchange import import_timeline
 
-    if not is_importable(args.project):
+    if not _imported(args):
         return args.project
     result = import_timeline(args.project, media_roots=args.media_root or (), tenant=args.tenant, env=args.env)
     for w in result.warnings:
@@ -291,7 +299,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .video_render.service import RenderService
 
     jobs = RenderService().job_service
-    options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers}
+    options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers, "slate_missing": _imported(args)}
     job, created = jobs.submit(_project_input(args), args.profile, options=options, job_id=args.job_id, hw=args.hw,
                                output=args.output, need_slot=not jobs.on_workers)
     err_console.print(f"job {job.id} ({'new' if created else 'existing: ' + job.state.value})")
@@ -375,8 +383,36 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _process_age_ms() -> float:
+    """Milliseconds since this process started (Linux: from /proc; elsewhere since this module loaded)."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, (uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000)
+    except (OSError, ValueError, IndexError):
+        return (time.monotonic() - _LOADED_AT) * 1000
+
+
+_LOADED_AT = time.monotonic()
+
+
+def _wait(result: Any) -> dict[str, float]:
+    """What the user of ``cutlite preview`` waits for: start-up, registry and planning (measured, up to
+    the plan being ready) plus the render (estimated by the latency model, and measured)."""
+    age = _process_age_ms()
+    before_render = age - (time.monotonic() - result.planned_at) * 1000
+    wait = {"startup_and_planning_ms": round(before_render), "render_estimate_ms": round(result.estimate.ms),
+            "estimated_total_ms": round(before_render) + round(result.estimate.ms)}
+    if result.measured_ms is not None:
+        wait["render_ms"] = round(result.measured_ms)
+        wait["total_ms"] = round(age)
+    return wait
+
+
 def _print_preview(args: argparse.Namespace, result: Any) -> None:
     doc = result.to_dict()
+    wait = _wait(result)
+    doc["wait"] = wait
     if args.json:
         _emit(args, doc)
         return
@@ -393,6 +429,9 @@ def _print_preview(args: argparse.Namespace, result: Any) -> None:
     if result.output:
         out_console.print(f"rendered {result.output} in {result.measured_ms:.0f} ms "
                           f"(estimate {doc['estimated_latency_ms']} ms)")
+        out_console.print(f"wait: estimated {wait['estimated_total_ms']} ms from the command's start = start-up, "
+                          f"registry and planning {wait['startup_and_planning_ms']} ms (measured) + render "
+                          f"{wait['render_estimate_ms']} ms (estimated); took {wait['total_ms']} ms")
     if result.hls:
         out_console.print(f"HLS {result.hls.playlist}: {result.hls.segments} segments, first after "
                           f"{result.hls.first_segment_ms:.0f} ms, all after {result.hls.total_ms:.0f} ms")

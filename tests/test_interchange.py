@@ -193,15 +193,36 @@ def test_a_generated_capcut_draft_renders_frame_exact_through_cutlite_render(rgb
     out = tmp_path / "out.mp4"
     assert main(["render", str(folder), "--profile", "draft_360p", "--hw", "cpu", "-o", str(out)]) == 0
     m = measure(out)
-    assert m.frames == 72 and m.fps == 24  # 3 s at draft_360p's 24 fps cap
+    assert m.frames == 90 and m.fps == 30  # 3 s at the draft's 30 fps (draft_360p keeps it)
     cx, cy = 20, m.height // 2  # left edge: away from the centred text
-    colours = [m.rgb(f, cx, cy) for f in range(72)]
-    assert all(close(c, RED) for c in colours[:24])
-    assert all(close(c, GREEN, 30) for c in colours[24:36])      # 2x: the first source second ...
-    assert all(close(c, YELLOW, 30) for c in colours[36:48])     # ... is over after half a second
-    assert all(close(c, BLUE) for c in colours[48:])
-    with_text = [f for f in range(72) if bright_pixels(m.pictures[f]) > 20]
-    assert with_text == list(range(36, 60))  # [1.5 s, 2.5 s) at 24 fps
+    colours = [m.rgb(f, cx, cy) for f in range(90)]
+    assert all(close(c, RED) for c in colours[:30])
+    assert all(close(c, GREEN, 30) for c in colours[30:45])      # 2x: the first source second ...
+    assert all(close(c, YELLOW, 30) for c in colours[45:60])     # ... is over after half a second
+    assert all(close(c, BLUE) for c in colours[60:])
+    with_text = [f for f in range(90) if bright_pixels(m.pictures[f]) > 20]
+    assert with_text == list(range(45, 75))  # [1.5 s, 2.5 s) at 30 fps
+
+
+def test_a_draft_whose_media_did_not_come_along_renders_it_as_a_slate(rgb_media, tmp_path, capsys):
+    """An imported timeline's missing file is named and drawn as a slate ("MEDIA MISSING", grey),
+    the rest renders as it is; a cutlite project of its own would be refused (exit 2)."""
+    folder = tmp_path / "half-draft"
+    folder.mkdir()
+    draft = rgb_draft(rgb_media)
+    draft["materials"]["videos"][2]["path"] = str(tmp_path / "gone" / "blue.mp4")  # not on this machine
+    (folder / "draft_content.json").write_text(json.dumps(draft))
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(folder), "--profile", "draft_360p", "--hw", "cpu", "-o", str(out)]) == 0
+    assert "blue.mp4" in capsys.readouterr().err  # named in the warnings
+    m = measure(out)
+    assert m.frames == 90
+    assert all(close(m.rgb(f, 20, m.height // 2), RED) for f in range(30))
+    grey = (0x3A, 0x3A, 0x3A)  # the slate's background
+    assert all(close(m.rgb(f, 5, 5), grey) for f in range(60, 90))
+    project = tmp_path / "project.json"
+    assert main(["import", str(folder), "-o", str(project)]) == 0
+    assert main(["render", str(project), "--profile", "draft_360p", "-o", str(tmp_path / "refused.mp4")]) == 2
 
 
 def test_a_draft_transition_renders_after_the_cut_on_the_earlier_segments_media(rgb_media, tmp_path, service):
@@ -214,12 +235,12 @@ def test_a_draft_transition_renders_after_the_cut_on_the_earlier_segments_media(
     plan = service.plan_project(doc, "draft_360p", "cpu")
     service.render(plan, tmp_path / "out.mp4")
     m = measure(tmp_path / "out.mp4")
-    assert m.frames == 72  # every segment kept its start: the timeline is as long as the draft
-    colours = [m.rgb(f, 20, m.height // 2) for f in range(72)]
-    assert all(close(c, RED) for c in colours[:24])
-    r, g, _ = colours[30]  # halfway through the 0.5 s mix from red into green
-    assert 80 < r < 200 and 20 < g < 110, colours[30]
-    assert all(close(c, YELLOW, 30) for c in colours[37:48]) and close(colours[48], BLUE)
+    assert m.frames == 90  # every segment kept its start: the timeline is as long as the draft
+    colours = [m.rgb(f, 20, m.height // 2) for f in range(90)]
+    assert all(close(c, RED) for c in colours[:30])
+    r, g, _ = colours[37]  # halfway through the 0.5 s mix from red into green
+    assert 80 < r < 200 and 20 < g < 110, colours[37]
+    assert all(close(c, YELLOW, 30) for c in colours[46:60]) and close(colours[60], BLUE)
 
 
 def test_draft_transitions_keyframes_fades_and_transform():

@@ -346,3 +346,7 @@ def test_cli_preview_json_and_refusal(tmp_path, media):
     assert doc["profile"] == "draft_360p" and doc["proxies_used"] == ["src"]  # made by the refused run's queue
     assert doc["window"]["frame_count"] == 30 and doc["estimated_latency_ms"] > 0 and doc["measured_ms"] > 0
     assert measure(tmp_path / "p.mp4", decode=False).frames == 30
+    wait = doc["wait"]  # what the user waits for: start-up and planning (measured) + the render
+    assert 0 < wait["startup_and_planning_ms"] < wait["total_ms"]
+    assert wait["estimated_total_ms"] == wait["startup_and_planning_ms"] + wait["render_estimate_ms"]
+    assert wait["render_ms"] <= wait["total_ms"]

@@ -59,12 +59,18 @@ class Limits:
                    int(os.environ.get("CUTLITE_MAX_QUEUED_JOBS") or 100))
 
 
-OUTPUT_OPTIONS = ("chunk_seconds",)  # options that change the output; others (workers, -o) do not
+OUTPUT_OPTIONS = ("chunk_seconds", "slate_missing")  # options that change the output; others (workers, -o) do not
+
+
+def output_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options a job's identity depends on (``slate_missing`` only when set, so the ids of
+    jobs without it stay what they were)."""
+    return {k: options.get(k) for k in OUTPUT_OPTIONS if k == "chunk_seconds" or options.get(k)}
 
 
 def derive_job_id(tenant: str, env: str, plan_hash: str, profile: str, options: dict[str, Any]) -> str:
     doc = {"tenant": tenant, "env": env, "plan_hash": plan_hash, "profile": profile,
-           "options": {k: options.get(k) for k in OUTPUT_OPTIONS}}
+           "options": output_options(options)}
     return "job_" + hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
 
 

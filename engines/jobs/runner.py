@@ -121,7 +121,8 @@ class JobRunner:
         project = load_project(params["project"])
         base_dir = Path(params["base_dir"])
         profile = get_profile(job.profile)
-        sources = svc.gather(project, base_dir)
+        options = params.get("options", {})
+        sources = svc.gather(project, base_dir, slate_missing=bool(options.get("slate_missing")))
         if sources.problems:
             raise JobError("the job's sources changed: " + "; ".join(sources.problems), stage="plan",
                            problems=sources.problems, hint="fix the assets and submit again")
@@ -130,12 +131,11 @@ class JobRunner:
             # the family chosen at submission, so every worker plans the same job (a GPU worker
             # must not turn a CPU job into an NVENC one, nor a CPU worker the reverse)
             decision = svc.decide(profile, params["hw_family"])
-        options = params.get("options", {})
         chunk_frames = chunk_frames_of(options.get("chunk_seconds"), profile.output_fps(project.settings.fps))
 
         def plan(**kw: Any) -> RenderPlan:
             return build_plan(project, sources.media, profile, decision, fonts=sources.fonts, captions=sources.captions,
-                              warnings=sources.warnings, chunk_frames=chunk_frames, **kw)
+                              warnings=sources.warnings, chunk_frames=chunk_frames, slates=sources.slates, **kw)
 
         full = plan()
         named = source_identities(project)

@@ -19,7 +19,7 @@ from engines.rendering.renderer import ProjectInput, Renderer
 from engines.settings import executor as configured_executor
 
 from .records import Job, JobState
-from .repository import OUTPUT_OPTIONS, JobRepository, Limits, derive_job_id, public_job
+from .repository import JobRepository, Limits, derive_job_id, output_options, public_job
 from .runner import JobRunner
 
 Progress = Callable[[float, dict[str, Any]], None]
@@ -50,12 +50,13 @@ class JobService:
         if opts.get("chunk_seconds") is not None:
             opts["chunk_seconds"] = str(opts["chunk_seconds"])
         plan = self.renderer.plan_project(proj, profile, hw, base_dir=base_dir or folder,
-                                          chunk_seconds=opts.get("chunk_seconds"))
+                                          chunk_seconds=opts.get("chunk_seconds"),
+                                          slate_missing=bool(opts.get("slate_missing")))
         # identified by the portable plan hash: the same submission to API machines whose caches
         # differ is the same job
         portable = hash_plan(plan, source_identities(proj))
         identity = {"tenant": proj.tenant, "env": proj.env, "plan_hash": portable, "profile": profile,
-                    "options": {k: opts.get(k) for k in OUTPUT_OPTIONS}}
+                    "options": output_options(opts)}
         jid = job_id or derive_job_id(proj.tenant, proj.env, portable, profile, opts)
         params = {"project": proj.canonical(), "base_dir": str((base_dir or folder).resolve()), "options": opts,
                   "hw": hw, "output": str(Path(output).resolve()) if output else None,

@@ -31,7 +31,7 @@ from engines.planning.plan import RenderPlan, build_plan
 
 from .caption_sources import gather_captions
 from .loudness import measure_mix
-from .sources import AssetLookup, Sources, gather_sources
+from .sources import AssetLookup, Sources, gather_sources, slate_missing_media
 
 Progress = Callable[[float, dict[str, str]], None]
 ProjectInput = str | Path | dict[str, Any] | Project
@@ -81,9 +81,13 @@ class Renderer:
             return load_project(project), Path(project).resolve().parent
         return load_project(project), Path.cwd()
 
-    def gather(self, project: Project, base_dir: Path) -> Sources:
+    def gather(self, project: Project, base_dir: Path, *, slate_missing: bool = False) -> Sources:
+        """Every asset resolved and probed; with ``slate_missing``, media that cannot be found is a
+        slate with a warning instead of a blocking problem."""
         sources = gather_sources(project, base_dir, lookup=self.asset_lookup)
         gather_captions(project, base_dir, sources, self.asset_lookup)  # captions tracks' files and fonts
+        if slate_missing:
+            slate_missing_media(project, sources)
         return sources
 
     def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
@@ -92,14 +96,17 @@ class Renderer:
         return decide_hardware(choice, profile.codec, None if choice == "cpu" else self.hardware)
 
     def plan_project(self, project: ProjectInput, profile: str, hw: str | None = None, *,
-                     base_dir: Path | None = None, chunk_seconds: Any = None, normalise: bool = False) -> RenderPlan:
+                     base_dir: Path | None = None, chunk_seconds: Any = None, normalise: bool = False,
+                     slate_missing: bool = False) -> RenderPlan:
         """Load -> validate -> gather -> decide -> plan. Raises with every blocking problem.
 
         ``normalise`` measures the mix (one audio-only pass) and brings the plan to the profile's
-        loudness target, for a single-pass render (jobs measure once when they render the audio)."""
+        loudness target, for a single-pass render (jobs measure once when they render the audio).
+        ``slate_missing`` draws media that cannot be found as slates (with warnings) instead of
+        refusing: imported timelines whose files did not all come along."""
         proj, folder = self.load(project)
         prof = get_profile(profile)
-        sources = self.gather(proj, base_dir or folder)
+        sources = self.gather(proj, base_dir or folder, slate_missing=slate_missing)
         if sources.problems:
             raise AssetError(f"{len(sources.problems)} blocking problem(s): " + "; ".join(sources.problems),
                              stage="plan", problems=sources.problems,
@@ -108,7 +115,7 @@ class Renderer:
 
         def plan(**kw: Any) -> RenderPlan:
             return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
-                              captions=sources.captions,
+                              captions=sources.captions, slates=sources.slates,
                               chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)), **kw)
 
         full = plan()

@@ -32,6 +32,22 @@ class Sources:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     captions: CaptionSources | None = None  # captions tracks' files and fonts (caption_sources.py)
+    slates: dict[str, str] = field(default_factory=dict)  # missing media drawn as slates (slate_missing)
+
+
+def slate_missing_media(project: Project, sources: Sources) -> None:
+    """Media that cannot be found becomes a slate ("MEDIA MISSING", silence for its sound) with a
+    warning naming it, instead of a blocking problem: how an imported timeline whose files did not
+    all come along still renders. Problems with the media that was found still block."""
+    used = sorted({c.asset for _, _, c in project.clip_paths() if c.asset})
+    for name in used:
+        if name in sources.media:
+            continue
+        mine = [p for p in sources.problems if p.startswith((f"assets.{name}.", f"assets.{name}:"))]
+        sources.problems = [p for p in sources.problems if p not in mine]
+        why = "; ".join(mine) or f"assets.{name}: not resolved"
+        sources.warnings.append(f"{why}; shown as a slate (MEDIA MISSING)")
+        sources.slates[name] = f"MEDIA MISSING\n{name}"
 
 
 def local_paths_allowed(project: Project) -> bool:

@@ -85,6 +85,7 @@ class PreviewResult:
     measured_ms: float | None = None
     hls: HlsResult | None = None
     pending_proxies: list[tuple[str, Asset, RenderProfile]] = field(default_factory=list, repr=False)
+    planned_at: float = field(default_factory=time.monotonic, repr=False)  # when the plan was ready
 
     def to_dict(self, *, public: bool = False) -> dict[str, Any]:
         """The result as JSON; ``public`` names inputs by object key instead of server path."""
