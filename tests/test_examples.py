@@ -21,6 +21,6 @@ def test_job_flow_example(tmp_path):
     assert resumed["state"] == "COMPLETED" and resumed["output_exists"] and resumed["frames"] == 270
     assert resumed["chunk_renders"] == interrupted["chunks"]  # each chunk rendered once, across the kill
     preview = report["preview_plan"]
-    assert preview["profile"] == "draft_360p" and preview["window"] == [72, 144] and preview["frames"] == 72
+    assert preview["profile"] == "draft_360p" and preview["window"] == [90, 180] and preview["frames"] == 90
     assert preview["read_from"] == {"a": "proxy", "b": "proxy"} and preview["warnings"] == []
     assert preview["estimated_latency_ms"] > 0

@@ -199,8 +199,8 @@ def test_a_render_started_from_the_page_completes_and_downloads(page, tmp_path):
     out = tmp_path / "download.mp4"
     info.value.save_as(str(out))
     m = measure(out)
-    # draft_360p caps the rate at 24 fps: 3.5 s is 84 frames, as the job planned
-    assert m.frames == 84 == page.evaluate("() => window.studio.job.frames")
+    # draft_360p keeps a 30 fps project at 30 fps: 3.5 s is 105 frames, as the job planned
+    assert m.frames == 105 == page.evaluate("() => window.studio.job.frames")
     assert (m.width, m.height, m.fps) == (160, 120, 24)
     assert close_to(m.rgb(12, 80, 60), (255, 0, 0)) and close_to(m.rgb(72, 80, 60), (0, 0, 255))
 
