@@ -28,6 +28,7 @@ from .errors import (AssetError, AssetNotReady, BackpressureError, BrokerUnavail
                      FFmpegError, Forbidden, HardwareError, JobError, MissingDependency, NotFound, StorageError,
                      UploadTooLarge, TooLarge, ValidationError)
 from engines.model.scope import check_scope
+from engines.redaction import redact
 from engines.media_v2.library import max_upload_bytes
 from engines.jobs.records import JobState
 from engines.planning.plan import portable_links
@@ -132,6 +133,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         body = exc.to_dict()
         for private in ("argv", "path"):
             body["context"].pop(private, None)
+        body = redact(body)  # messages and stderr tails name server files
         headers = {"Retry-After": str(exc.context.get("retry_after", 5))} if status == 429 else None
         return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -202,7 +204,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
             if d["error"]:
                 d["error"]["context"].pop("argv", None)
                 d["error"]["context"].pop("path", None)
-            results.append(d)
+            results.append(redact(d))
         return {"schema": SCHEMA, "profile": body.profile, "results": results}
 
     @app.post("/video_render/plan")

@@ -187,6 +187,19 @@ def serve(env: dict[str, str]):
         proc.wait(10)
 
 
+def server_paths(text: str, *roots: str | Path) -> list[str]:
+    """The server paths in a response: anything under the temp folder (an upload's spool), the
+    home folder, the given roots (the server's CUTLITE_HOME), or the object store's folder."""
+    import re
+    import tempfile
+
+    places = {tempfile.gettempdir(), str(Path.home()), *(str(r) for r in roots)}
+    found = [p for p in places if p and p != "/" and p in text]
+    found += re.findall(r"(?:cutlite-upload-|cutlite-job-|cutlite-chunk-)[^\s\"']*|[^\s\"']*/objects/tenants/[^\s\"']*",
+                        text)
+    return found
+
+
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 

@@ -9,15 +9,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import project, serve
+from conftest import project, serve, server_paths
 
 A = {"X-Tenant": "acme", "X-Env": "dev"}
 B = {"X-Tenant": "globex", "X-Env": "dev"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, media):
-    env = {"CUTLITE_HOME": str(tmp_path_factory.mktemp("api-home")),
+def server_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("api-home")
+
+
+@pytest.fixture(scope="module")
+def server(server_home, media):
+    env = {"CUTLITE_HOME": str(server_home),
            "CUTLITE_LOCAL_ROOTS": str(Path(media["red"]).parent), "CUTLITE_MAX_UPLOAD_BYTES": str(3 * 1024 * 1024)}
     with serve(env) as base, httpx.Client(base_url=base, timeout=120) as client:
         yield client
@@ -76,6 +81,44 @@ def test_upload_of_a_non_media_file_is_400(server, tmp_path):
     junk.write_text("not a video")
     err = assert_error(upload(server, junk), 400, "asset_error")
     assert str(tmp_path) not in str(err)  # no server path in the answer
+
+
+def test_an_uploaded_asset_carries_no_server_path_in_any_response(server, server_home, media):
+    """The upload's temp spool was once the stored probe.path: every answer about the asset after
+    a real upload (register, read back, artifacts, proxies, plan, preview, a job) is path-free."""
+    posted = upload(server, media["vfr"])
+    asset = posted.json()
+    assert posted.status_code == 201 and "path" not in asset["probe"] and asset["probe"]["video"]["width"] == 320
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p"}
+    answers = [posted, upload(server, media["vfr"]),
+               server.get(f"/media_v2/assets/{asset['id']}", headers=A),
+               server.post("/video_render/proxies", headers=A, json=body),
+               server.get(f"/media_v2/assets/{asset['id']}/artifacts", headers=A),
+               server.post("/video_render/plan", headers=A, json=body),
+               server.post("/video_preview/preview", headers=A, json={"project": body["project"]})]
+    job = server.post("/video_render/jobs", headers=A, json=body)
+    answers += [job, server.get(f"/video_render/jobs/{job.json()['id']}", headers=A)]
+    wait_state(server, job.json()["id"], {"COMPLETED", "FAILED"})
+    answers += [server.get(f"/video_render/jobs/{job.json()['id']}", headers=A),
+                server.get("/video_render/jobs", headers=A)]
+    assert [r.status_code for r in answers] == [201, 200, 200, 200, 200, 200, 200, 202, 200, 200, 200]
+    assert {r.request.url.path: server_paths(r.text, server_home) for r in answers
+            if server_paths(r.text, server_home)} == {}
+
+
+def test_an_unreadable_stored_source_is_reported_without_server_paths(server, server_home, runner, tmp_path):
+    from engines.ffmpeg import samples
+
+    own = samples.make_video(tmp_path / "own.mp4", seconds=1, color="purple", tone_hz=330, runner=runner)
+    asset = upload(server, own).json()
+    source = Path(server_home) / "objects" / asset["source_key"]
+    source.write_bytes(source.read_bytes()[:2000])  # damaged in the store after registration
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p"}
+    answers = [server.post("/video_render/plan", headers=A, json=body),
+               server.post("/video_render/jobs", headers=A, json=body),
+               server.post("/video_preview/preview", headers=A, json={"project": body["project"]})]
+    assert [r.status_code for r in answers[:2]] == [400, 400]  # the preview shows a slate instead
+    assert [server_paths(r.text, server_home) for r in answers] == [[], [], []]
 
 
 def test_register_by_uri_inside_the_allowed_root(server, media):

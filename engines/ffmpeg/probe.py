@@ -89,6 +89,13 @@ class MediaInfo:
             d["duration_seconds"] = float(self.duration)
         return d
 
+    def facts(self) -> dict[str, Any]:
+        """``to_dict`` without the file's path: what is stored and served about an asset, whose
+        object key (not the server file it was probed from, e.g. an upload's temp spool) names it."""
+        d = self.to_dict()
+        d.pop("path", None)
+        return d
+
 
 _TRC = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
         13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}

@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from engines.errors import Cancelled, CutliteError, FFmpegError, JobError, StorageError
 from engines.faults import failpoint
+from engines.redaction import redact, redact_paths
 from engines.media_v2 import keys
 from engines.media_v2.models import Artifact, utc_now
 from engines.owners import lease_owner
@@ -363,9 +364,10 @@ def error_record(exc: Exception, stage: str = "run") -> dict[str, Any]:
     if isinstance(exc, CutliteError):
         err = exc.to_dict()
         err["context"].pop("argv", None)
-        return err
-    return {"code": "internal", "message": f"{type(exc).__name__}: {exc}", "stage": stage, "hint": None,
-            "context": {}}
+        err["context"].pop("path", None)
+        return redact(err)  # served to clients: stderr lines name server files
+    return {"code": "internal", "message": redact_paths(f"{type(exc).__name__}: {exc}"), "stage": stage,
+            "hint": None, "context": {}}
 
 
 def start_heartbeat(repo: JobRepository, job_id: str, owner: str, cancel: threading.Event,

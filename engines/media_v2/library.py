@@ -76,7 +76,7 @@ class MediaLibrary:
         key = existing.source_key if existing else keys.source_key(tenant, env, asset_id, ext)
         size, checksum = self.store(env).put_file(key, src, move=move)
         asset = Asset(id=asset_id, tenant=tenant, env=env, kind=info.kind, content_hash=checksum,
-                      original_name=_safe_name(name), source_key=key, size=size, probe=info.to_dict(),
+                      original_name=_safe_name(name), source_key=key, size=size, probe=info.facts(),
                       created_at=utc_now())
         asset, created = self.registry.add_asset(asset) if existing is None else (existing, False)
         self.registry.put_artifact(Artifact(

@@ -75,6 +75,12 @@ class Asset(_Scoped):
     created_at: str
     artifacts: list[Artifact] = []
 
+    @field_validator("probe")
+    @classmethod
+    def _no_path(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """Probe facts never carry a server path (rows stored before this rule included)."""
+        return {k: x for k, x in v.items() if k != "path"}
+
     @property
     def duration(self) -> float | None:
         return self.probe.get("duration_seconds")
