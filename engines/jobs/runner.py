@@ -7,7 +7,8 @@
   count) and stored content-addressed: a chunk with the same content hash — its slice of the
   plan, its sources' identities, profile and encoder — is reused, by this job on resume or by
   any job of the tenant after an edit elsewhere in the timeline.
-- Each chunk has a timeout from its length and the profile's expected speed, and up to
+- Each pass has a timeout from its planned work (``engines.planning.budget``) and a stall
+  watchdog against hangs; each chunk has up to
   ``MAX_ATTEMPTS`` attempts with exponential backoff; the last failure (stage, chunk, stderr
   tail) is the job's error.
 - Cancel (a flag in the database, seen by the heartbeat) ends every running ffmpeg of the job
@@ -38,11 +39,14 @@ from .records import Chunk, ChunkState, Job, JobState
 from .repository import JobRepository, Limits
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import count_video_frames
+from engines.planning.audio_passes import plan_audio_windows
+from engines.planning.budget import pass_timeout, stall_seconds
 from engines.planning.chunks import chunk_frames_of
 from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
 from engines.ffmpeg.profiles import RenderProfile, get_profile
 from engines.media_v2.storage import ObjectStore
 from engines.model.project import load_project
+from engines.rendering.audio import render_sound
 from engines.rendering.renderer import Renderer
 from engines.model.timebase import parse_fps, to_ffmpeg_seconds
 
@@ -145,18 +149,20 @@ class JobRunner:
         identities = {info.path: (named[name] if not named[name].startswith("path:") else source_identity(info.path))
                       for name, info in sources.media.items()}
         return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
-                          svc.library.store(job.env), options)
+                          svc.library.store(job.env), options, tuple(plan_audio_windows(project, full)))
 
     def render_audio(self, ctx: "JobContext", cancel: threading.Event) -> float:
-        """The whole timeline's sound, once (no AAC priming at chunk seams); seconds it took."""
+        """The whole timeline's sound, once (no AAC priming at chunk seams), in windows when the
+        timeline is long (``engines.rendering.audio``); seconds it took."""
         t = time.monotonic()
         job = ctx.job
         audio_key = keys.render_key(job.tenant, job.env, job.id, "audio.m4a")
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
-                self.service.encode(ctx.plan(streams="audio"), target, cancel=cancel, stage="audio", job_id=job.id,
-                                    timeout=self._timeout(ctx.total, ctx.full, ctx.profile.speed_factor * 20, {}))
+                render_sound(self.service, ctx.plan, list(ctx.audio_windows), target, bitrate=ctx.profile.audio_bitrate,
+                             timeout=lambda p: self._timeout(p, ctx.profile.speed_factor, ctx.options, "audio"),
+                             stall_timeout=stall_seconds(ctx.full), cancel=cancel, stage="audio", job_id=job.id)
                 ctx.store.put_file(audio_key, target, move=True)
         return round(time.monotonic() - t, 3)
 
@@ -276,7 +282,8 @@ class JobRunner:
                 with tempfile.TemporaryDirectory(prefix="cutlite-chunk-") as work:
                     padded = Path(work) / f"padded_{idx:05d}.mp4"
                     self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id, chunk_index=idx,
-                                        timeout=self._timeout(window.frames, window, profile.speed_factor, options))
+                                        timeout=self._timeout(window, profile.speed_factor, options),
+                                        stall_timeout=stall_seconds(window))
                     target = Path(work) / f"chunk_{idx:05d}.mp4"
                     self._cut(padded, target, c.start_frame - start, frames, fps, cancel, job_id, idx)
                     _, checksum = store.put_file(key, target, move=True)
@@ -312,12 +319,10 @@ class JobRunner:
                               job_id=job_id, chunk_index=idx, retryable=True)
 
     @staticmethod
-    def _timeout(frames: int, plan: RenderPlan, speed_factor: float, options: dict[str, Any]) -> float:
-        """From the chunk's length and the profile's expected speed, with generous slack (overridable)."""
-        if options.get("chunk_timeout"):
-            return float(options["chunk_timeout"])
-        seconds = float(Fraction(frames) / parse_fps(plan.fps))
-        return 30 + 4 * seconds / max(speed_factor, 0.01)
+    def _timeout(plan: RenderPlan, speed_factor: float, options: dict[str, Any], kind: str = "chunk") -> float:
+        """From the pass's planned work (``engines.planning.budget``), unless the job sets one."""
+        given = options.get(f"{kind}_timeout")
+        return float(given) if given else pass_timeout(plan, speed_factor)
 
     def cleanup(self, job_id: str, *, partial: bool) -> None:
         """Remove the job's intermediates (audio; the output too when cancelled)."""
@@ -344,6 +349,7 @@ class JobContext:
     identities: dict[str, str]        # source path -> identity (chunk cache keys)
     store: ObjectStore
     options: dict[str, Any]
+    audio_windows: tuple[tuple[int, int], ...] = ()  # output frames the sound is rendered in
 
 
 class RetryChunk(Exception):

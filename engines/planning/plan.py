@@ -14,14 +14,17 @@ How the timeline becomes a graph:
 - overlay clips are placed in time with ``setpts=N+start`` and composited in order with
   ``overlay`` (eof passes the picture below through); text is drawn with ``drawtext`` from a file;
 - audio: each clip is trimmed, tempo-changed (pitch kept), gain-automated, padded/trimmed to
-  its exact sample count, faded across transitions, delayed to its start and summed with
-  ``amix`` (no normalisation: ``volume`` is a gain) over a silent bed of the timeline's length.
+  its exact sample count and faded across transitions; clips that do not overlap in time are
+  joined in order into one continuous lane (silence padded between), and the few lanes are summed
+  with ``amix`` (no normalisation: ``volume`` is a gain). Clips reading the same part of a source
+  share one input (``sound``: why this keeps the cost linear in the clip count).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -35,8 +38,10 @@ from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, VideoInfo
 from engines.ffmpeg.profiles import EncoderSettings, RenderProfile, nearest_even, resolve_encoder
 from engines.model.project import TRANSITIONS, Clip, Project
-from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
+from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, snap_to_frame,
+                                    to_ffmpeg_seconds)
 from .chunks import Chunk, plan_chunks
+from .sound import assign_lanes, source_runs
 from engines.model.timeline import PlacedClip, Timeline, place_project
 
 PLAN_VERSION = "cutlite.plan/1"
@@ -163,6 +168,7 @@ class _Graph:
     slates: dict[str, str] = field(default_factory=dict)
     fonts: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)  # font file -> its name in the work folder
+    clip_inputs: dict[str, int] = field(default_factory=dict)  # clip id -> the input opened for it
     counter: int = 0
 
     def label(self, prefix: str) -> str:
@@ -314,6 +320,7 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only:
         if audio_only:
             args += ["-vn"]
     index = len(g.inputs)
+    g.clip_inputs.setdefault(clip.id, index)
     g.inputs.append(PlanInput(index=index, clip=clip.id, asset=clip.asset or "", path=info.path,
                               kind=info.kind, args=args))
     return index
@@ -601,7 +608,7 @@ def _atempo(speed: Fraction) -> list[str]:
 
 def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out, base: int,
            window: tuple[int, int]) -> None:
-    """The mix of every clip's sound for the output frames ``window``.
+    """Every clip's sound for the output frames ``window``, as a few continuous lanes (``sound``).
 
     Sample positions are computed from absolute frames (``base`` is the timeline's first frame
     in the full render), so a window's samples line up with the full render's.
@@ -613,7 +620,7 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
 
     fmt = f"aformat=sample_fmts=fltp:sample_rates={sr}:channel_layouts=stereo"
     total = at(timeline.frames)
-    sources = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total}"], "bed")]
+    sounding: list[tuple[PlacedClip, MediaInfo, tuple[PlacedClip, ...], int]] = []
     for placed in timeline.tracks:
         for i, pc in enumerate(placed):
             clip = pc.clip
@@ -622,12 +629,29 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             info = media.get(clip.asset or "")
             if info is None or info.audio is None:
                 continue  # no sound, or a slate's silence
-            idx = _clip_input_index(g, pc, info, out)
-            _, preroll = _seek(pc, out)
-            n = at(pc.end) - at(pc.start)
-            filters: list[str | None] = [f"atrim=start={to_ffmpeg_seconds(preroll)}" if preroll else None,
-                                         "asetpts=PTS-STARTPTS", f"aresample={sr}", *_atempo(clip.speed), fmt,
-                                         "apad", f"atrim=end_sample={n}", f"asetpts=N/{sr}/TB"]
+            sounding.append((pc, info, placed, i))
+    spans = [(at(pc.start), at(pc.end)) for pc, _, _, _ in sounding]
+    lanes = assign_lanes(spans)
+    feeds = _sound_feeds(g, [(pc, info) for pc, info, _, _ in sounding], out)
+    # each lane: its clips in order, each padded with the silence up to the next one (or the end)
+    by_lane: dict[int, list[int]] = {}
+    for k in sorted(range(len(sounding)), key=lambda k: (spans[k][0], k)):
+        by_lane.setdefault(lanes[k], []).append(k)
+    streams = []
+    for lane in sorted(by_lane):
+        members = by_lane[lane]
+        parts = []
+        if spans[members[0]][0] > 0:
+            parts.append(g.add([], [f"anullsrc=r={sr}:cl=stereo", fmt, f"atrim=end_sample={spans[members[0]][0]}"],
+                               "sil"))
+        for j, k in enumerate(members):
+            pc, info, placed, i = sounding[k]
+            clip = pc.clip
+            n = spans[k][1] - spans[k][0]
+            after = (spans[members[j + 1]][0] if j + 1 < len(members) else total) - spans[k][1]
+            feed, head_filters = feeds[k]
+            filters: list[str | None] = [*head_filters, *_atempo(clip.speed), fmt, "apad", f"atrim=end_sample={n}",
+                                         f"asetpts=N/{sr}/TB"]
             kf = clip.volume
             if kf.constant is not None:
                 filters.append(None if kf.constant == 1 else f"volume={num(kf.constant)}")
@@ -636,25 +660,66 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
                 head = frames_to_seconds(pc.head, out.fps)
                 filters.append(f"volume={piecewise_linear([(t - head, v) for t, v in kf.points], 't')}:eval=frame")
             filters += _crossfades(placed, i, pc, out)
-            filters.append(f"adelay=delays={at(pc.start)}S:all=1")
-            sources.append(g.add([f"{idx}:{info.audio.index}"], filters, "a"))
+            filters.append(f"apad=pad_len={after}" if after > 0 else None)
+            parts.append(g.add([feed], filters, "a"))
+        streams.append(parts[0] if len(parts) == 1 else
+                       g.add(parts, [f"concat=n={len(parts)}:v=0:a=1", f"asetpts=N/{sr}/TB"], "lane"))
     lead = frames_to_samples(window[0], out.fps, sr) - frames_to_samples(base, out.fps, sr)
     length = frames_to_samples(window[1], out.fps, sr) - frames_to_samples(window[0], out.fps, sr)
     trim = f"atrim=start_sample={lead}:end_sample={lead + length}" if (lead, length) != (0, total) else None
-    if len(sources) == 1:
-        g.chains.append(chain([sources[0]], [trim, "asetpts=N/SR/TB" if trim else None, fmt], "aout"))
-        return
-    g.chains.append(chain(sources, [f"amix=inputs={len(sources)}:duration=first:dropout_transition=0:normalize=0",
-                                    f"atrim=end_sample={total}", trim, "asetpts=N/SR/TB" if trim else None, fmt],
+    if not streams:
+        streams = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total}"], "bed")]
+    mix = None if len(streams) == 1 else f"amix=inputs={len(streams)}:duration=first:dropout_transition=0:normalize=0"
+    g.chains.append(chain(streams, [mix, f"atrim=end_sample={total}", trim, "asetpts=N/SR/TB" if trim else None, fmt],
                           "aout"))
 
 
-def _clip_input_index(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
-    """The input already opened for this clip's picture, or a new audio-only one."""
-    for inp in g.inputs:
-        if inp.clip == pc.clip.id:
-            return inp.index
-    return _input(g, pc, info, out, audio_only=info.video is not None)
+def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Out) -> list[tuple[str, list[str]]]:
+    """For each clip with sound: the stream its sound comes from and the filters that cut its part
+    out of it, starting at its first sample on a 0-based clock.
+
+    A clip alone in its source run reads its own picture's input (or an audio-only one), seeked to
+    it; clips sharing a run share one audio-only input covering the run, decoded once and split.
+    """
+    sr = out.sample_rate
+    feeds: list[tuple[str, list[str | None]]] = [("", [])] * len(sounds)
+    reads = []
+    for pc, _ in sounds:
+        seek, preroll = _seek(pc, out)
+        point = seek + preroll  # the sound's first source second (audio needs no pre-roll)
+        reads.append((point, point + frames_to_seconds(pc.frames, out.fps) * pc.clip.speed))
+    groups: dict[tuple[str, int], list[int]] = {}
+    for k, (_, info) in enumerate(sounds):
+        assert info.audio is not None
+        groups.setdefault((info.path, info.audio.index), []).append(k)
+    for (_, stream), members in groups.items():
+        for run in source_runs([reads[k] for k in members]):
+            ks = [members[r] for r in run]
+            if len(ks) == 1:
+                pc, info = sounds[ks[0]]
+                idx = g.clip_inputs.get(pc.clip.id)
+                if idx is None:
+                    idx = _input(g, pc, info, out, audio_only=info.video is not None)
+                _, preroll = _seek(pc, out)
+                feeds[ks[0]] = (f"{idx}:{stream}", [f"atrim=start={to_ffmpeg_seconds(preroll)}" if preroll else None,
+                                                    "asetpts=PTS-STARTPTS", f"aresample={sr}"])
+                continue
+            first = min(reads[k][0] for k in ks)
+            last = max(reads[k][1] for k in ks)
+            pc0, info = sounds[ks[0]]
+            idx = len(g.inputs)
+            g.inputs.append(PlanInput(index=idx, clip=pc0.clip.id, asset=pc0.clip.asset or "", path=info.path,
+                                      kind=info.kind, args=["-ss", to_ffmpeg_seconds(first), "-t",
+                                                            to_ffmpeg_seconds(last - first + SEEK_MARGIN), "-vn"]))
+            outs = [g.label("s") for _ in ks]
+            # one decode of the run on an exact sample clock, split to its clips
+            g.chains.append(chain([f"{idx}:{stream}"], [f"aresample={sr}", f"asetpts=N/{sr}/TB", f"asplit={len(ks)}"],
+                                  "][".join(outs)))
+            for k, label in zip(ks, outs):
+                a = snap_to_frame(reads[k][0] - first, Fraction(sr))
+                b = a + math.ceil((reads[k][1] - reads[k][0] + SEEK_MARGIN) * sr)
+                feeds[k] = (label, [f"atrim=start_sample={a}:end_sample={b}", "asetpts=PTS-STARTPTS"])
+    return [(feed, [f for f in filters if f]) for feed, filters in feeds]
 
 
 def _crossfades(placed: tuple[PlacedClip, ...], i: int, pc: PlacedClip, out: _Out) -> list[str]:

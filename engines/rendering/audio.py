@@ -1,0 +1,49 @@
+"""Rendering a timeline's sound in windows (``engines.planning.audio_passes``): each window to raw
+PCM, checked to the sample and appended to one file, then a single AAC encode of it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from engines.errors import FFmpegError
+from engines.planning.audio_passes import encode_pcm_args, pcm_bytes, to_pcm
+from engines.planning.plan import RenderPlan
+
+from .renderer import Renderer
+
+
+def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: list[tuple[int, int]], target: Path,
+                 *, bitrate: str, timeout: Callable[[RenderPlan], float], stall_timeout: float | None = None,
+                 cancel: threading.Event | None = None, stage: str = "audio", **context: Any) -> int:
+    """The sound of ``plan(streams="audio")`` into ``target`` (AAC in mp4); the passes it took.
+
+    ``plan`` is the job's plan with keyword overrides; ``timeout`` gives each pass its limit
+    from its own plan (the final encode's from the whole sound)."""
+    whole = plan(streams="audio")
+    if len(windows) <= 1:
+        renderer.encode(whole, target, cancel=cancel, stage=stage, timeout=timeout(whole),
+                        stall_timeout=stall_timeout, **context)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="cutlite-audio-") as work:
+        joined, piece = Path(work) / "sound.pcm", Path(work) / "window.pcm"
+        with open(joined, "wb") as out:
+            for index, (a, b) in enumerate(windows):
+                part = to_pcm(plan(window=(a, b), streams="audio"))
+                renderer.encode(part, piece, cancel=cancel, stage=stage, timeout=timeout(part),
+                                stall_timeout=stall_timeout, audio_window=index, **context)
+                size = piece.stat().st_size
+                if size != pcm_bytes(part):
+                    raise FFmpegError(f"audio window {index} (frames {a}..{b}) has {size} bytes of PCM, the plan "
+                                      f"{pcm_bytes(part)}", stage="verify", retryable=True, **context,
+                                      hint="this is an engine bug if it repeats: report it with `cutlite plan "
+                                           "--json`")
+                with open(piece, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                piece.unlink()
+        renderer.runner.run(encode_pcm_args(str(joined), whole, bitrate, str(target)), stage=stage, cancel=cancel,
+                            timeout=timeout(whole), stall_timeout=stall_timeout, **context)
+    return len(windows) + 1
