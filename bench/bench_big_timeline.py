@@ -52,29 +52,31 @@ def make_sources(folder: Path, runner: Any = None) -> dict[str, Path]:
     return made
 
 
-def montage(n: int, sources: dict[str, Path], *, case: str = "montage") -> dict[str, Any]:
-    """A project of ``n`` cuts of 0.5 s (see the module docstring for the two cases)."""
+def montage(n: int, sources: dict[str, Path], *, case: str = "montage", cut: Fraction = CUT,
+            source_seconds: Fraction = Fraction(12), size: tuple[int, int] = (1280, 720)) -> dict[str, Any]:
+    """A project of ``n`` cuts of ``cut`` seconds (see the module docstring for the two cases)."""
     names = ["main"] if case == "montage" else ["main", "city", "sea"]
     clips, overlays, end = [], [], Fraction(0)
+    xfade = min(XFADE, cut / 3)
     for i in range(n):
-        source_in = (i * 7 * CUT) % (12 - CUT)  # wanders over the source, out of order
+        source_in = (i * 7 * cut) % (source_seconds - cut)  # wanders over the source, out of order
         crossfade = case == "mixed" and i % 4 == 3
-        start = end - XFADE if crossfade else end  # a transition overlaps the previous cut
+        start = end - xfade if crossfade else end  # a transition overlaps the previous cut
         clip: dict[str, Any] = {"id": f"c{i}", "asset": names[i % len(names)], "start": str(start),
-                                "source_in": str(source_in), "source_out": str(source_in + CUT)}
+                                "source_in": str(source_in), "source_out": str(source_in + cut)}
         if crossfade:
-            clip["transition_in"] = {"type": "crossfade", "duration": str(XFADE)}
+            clip["transition_in"] = {"type": "crossfade", "duration": str(xfade)}
         clips.append(clip)
         if case == "mixed" and i % 10 == 0:
-            overlays.append({"id": f"o{i}", "asset": "logo", "start": str(start), "duration": str(CUT),
+            overlays.append({"id": f"o{i}", "asset": "logo", "start": str(start), "duration": str(cut),
                              "x": 0.85, "y": 0.15, "scale": 0.15})
-        end = start + CUT
+        end = start + cut
     tracks: list[dict[str, Any]] = [{"id": "v", "kind": "video", "clips": clips}]
     if overlays:
         tracks.append({"id": "o", "kind": "overlay", "clips": overlays})
     used = set(names) | ({"logo"} if overlays else set())
     return {"schema_version": 1, "id": f"big-{case}-{n}", "tenant": "bench", "env": "dev",
-            "settings": {"width": 1280, "height": 720, "fps": 30},
+            "settings": {"width": size[0], "height": size[1], "fps": 30},
             "assets": {k: {"path": str(sources[k])} for k in sorted(used)}, "tracks": tracks}
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -168,7 +167,6 @@ class _Graph:
     slates: dict[str, str] = field(default_factory=dict)
     fonts: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)  # font file -> its name in the work folder
-    clip_inputs: dict[str, int] = field(default_factory=dict)  # clip id -> the input opened for it
     counter: int = 0
 
     def label(self, prefix: str) -> str:
@@ -305,7 +303,7 @@ def _seek(pc: PlacedClip, out: _Out) -> tuple[Fraction, Fraction]:
     return point - preroll, preroll
 
 
-def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only: bool = False) -> int:
+def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
     clip = pc.clip
     seconds = frames_to_seconds(pc.frames, out.fps)
     args: list[str]
@@ -317,10 +315,7 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only:
         args = ["-ss", to_ffmpeg_seconds(seek), "-t", to_ffmpeg_seconds(span)]
         if info.video is not None:
             args += NO_ROTATION
-        if audio_only:
-            args += ["-vn"]
     index = len(g.inputs)
-    g.clip_inputs.setdefault(clip.id, index)
     g.inputs.append(PlanInput(index=index, clip=clip.id, asset=clip.asset or "", path=info.path,
                               kind=info.kind, args=args))
     return index
@@ -678,15 +673,18 @@ def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Ou
     """For each clip with sound: the stream its sound comes from and the filters that cut its part
     out of it, starting at its first sample on a 0-based clock.
 
-    A clip alone in its source run reads its own picture's input (or an audio-only one), seeked to
-    it; clips sharing a run share one audio-only input covering the run, decoded once and split.
+    Sound is read from audio-only inputs, one per source run (``sound.source_runs``), decoded once
+    and split among the run's clips. Each input is seeked ``PREROLL`` before the run's first
+    sample and the clips are cut on the stream's own timestamps: an audio input seek may land a
+    codec frame late (measured: 478 samples past a 0.5 s seek in a 44.1 kHz AAC file), so where it
+    lands must not decide which sample a clip starts with.
     """
     sr = out.sample_rate
-    feeds: list[tuple[str, list[str | None]]] = [("", [])] * len(sounds)
+    feeds: list[tuple[str, list[str]]] = [("", [])] * len(sounds)
     reads = []
     for pc, _ in sounds:
         seek, preroll = _seek(pc, out)
-        point = seek + preroll  # the sound's first source second (audio needs no pre-roll)
+        point = seek + preroll  # the sound's first source second
         reads.append((point, point + frames_to_seconds(pc.frames, out.fps) * pc.clip.speed))
     groups: dict[tuple[str, int], list[int]] = {}
     for k, (_, info) in enumerate(sounds):
@@ -695,31 +693,29 @@ def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Ou
     for (_, stream), members in groups.items():
         for run in source_runs([reads[k] for k in members]):
             ks = [members[r] for r in run]
-            if len(ks) == 1:
-                pc, info = sounds[ks[0]]
-                idx = g.clip_inputs.get(pc.clip.id)
-                if idx is None:
-                    idx = _input(g, pc, info, out, audio_only=info.video is not None)
-                _, preroll = _seek(pc, out)
-                feeds[ks[0]] = (f"{idx}:{stream}", [f"atrim=start={to_ffmpeg_seconds(preroll)}" if preroll else None,
-                                                    "asetpts=PTS-STARTPTS", f"aresample={sr}"])
-                continue
-            first = min(reads[k][0] for k in ks)
+            first = max(Fraction(0), min(reads[k][0] for k in ks) - PREROLL)
             last = max(reads[k][1] for k in ks)
             pc0, info = sounds[ks[0]]
             idx = len(g.inputs)
             g.inputs.append(PlanInput(index=idx, clip=pc0.clip.id, asset=pc0.clip.asset or "", path=info.path,
                                       kind=info.kind, args=["-ss", to_ffmpeg_seconds(first), "-t",
                                                             to_ffmpeg_seconds(last - first + SEEK_MARGIN), "-vn"]))
-            outs = [g.label("s") for _ in ks]
-            # one decode of the run on an exact sample clock, split to its clips
-            g.chains.append(chain([f"{idx}:{stream}"], [f"aresample={sr}", f"asetpts=N/{sr}/TB", f"asplit={len(ks)}"],
-                                  "][".join(outs)))
-            for k, label in zip(ks, outs):
-                a = snap_to_frame(reads[k][0] - first, Fraction(sr))
-                b = a + math.ceil((reads[k][1] - reads[k][0] + SEEK_MARGIN) * sr)
-                feeds[k] = (label, [f"atrim=start_sample={a}:end_sample={b}", "asetpts=PTS-STARTPTS"])
-    return [(feed, [f for f in filters if f]) for feed, filters in feeds]
+            if len(ks) == 1:
+                labels = [f"{idx}:{stream}"]
+            else:
+                labels = [g.label("s") for _ in ks]
+                g.chains.append(chain([f"{idx}:{stream}"], [f"asplit={len(ks)}"], "][".join(labels)))
+            for k, label in zip(ks, labels):
+                # cut on the source's timestamps (start/end compare them; start_sample/end_sample
+                # count samples), put the cut-in point at 0 and let aresample pad what is missing
+                # before the first decoded sample (a decoder's first frame may start a few samples
+                # late: 22 in a 44.1 kHz AAC file, measured): a window starting inside a clip then
+                # gets the same samples as the full render
+                a = to_ffmpeg_seconds(reads[k][0] - first)
+                b = to_ffmpeg_seconds(reads[k][1] - first + SEEK_MARGIN)
+                feeds[k] = (label, [f"atrim=start={a}:end={b}", f"asetpts=PTS-{a}/TB",
+                                    f"aresample={sr}:async=1:first_pts=0"])
+    return feeds
 
 
 def _crossfades(placed: tuple[PlacedClip, ...], i: int, pc: PlacedClip, out: _Out) -> list[str]:
