@@ -59,7 +59,9 @@ def montage(n: int, sources: dict[str, Path], *, case: str = "montage", cut: Fra
     clips, overlays, end = [], [], Fraction(0)
     xfade = min(XFADE, cut / 3)
     for i in range(n):
-        source_in = (i * 7 * cut) % (source_seconds - cut)  # wanders over the source, out of order
+        # wanders over the source, out of order, never repeating a run of cuts: no two chunks of the
+        # job have the same content (the chunk cache would reuse them)
+        source_in = Fraction((i * 7919) % int((source_seconds - cut) * 100), 100)
         crossfade = case == "mixed" and i % 4 == 3
         start = end - xfade if crossfade else end  # a transition overlaps the previous cut
         clip: dict[str, Any] = {"id": f"c{i}", "asset": names[i % len(names)], "start": str(start),
