@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import project, serve, server_paths
+from conftest import make_damaged, project, serve, server_paths
 
 A = {"X-Tenant": "acme", "X-Env": "dev"}
 B = {"X-Tenant": "globex", "X-Env": "dev"}
@@ -119,6 +119,27 @@ def test_an_unreadable_stored_source_is_reported_without_server_paths(server, se
                server.post("/video_preview/preview", headers=A, json={"project": body["project"]})]
     assert [r.status_code for r in answers[:2]] == [400, 400]  # the preview shows a slate instead
     assert [server_paths(r.text, server_home) for r in answers] == [[], [], []]
+
+
+def test_damage_found_by_proxy_generation_is_in_the_plan_preview_and_job_answers(server, runner, tmp_path):
+    bad = make_damaged(tmp_path, runner)["flipped"]
+    asset = upload(server, bad).json()
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "main", "start": 0, "source_in": "5/2", "source_out": "7/2"}]}], {})
+    doc["assets"] = {"main": {"asset_id": asset["id"]}}
+    body = {"project": doc, "profile": "draft_360p"}
+    made = server.post("/video_render/proxies", headers=A, json=body).json()["results"][0]
+    assert made["status"] == "created" and made["meta"]["decode_errors"] > 0
+    stored = server.get(f"/media_v2/assets/{asset['id']}", headers=A).json()
+    assert {d["stream"] for d in stored["meta"]["damage"]} == {"video", "audio"}
+    planned = server.post("/video_render/plan", headers=A, json=body).json()
+    previewed = server.post("/video_preview/preview", headers=A, json={"project": doc}).json()
+    for warnings in (planned["meta"]["warnings"], previewed["warnings"]):
+        assert sum(w.startswith('tracks[0].clips[0]: "main" is damaged at 2.') for w in warnings) == 2, warnings
+    job = server.post("/video_render/jobs", headers=A, json=body).json()
+    done = wait_state(server, job["id"], {"COMPLETED", "FAILED"})
+    assert done["state"] == "COMPLETED" and any("is damaged at" in w for w in done["warnings"])
+    assert any("decode error" in w for w in done["warnings"])
 
 
 def test_register_by_uri_inside_the_allowed_root(server, media):

@@ -74,6 +74,9 @@ class MediaInfo:
     video: VideoInfo | None
     audio: AudioInfo | None
     stream_count: int
+    # spans a full decode found damaged (``damage.scan_damage``), when known: not a probe fact,
+    # attached from the asset's meta when a plan is made
+    damage: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         def conv(v: Any) -> Any:
@@ -83,6 +86,7 @@ class MediaInfo:
                 return {k: conv(x) for k, x in v.items()}
             return v
         d = conv(asdict(self))
+        d.pop("damage", None)
         if self.video:
             d["video"]["display_width"], d["video"]["display_height"] = self.video.display_size
         if self.duration is not None:

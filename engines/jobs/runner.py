@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
@@ -46,7 +46,7 @@ from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_iden
 from engines.ffmpeg.profiles import RenderProfile, get_profile
 from engines.media_v2.storage import ObjectStore
 from engines.model.project import load_project
-from engines.rendering.audio import render_sound
+from engines.rendering.audio import decode_warnings, render_sound
 from engines.rendering.renderer import Renderer
 from engines.model.timebase import parse_fps, to_ffmpeg_seconds
 
@@ -160,9 +160,10 @@ class JobRunner:
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
-                render_sound(self.service, ctx.plan, list(ctx.audio_windows), target, bitrate=ctx.profile.audio_bitrate,
-                             timeout=lambda p: self._timeout(p, ctx.profile.speed_factor, ctx.options, "audio"),
-                             stall_timeout=stall_seconds(ctx.full), cancel=cancel, stage="audio", job_id=job.id)
+                ctx.run_warnings.extend(render_sound(
+                    self.service, ctx.plan, list(ctx.audio_windows), target, bitrate=ctx.profile.audio_bitrate,
+                    timeout=lambda p: self._timeout(p, ctx.profile.speed_factor, ctx.options, "audio"),
+                    stall_timeout=stall_seconds(ctx.full), cancel=cancel, stage="audio", job_id=job.id))
                 ctx.store.put_file(audio_key, target, move=True)
         return round(time.monotonic() - t, 3)
 
@@ -239,6 +240,8 @@ class JobRunner:
         meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
                 "reused_chunks": sum(1 for c in chunks if c.reused), "timings": timings,
+                # damaged sources the plan knew of, and decode errors ffmpeg reported while rendering
+                "warnings": [*full.meta.get("warnings", []), *ctx.run_warnings],
                 "ffmpeg_version": svc.runner.version, "job_id": job_id}
         svc.library.registry.put_artifact(Artifact(
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
@@ -281,9 +284,10 @@ class JobRunner:
             try:
                 with tempfile.TemporaryDirectory(prefix="cutlite-chunk-") as work:
                     padded = Path(work) / f"padded_{idx:05d}.mp4"
-                    self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id, chunk_index=idx,
-                                        timeout=self._timeout(window, profile.speed_factor, options),
-                                        stall_timeout=stall_seconds(window))
+                    run = self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id,
+                                              chunk_index=idx, timeout=self._timeout(window, profile.speed_factor, options),
+                                              stall_timeout=stall_seconds(window))
+                    ctx.run_warnings.extend(decode_warnings(f"chunk {idx}", run))
                     target = Path(work) / f"chunk_{idx:05d}.mp4"
                     self._cut(padded, target, c.start_frame - start, frames, fps, cancel, job_id, idx)
                     _, checksum = store.put_file(key, target, move=True)
@@ -350,6 +354,7 @@ class JobContext:
     store: ObjectStore
     options: dict[str, Any]
     audio_windows: tuple[tuple[int, int], ...] = ()  # output frames the sound is rendered in
+    run_warnings: list[str] = field(default_factory=list)  # what this process's passes reported
 
 
 class RetryChunk(Exception):

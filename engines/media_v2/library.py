@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from engines.errors import AssetError, AssetNotFound, MediaTooLong, StorageError
 from engines.settings import storage_url
+from engines.ffmpeg.damage import DamageSpan
 from engines.ffmpeg.probe import probe
 from engines.model.project import Project
 from . import keys
@@ -109,12 +110,31 @@ class MediaLibrary:
             raise AssetError(f"the source of asset {asset.id} is missing from the store", stage="lookup",
                              asset_id=asset.id, hint="re-upload the file") from exc
 
+    # ------------------------------------------------------------------ damage
+
+    def record_damage(self, asset: Asset, spans: list[DamageSpan], found_by: str) -> Asset:
+        """Store what a full decode of the asset's source found (an empty list: it decoded clean)."""
+        updated = self.registry.update_asset_meta(asset.tenant, asset.env, asset.id,
+                                                  damage=[s.to_dict() for s in spans], damage_found_by=found_by)
+        return updated or asset
+
+    def damage_of(self, project: Project, asset_id: str) -> tuple[DamageSpan, ...]:
+        """``sources.DamageLookup``: the damaged spans known for a project's ``asset_id``."""
+        asset = self.registry.get_asset(project.tenant, project.env, asset_id, with_artifacts=False) \
+            if keys.ASSET_ID_RE.fullmatch(asset_id) else None
+        return known_damage(asset)
+
     def lookup(self, project: Project, asset_id: str) -> str | None:
         """``sources.AssetLookup``: the local file behind a project's ``asset_id`` (same tenant/env)."""
         try:
             return str(self.source_path(self.get_asset(project.tenant, project.env, asset_id)))
         except AssetError:
             return None
+
+
+def known_damage(asset: Asset | None) -> tuple[DamageSpan, ...]:
+    """The damaged spans stored in an asset's meta (none when never scanned or clean)."""
+    return tuple(DamageSpan.from_dict(d) for d in (asset.meta.get("damage") or [])) if asset else ()
 
 
 def _safe_name(name: str) -> str:

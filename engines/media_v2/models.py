@@ -73,6 +73,7 @@ class Asset(_Scoped):
     size: int
     probe: dict[str, Any]
     created_at: str
+    meta: dict[str, Any] = {}  # learnt after registration: "damage" (spans a full decode found)
     artifacts: list[Artifact] = []
 
     @field_validator("probe")

@@ -40,6 +40,7 @@ from engines.model.project import TRANSITIONS, Clip, Project
 from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, snap_to_frame,
                                     to_ffmpeg_seconds)
 from .chunks import Chunk, plan_chunks
+from .damage import damage_warnings
 from .sound import assign_lanes, source_runs
 from engines.model.timeline import PlacedClip, Timeline, place_project
 
@@ -105,6 +106,9 @@ def hash_plan(plan: RenderPlan, sources: dict[str, str] | None = None) -> str:
     cache folder for the same object, another probe report) hashes the same."""
     doc = plan.model_dump(exclude={"plan_hash"})
     doc["links"] = portable_links(doc["links"])
+    # warnings say something about the output, they are not part of it: damage found in a source
+    # after a job was submitted must not make its plan "changed"
+    doc["meta"].pop("warnings", None)
     if sources is not None:
         for inp in doc["inputs"]:
             inp["path"] = sources.get(inp["asset"], inp["path"])
@@ -244,6 +248,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     for pc in full.clips():
         if pc.frames <= 0:
             g.warnings.append(f"{pc.path}: shorter than one frame at {fraction_text(fps)} fps; not shown")
+    g.warnings += damage_warnings(timeline, media)
     plan = RenderPlan(
         project_id=project.id, tenant=project.tenant, env=project.env, profile=profile.name,
         width=width, height=height, fps=rate(fps), frames=b - a,

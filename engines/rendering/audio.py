@@ -10,31 +10,36 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engines.errors import FFmpegError
+from engines.ffmpeg.runner import RunResult
 from engines.planning.audio_passes import encode_pcm_args, pcm_bytes, to_pcm
 from engines.planning.plan import RenderPlan
+from engines.redaction import redact_paths
 
 from .renderer import Renderer
 
 
 def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: list[tuple[int, int]], target: Path,
                  *, bitrate: str, timeout: Callable[[RenderPlan], float], stall_timeout: float | None = None,
-                 cancel: threading.Event | None = None, stage: str = "audio", **context: Any) -> int:
-    """The sound of ``plan(streams="audio")`` into ``target`` (AAC in mp4); the passes it took.
+                 cancel: threading.Event | None = None, stage: str = "audio", **context: Any) -> list[str]:
+    """The sound of ``plan(streams="audio")`` into ``target`` (AAC in mp4); warnings for the passes
+    whose decoders reported damaged input.
 
     ``plan`` is the job's plan with keyword overrides; ``timeout`` gives each pass its limit
     from its own plan (the final encode's from the whole sound)."""
     whole = plan(streams="audio")
     if len(windows) <= 1:
-        renderer.encode(whole, target, cancel=cancel, stage=stage, timeout=timeout(whole),
-                        stall_timeout=stall_timeout, **context)
-        return 1
+        run = renderer.encode(whole, target, cancel=cancel, stage=stage, timeout=timeout(whole),
+                              stall_timeout=stall_timeout, **context)
+        return decode_warnings("audio", run)
+    warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cutlite-audio-") as work:
         joined, piece = Path(work) / "sound.pcm", Path(work) / "window.pcm"
         with open(joined, "wb") as out:
             for index, (a, b) in enumerate(windows):
                 part = to_pcm(plan(window=(a, b), streams="audio"))
-                renderer.encode(part, piece, cancel=cancel, stage=stage, timeout=timeout(part),
-                                stall_timeout=stall_timeout, audio_window=index, **context)
+                run = renderer.encode(part, piece, cancel=cancel, stage=stage, timeout=timeout(part),
+                                      stall_timeout=stall_timeout, audio_window=index, **context)
+                warnings += decode_warnings(f"audio window {index} (frames {a}..{b})", run)
                 size = piece.stat().st_size
                 if size != pcm_bytes(part):
                     raise FFmpegError(f"audio window {index} (frames {a}..{b}) has {size} bytes of PCM, the plan "
@@ -46,4 +51,13 @@ def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: l
                 piece.unlink()
         renderer.runner.run(encode_pcm_args(str(joined), whole, bitrate, str(target)), stage=stage, cancel=cancel,
                             timeout=timeout(whole), stall_timeout=stall_timeout, **context)
-    return len(windows) + 1
+    return warnings
+
+
+def decode_warnings(what: str, run: RunResult) -> list[str]:
+    """A warning when ffmpeg's decoders reported damaged input during a pass that still succeeded."""
+    if not run.decode_errors:
+        return []
+    return [f"{what}: ffmpeg reported {run.decode_errors} decode error(s) in the sources, e.g. "
+            f"{redact_paths(run.decode_examples[0]) if run.decode_examples else 'see the log'}; "
+            "the output conceals them: check the sources"]

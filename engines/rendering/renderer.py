@@ -22,7 +22,7 @@ from engines.errors import AssetError, FFmpegError
 from engines.ffmpeg.hardware import HardwareDecision, decide_hardware, requested_hw
 from engines.ffmpeg.probe import count_video_frames
 from engines.ffmpeg.profiles import RenderProfile, get_profile
-from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, detect_hardware
+from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, RunResult, detect_hardware
 from engines.media_v2.library import MediaLibrary
 from engines.model.project import Project, load_project
 from engines.planning.chunks import chunk_frames_of
@@ -79,7 +79,8 @@ class Renderer:
         return load_project(project), Path.cwd()
 
     def gather(self, project: Project, base_dir: Path) -> Sources:
-        return gather_sources(project, base_dir, lookup=self.asset_lookup)
+        damage = self.library.damage_of if any(r.asset_id for r in project.assets.values()) else None
+        return gather_sources(project, base_dir, lookup=self.asset_lookup, damage=damage)
 
     def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
         choice = requested_hw(hw)
@@ -123,8 +124,9 @@ class Renderer:
 
     def encode(self, plan: RenderPlan, target: Path, *, progress: Progress | None = None,
                cancel: threading.Event | None = None, timeout: float | None = None, stage: str = "render",
-               stall_timeout: float | None = None, **context: Any) -> None:
-        """Run ``plan`` into ``target`` (in a private work folder) and check its frame count."""
+               stall_timeout: float | None = None, **context: Any) -> RunResult:
+        """Run ``plan`` into ``target`` (in a private work folder) and check its frame count; what
+        the run reported (decode errors among it)."""
         with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
             _write_work_folder(plan, Path(work))
 
@@ -133,15 +135,16 @@ class Renderer:
                     frame = int(block.get("frame", "0") or 0)
                     progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
 
-            self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
-                            on_progress=on_progress, stall_timeout=stall_timeout, plan_hash=plan.plan_hash,
-                            profile=plan.profile, **context)
+            result = self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
+                                     on_progress=on_progress, stall_timeout=stall_timeout, plan_hash=plan.plan_hash,
+                                     profile=plan.profile, **context)
         if plan.streams != "audio":
             frames = count_video_frames(target)
             if frames != plan.frames:
                 raise FFmpegError(f"the output has {frames} frames, the plan {plan.frames}", stage="verify",
                                   plan_hash=plan.plan_hash, retryable=True, **context,
                                   hint="this is an engine bug if it repeats: report it with `cutlite plan --json`")
+        return result
 
 
 def _write_work_folder(plan: RenderPlan, work: Path) -> None:

@@ -32,6 +32,7 @@ from typing import Any, Callable, TypeVar
 
 from engines.errors import AssetError, AssetNotReady, CutliteError, FFmpegError, FFmpegTimeout
 from engines.media_v2 import keys
+from engines.media_v2.library import known_damage
 from engines.media_v2.models import Asset
 from engines.planning.plan import RenderPlan, build_plan, portable_links
 from engines.ffmpeg.probe import MediaInfo, probe
@@ -314,7 +315,7 @@ class PreviewService:
             if asset.kind == "video":
                 out.warnings.append(f"assets.{name}: no proxy for {profile.name}; its generation is queued")
                 out.no_proxy.append((name, asset))
-            out.media[name] = info
+            out.media[name] = replace(info, damage=known_damage(asset))  # plans warn where it is used
             detail = "full-resolution fallback (no proxy)" if asset.kind == "video" else "used as it is"
             out.reads.append(AssetRead(name, asset.id, asset.kind, "source", key=asset.source_key, detail=detail))
             if asset.kind == "video":
@@ -338,7 +339,7 @@ class PreviewService:
             source_duration = asset.probe.get("duration")
             if source_duration is not None and info.duration is not None:
                 info = replace(info, duration=max(info.duration, Fraction(str(source_duration))))
-            out.media[name] = info
+            out.media[name] = replace(info, damage=known_damage(asset))  # plans warn where it is used
             exact = "" if rung == profile.name else f" (nearest rung; its {profile.name} proxy is queued)"
             out.reads.append(AssetRead(name, asset.id, "video", "proxy", rung, key, f"proxy {rung}{exact}"))
             if rung != profile.name:
