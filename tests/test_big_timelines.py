@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from conftest import measure, project
+from conftest import measure
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import probe
 from engines.ffmpeg.profiles import get_profile

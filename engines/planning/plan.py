@@ -37,8 +37,7 @@ from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, VideoInfo
 from engines.ffmpeg.profiles import EncoderSettings, RenderProfile, nearest_even, resolve_encoder
 from engines.model.project import TRANSITIONS, Clip, Project
-from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, snap_to_frame,
-                                    to_ffmpeg_seconds)
+from engines.model.timebase import (fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds)
 from .chunks import Chunk, plan_chunks
 from .damage import damage_warnings
 from .sound import assign_lanes, source_runs
