@@ -119,3 +119,19 @@ def test_a_job_says_its_ffmpeg_met_decode_errors_and_a_clean_one_says_nothing(li
     assert any(w.startswith("audio: ffmpeg reported") for w in warnings), warnings
     assert any(w.startswith("chunk 0: ffmpeg reported") and "decode error" in w for w in warnings), warnings
     assert views["clean"]["warnings"] == []
+
+
+def test_a_rendered_preview_says_its_ffmpeg_met_decode_errors(library_env, damaged, tmp_path):
+    _, svc = library_env
+    previews = PreviewService(svc)
+    results = {}
+    try:
+        for name in ("flipped", "clean"):
+            doc = project([{"id": "v", "kind": "video", "clips": [
+                {"id": "a", "asset": "src", "start": 0, "source_in": 2, "source_out": 4}]}], {"src": damaged[name]})
+            results[name] = previews.preview(write_project(tmp_path, doc, f"{name}.json"), "fast",
+                                             output=tmp_path / f"{name}.mp4")
+    finally:
+        previews.close(cancel=True)
+    assert any(w.startswith("render: ffmpeg reported") for w in results["flipped"].warnings)
+    assert not any("decode error" in w or "damaged" in w for w in results["clean"].warnings)

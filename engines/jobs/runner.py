@@ -46,8 +46,8 @@ from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_iden
 from engines.ffmpeg.profiles import RenderProfile, get_profile
 from engines.media_v2.storage import ObjectStore
 from engines.model.project import load_project
-from engines.rendering.audio import decode_warnings, render_sound
-from engines.rendering.renderer import Renderer
+from engines.rendering.audio import render_sound
+from engines.rendering.renderer import Renderer, decode_warnings
 from engines.model.timebase import parse_fps, to_ffmpeg_seconds
 
 # pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes

@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engines.errors import FFmpegError
-from engines.ffmpeg.runner import RunResult
 from engines.planning.audio_passes import encode_pcm_args, pcm_bytes, to_pcm
 from engines.planning.plan import RenderPlan
-from engines.redaction import redact_paths
 
-from .renderer import Renderer
+from .renderer import Renderer, decode_warnings
 
 
 def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: list[tuple[int, int]], target: Path,
@@ -52,12 +50,3 @@ def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: l
         renderer.runner.run(encode_pcm_args(str(joined), whole, bitrate, str(target)), stage=stage, cancel=cancel,
                             timeout=timeout(whole), stall_timeout=stall_timeout, **context)
     return warnings
-
-
-def decode_warnings(what: str, run: RunResult) -> list[str]:
-    """A warning when ffmpeg's decoders reported damaged input during a pass that still succeeded."""
-    if not run.decode_errors:
-        return []
-    return [f"{what}: ffmpeg reported {run.decode_errors} decode error(s) in the sources, e.g. "
-            f"{redact_paths(run.decode_examples[0]) if run.decode_examples else 'see the log'}; "
-            "the output conceals them: check the sources"]

@@ -27,6 +27,7 @@ from engines.media_v2.library import MediaLibrary
 from engines.model.project import Project, load_project
 from engines.planning.chunks import chunk_frames_of
 from engines.planning.plan import RenderPlan, build_plan
+from engines.redaction import redact_paths
 
 from .sources import AssetLookup, Sources, gather_sources
 
@@ -42,6 +43,7 @@ class RenderResult:
     elapsed: float
     plan_hash: str
     encoder: str
+    warnings: tuple[str, ...] = ()  # decode errors ffmpeg met in the sources
 
 
 class Renderer:
@@ -112,15 +114,15 @@ class Renderer:
         start = time.monotonic()
         partial = out.parent / f".{out.name}.partial-{os.getpid()}-{threading.get_ident()}.mp4"
         try:
-            self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout,
-                        stall_timeout=stall_timeout)
+            run = self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout,
+                              stall_timeout=stall_timeout)
             os.replace(partial, out)
         finally:
             partial.unlink(missing_ok=True)
         if progress is not None:
             progress(1.0, {"progress": "end"})
         return RenderResult(str(out), plan.frames, plan.duration, time.monotonic() - start, plan.plan_hash,
-                            str(plan.meta.get("encoder")))
+                            str(plan.meta.get("encoder")), tuple(decode_warnings("render", run)))
 
     def encode(self, plan: RenderPlan, target: Path, *, progress: Progress | None = None,
                cancel: threading.Event | None = None, timeout: float | None = None, stage: str = "render",
@@ -145,6 +147,15 @@ class Renderer:
                                   plan_hash=plan.plan_hash, retryable=True, **context,
                                   hint="this is an engine bug if it repeats: report it with `cutlite plan --json`")
         return result
+
+
+def decode_warnings(what: str, run: RunResult) -> list[str]:
+    """A warning when ffmpeg's decoders reported damaged input during a pass that still succeeded."""
+    if not run.decode_errors:
+        return []
+    return [f"{what}: ffmpeg reported {run.decode_errors} decode error(s) in the sources, e.g. "
+            f"{redact_paths(run.decode_examples[0]) if run.decode_examples else 'see the log'}; "
+            "the output conceals them: check the sources"]
 
 
 def _write_work_folder(plan: RenderPlan, work: Path) -> None:

@@ -169,6 +169,7 @@ class PreviewService:
             rendered = self._once_more(result, lambda: self.render.render(result.plan, output, **limits))
             result.measured_ms = (time.monotonic() - t) * 1000
             result.output = rendered.output
+            result.warnings += rendered.warnings
         if hls is not None:
             result.hls = self._once_more(result, lambda: encode_hls(self.render, result.plan, Path(hls), **limits))
             if result.measured_ms is None:
