@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
@@ -53,6 +53,7 @@ from engines.model.timebase import parse_fps, to_ffmpeg_seconds
 # pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes
 REMUX_ARGS = ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact"]
 MAX_ATTEMPTS = 3
+DECODE_EVENT = "decode_errors"  # a pass met damaged input: the job's result says so
 BACKOFF = 0.5  # seconds, doubled per attempt
 Progress = Callable[[float, dict[str, Any]], None]
 
@@ -160,7 +161,7 @@ class JobRunner:
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
-                ctx.run_warnings.extend(render_sound(
+                self._note_decode_errors(job.id, render_sound(
                     self.service, ctx.plan, list(ctx.audio_windows), target, bitrate=ctx.profile.audio_bitrate,
                     timeout=lambda p: self._timeout(p, ctx.profile.speed_factor, ctx.options, "audio"),
                     stall_timeout=stall_seconds(ctx.full), cancel=cancel, stage="audio", job_id=job.id))
@@ -241,7 +242,7 @@ class JobRunner:
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
                 "reused_chunks": sum(1 for c in chunks if c.reused), "timings": timings,
                 # damaged sources the plan knew of, and decode errors ffmpeg reported while rendering
-                "warnings": [*full.meta.get("warnings", []), *ctx.run_warnings],
+                "warnings": [*full.meta.get("warnings", []), *self._decode_errors_noted(job_id)],
                 "ffmpeg_version": svc.runner.version, "job_id": job_id}
         svc.library.registry.put_artifact(Artifact(
             id=keys.new_artifact_id(), tenant=tenant, env=env, asset_id=None, kind="render", profile=profile.name,
@@ -287,7 +288,7 @@ class JobRunner:
                     run = self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id,
                                               chunk_index=idx, timeout=self._timeout(window, profile.speed_factor, options),
                                               stall_timeout=stall_seconds(window))
-                    ctx.run_warnings.extend(decode_warnings(f"chunk {idx}", run))
+                    self._note_decode_errors(job_id, decode_warnings(f"chunk {idx}", run))
                     target = Path(work) / f"chunk_{idx:05d}.mp4"
                     self._cut(padded, target, c.start_frame - start, frames, fps, cancel, job_id, idx)
                     _, checksum = store.put_file(key, target, move=True)
@@ -322,6 +323,18 @@ class JobRunner:
             raise FFmpegError(f"chunk {idx} has {got} frames after the cut, not {frames}", stage="verify",
                               job_id=job_id, chunk_index=idx, retryable=True)
 
+    def _note_decode_errors(self, job_id: str, warnings: list[str]) -> None:
+        """Kept as job events: the join reads them back, whichever worker rendered the pass."""
+        if warnings:
+            self.repo.note(job_id, DECODE_EVENT, {"warnings": warnings})
+
+    def _decode_errors_noted(self, job_id: str) -> list[str]:
+        seen: dict[str, None] = {}  # in order, once (a retried chunk meets them again)
+        for event in self.repo.events(job_id):
+            if event["kind"] == DECODE_EVENT:
+                seen.update(dict.fromkeys(event["data"].get("warnings", [])))
+        return list(seen)
+
     @staticmethod
     def _timeout(plan: RenderPlan, speed_factor: float, options: dict[str, Any], kind: str = "chunk") -> float:
         """From the pass's planned work (``engines.planning.budget``), unless the job sets one."""
@@ -354,7 +367,6 @@ class JobContext:
     store: ObjectStore
     options: dict[str, Any]
     audio_windows: tuple[tuple[int, int], ...] = ()  # output frames the sound is rendered in
-    run_warnings: list[str] = field(default_factory=list)  # what this process's passes reported
 
 
 class RetryChunk(Exception):
