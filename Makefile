@@ -59,6 +59,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_jobs.py
 	$(BIN)/python bench/bench_preview.py
 	$(BIN)/python bench/bench_interchange.py
+	$(BIN)/python bench/bench_big_timeline.py
 
 bench-scale-out: $(BIN)/.installed  # needs RabbitMQ on 127.0.0.1:5672
 	$(BIN)/python bench/bench_scale_out.py

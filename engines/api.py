@@ -29,6 +29,7 @@ from engines.media_v2.library import max_upload_bytes
 from engines.model.project import Project, load_project
 from engines.model.scope import check_scope
 from engines.planning.plan import portable_links
+from engines.redaction import redact
 from engines.video_preview.service import PreviewService
 from engines.video_render.service import RenderService, ensure_proxies_for_project
 
@@ -148,6 +149,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         body = exc.to_dict()
         for private in ("argv", "path"):
             body["context"].pop(private, None)
+        body = redact(body)  # messages and stderr tails name server files
         headers = {"Retry-After": str(exc.context.get("retry_after", 5))} if status == 429 else None
         return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -218,7 +220,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
             if d["error"]:
                 d["error"]["context"].pop("argv", None)
                 d["error"]["context"].pop("path", None)
-            results.append(d)
+            results.append(redact(d))
         return {"schema": SCHEMA, "profile": body.profile, "results": results}
 
     @app.post("/video_render/import")

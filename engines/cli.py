@@ -129,6 +129,16 @@ def cmd_probe(args: argparse.Namespace) -> int:
     for section in ("video", "audio"):
         for k, v in (info.get(section) or {}).items():
             rows.append({"field": f"{section}.{k}", "value": v})
+    if args.deep:  # decode every packet: where is the file damaged?
+        from engines.ffmpeg.damage import scan_damage
+
+        spans = scan_damage(args.file)
+        info["damage"] = [s.to_dict() for s in spans]
+        rows.append({"field": "damage", "value": "none found (every packet decoded)" if not spans else
+                     f"{len(spans)} damaged span(s)"})
+        for s in spans:
+            rows.append({"field": f"damage.{s.stream}", "value": f"{float(s.start):.2f}-{float(s.end):.2f} s: "
+                                                                 f"{s.errors} error(s), e.g. {s.example}"})
     _emit(args, info, _table(Path(args.file).name, rows))
     return 0
 
@@ -275,6 +285,9 @@ def _finish(args: argparse.Namespace, jobs: Any, job_id: str) -> int:
              "loudness": _loudness_text(loud)}]
     if not (args.json and view["state"] in ("CANCELED", "FAILED")):  # with --json the error is the one document
         _emit(args, view, _table("Render job", rows))
+    if not args.json:
+        for w in view.get("warnings", []):
+            err_console.print(f"[yellow]warning[/yellow] {w}")
     if view["state"] == "CANCELED":
         raise Cancelled("cancelled by the user", stage="render", job_id=job_id)
     if view["state"] == "FAILED":
@@ -507,6 +520,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", parents=[common], help="facts about a media file")
     p.add_argument("file")
+    p.add_argument("--deep", action="store_true",
+                   help="decode the whole file and report damaged spans (corrupt packets, missing references, "
+                        "truncation)")
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("validate", parents=[common, importing], help="validate a project completely")

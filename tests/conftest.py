@@ -197,6 +197,41 @@ def serve(env: dict[str, str]):
         proc.wait(10)
 
 
+def make_damaged(d: Path, runner: FFmpegRunner) -> dict[str, Path]:
+    """A clean 6 s source (a keyframe every second, moov first) and three damaged copies of it:
+    20 KB of flipped bytes mid-file, the last 30 % cut off, the keyframe at 3 s zeroed."""
+    clean = d / "clean.mp4"
+    runner.run(["-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=6", "-f", "lavfi", "-i", "sine=f=440:d=6",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                "-shortest", "-movflags", "+faststart", str(clean)], stage="fixture")
+    data = clean.read_bytes()
+    flipped = bytearray(data)
+    mid = len(flipped) // 2
+    flipped[mid:mid + 20_000] = bytes(b ^ 0xFF for b in flipped[mid:mid + 20_000])
+    (d / "flipped.mp4").write_bytes(bytes(flipped))
+    (d / "truncated.mp4").write_bytes(data[: int(len(data) * 0.7)])
+    with av.open(str(clean)) as c:
+        key = next(p for p in c.demux(c.streams.video[0]) if p.is_keyframe and p.pts and p.pts * p.time_base >= 3)
+        pos, size = key.pos, key.size
+    nokey = bytearray(data)
+    nokey[pos:pos + size] = bytes(size)
+    (d / "nokey.mp4").write_bytes(bytes(nokey))
+    return {name: d / f"{name}.mp4" for name in ("clean", "flipped", "truncated", "nokey")}
+
+
+def server_paths(text: str, *roots: str | Path) -> list[str]:
+    """The server paths in a response: anything under the temp folder (an upload's spool), the
+    home folder, the given roots (the server's CUTLITE_HOME), or the object store's folder."""
+    import re
+    import tempfile
+
+    places = {tempfile.gettempdir(), str(Path.home()), *(str(r) for r in roots)}
+    found = [p for p in places if p and p != "/" and p in text]
+    found += re.findall(r"(?:cutlite-upload-|cutlite-job-|cutlite-chunk-)[^\s\"']*|[^\s\"']*/objects/tenants/[^\s\"']*",
+                        text)
+    return found
+
+
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 

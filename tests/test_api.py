@@ -8,12 +8,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import A, B, project, serve
+from conftest import A, B, make_damaged, project, serve, server_paths
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, media):
-    env = {"CUTLITE_HOME": str(tmp_path_factory.mktemp("api-home")),
+def server_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("api-home")
+
+
+@pytest.fixture(scope="module")
+def server(server_home, media):
+    env = {"CUTLITE_HOME": str(server_home),
            "CUTLITE_LOCAL_ROOTS": str(Path(media["red"]).parent), "CUTLITE_MAX_UPLOAD_BYTES": str(3 * 1024 * 1024)}
     with serve(env) as base, httpx.Client(base_url=base, timeout=120) as client:
         yield client
@@ -72,6 +77,65 @@ def test_upload_of_a_non_media_file_is_400(server, tmp_path):
     junk.write_text("not a video")
     err = assert_error(upload(server, junk), 400, "asset_error")
     assert str(tmp_path) not in str(err)  # no server path in the answer
+
+
+def test_an_uploaded_asset_carries_no_server_path_in_any_response(server, server_home, media):
+    """The upload's temp spool was once the stored probe.path: every answer about the asset after
+    a real upload (register, read back, artifacts, proxies, plan, preview, a job) is path-free."""
+    posted = upload(server, media["vfr"])
+    asset = posted.json()
+    assert posted.status_code == 201 and "path" not in asset["probe"] and asset["probe"]["video"]["width"] == 320
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p"}
+    answers = [posted, upload(server, media["vfr"]),
+               server.get(f"/media_v2/assets/{asset['id']}", headers=A),
+               server.post("/video_render/proxies", headers=A, json=body),
+               server.get(f"/media_v2/assets/{asset['id']}/artifacts", headers=A),
+               server.post("/video_render/plan", headers=A, json=body),
+               server.post("/video_preview/preview", headers=A, json={"project": body["project"]})]
+    job = server.post("/video_render/jobs", headers=A, json=body)
+    answers += [job, server.get(f"/video_render/jobs/{job.json()['id']}", headers=A)]
+    wait_state(server, job.json()["id"], {"COMPLETED", "FAILED"})
+    answers += [server.get(f"/video_render/jobs/{job.json()['id']}", headers=A),
+                server.get("/video_render/jobs", headers=A)]
+    assert [r.status_code for r in answers] == [201, 200, 200, 200, 200, 200, 200, 202, 200, 200, 200]
+    assert {r.request.url.path: server_paths(r.text, server_home) for r in answers
+            if server_paths(r.text, server_home)} == {}
+
+
+def test_an_unreadable_stored_source_is_reported_without_server_paths(server, server_home, runner, tmp_path):
+    from engines.ffmpeg import samples
+
+    own = samples.make_video(tmp_path / "own.mp4", seconds=1, color="purple", tone_hz=330, runner=runner)
+    asset = upload(server, own).json()
+    source = Path(server_home) / "objects" / asset["source_key"]
+    source.write_bytes(source.read_bytes()[:2000])  # damaged in the store after registration
+    body = {"project": asset_project(asset["id"]), "profile": "draft_360p"}
+    answers = [server.post("/video_render/plan", headers=A, json=body),
+               server.post("/video_render/jobs", headers=A, json=body),
+               server.post("/video_preview/preview", headers=A, json={"project": body["project"]})]
+    assert [r.status_code for r in answers[:2]] == [400, 400]  # the preview shows a slate instead
+    assert [server_paths(r.text, server_home) for r in answers] == [[], [], []]
+
+
+def test_damage_found_by_proxy_generation_is_in_the_plan_preview_and_job_answers(server, runner, tmp_path):
+    bad = make_damaged(tmp_path, runner)["flipped"]
+    asset = upload(server, bad).json()
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "main", "start": 0, "source_in": "5/2", "source_out": "7/2"}]}], {})
+    doc["assets"] = {"main": {"asset_id": asset["id"]}}
+    body = {"project": doc, "profile": "draft_360p"}
+    made = server.post("/video_render/proxies", headers=A, json=body).json()["results"][0]
+    assert made["status"] == "created" and made["meta"]["decode_errors"] > 0
+    stored = server.get(f"/media_v2/assets/{asset['id']}", headers=A).json()
+    assert {d["stream"] for d in stored["meta"]["damage"]} == {"video", "audio"}
+    planned = server.post("/video_render/plan", headers=A, json=body).json()
+    previewed = server.post("/video_preview/preview", headers=A, json={"project": doc}).json()
+    for warnings in (planned["meta"]["warnings"], previewed["warnings"]):
+        assert sum(w.startswith('tracks[0].clips[0]: "main" is damaged at 2.') for w in warnings) == 2, warnings
+    job = server.post("/video_render/jobs", headers=A, json=body).json()
+    done = wait_state(server, job["id"], {"COMPLETED", "FAILED"})
+    assert done["state"] == "COMPLETED" and any("is damaged at" in w for w in done["warnings"])
+    assert any("decode error" in w for w in done["warnings"])
 
 
 def test_register_by_uri_inside_the_allowed_root(server, media):

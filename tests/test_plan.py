@@ -102,9 +102,11 @@ def test_output_length_is_the_end_of_the_last_clip_in_whole_frames():
 
 def test_inputs_are_in_track_then_clip_order_and_seek_to_source_in():
     p = plan_of(PROJECT)
-    assert [i.clip for i in p.inputs] == ["c1", "c2", "l1", "m1"]
+    # pictures first; then sound, read from audio-only inputs seeked half a second early (c2 is silent)
+    assert [i.clip for i in p.inputs] == ["c1", "c2", "l1", "c1", "m1"]
     c1 = p.inputs[0].args
     assert c1[c1.index("-ss") + 1] == "2.000000" and "-noautorotate" in c1
+    assert p.inputs[3].args[:2] == ["-ss", "1.500000"] and p.inputs[3].args[-1] == "-vn"
 
 
 def test_the_text_is_never_in_the_graph_only_in_a_file():

@@ -18,15 +18,13 @@ import av
 import httpx
 import numpy as np
 import pytest
-from conftest import measure, serve
+from conftest import A, B, measure, serve
 
 from engines.ffmpeg import samples
 from engines.ffmpeg.probe import probe
 from engines.studio.filmstrip import plan_filmstrip, vtt_time
 from engines.studio.waveform import bucket_peaks, samples_per_bucket
 
-A = {"X-Tenant": "acme", "X-Env": "dev"}
-B = {"X-Tenant": "globex", "X-Env": "dev"}
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "studio"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

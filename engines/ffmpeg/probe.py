@@ -74,6 +74,9 @@ class MediaInfo:
     video: VideoInfo | None
     audio: AudioInfo | None
     stream_count: int
+    # spans a full decode found damaged (``damage.scan_damage``), when known: not a probe fact,
+    # attached from the asset's meta when a plan is made
+    damage: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         def conv(v: Any) -> Any:
@@ -83,10 +86,18 @@ class MediaInfo:
                 return {k: conv(x) for k, x in v.items()}
             return v
         d = conv(asdict(self))
+        d.pop("damage", None)
         if self.video:
             d["video"]["display_width"], d["video"]["display_height"] = self.video.display_size
         if self.duration is not None:
             d["duration_seconds"] = float(self.duration)
+        return d
+
+    def facts(self) -> dict[str, Any]:
+        """``to_dict`` without the file's path: what is stored and served about an asset, whose
+        object key (not the server file it was probed from, e.g. an upload's temp spool) names it."""
+        d = self.to_dict()
+        d.pop("path", None)
         return d
 
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import collections
 import functools
 import os
 import re
@@ -35,8 +34,8 @@ from engines.errors import (
 )
 
 from .profiles import GPU_FAMILIES, PROFILES, encoder_name, resolve_encoder
+from .stderr import ERROR, StderrTail
 
-STDERR_TAIL_LINES = 40
 ProgressCallback = Callable[[dict[str, str]], None]
 
 
@@ -131,12 +130,15 @@ _KNOWN_FAILURES: tuple[tuple[re.Pattern[str], type[FFmpegError], str], ...] = tu
 
 
 def key_line(stderr_tail: str) -> str:
-    """The line that explains a failure: the first matching a known pattern, else the first."""
-    lines = [re.sub(r" @ 0x[0-9a-f]+", "", ln).strip() for ln in stderr_tail.splitlines() if ln.strip()]
+    """The line that explains a failure: the first matching a known pattern, else the first error
+    line, else the first."""
+    lines = [re.sub(r" @ 0x[0-9a-f]+", "", ln).strip() for ln in stderr_tail.splitlines()
+             if ln.strip() and not ln.startswith("[... ")]
     for ln in lines:
         if any(pattern.search(ln) for pattern, _, _ in _KNOWN_FAILURES):
             return ln
-    return lines[0] if lines else "no error output"
+    errors = [ln for ln in lines if ERROR.search(ln)]
+    return (errors or lines or ["no error output"])[0]
 
 
 def classify_failure(stderr_tail: str) -> tuple[type[FFmpegError], str]:
@@ -154,6 +156,8 @@ class RunResult:
     elapsed: float
     stderr_tail: str
     progress: dict[str, str] = field(default_factory=dict)
+    decode_errors: int = 0  # lines where a decoder complained about damaged input (the pass still succeeded)
+    decode_examples: list[str] = field(default_factory=list)
 
 
 class FFmpegRunner:
@@ -178,7 +182,7 @@ class FFmpegRunner:
         many seconds: ffmpeg can, rarely, deadlock with every thread waiting (seen with 9.0).
         """
         argv = [self.ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "warning", "-progress", "pipe:1", *args]
-        tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        tail = StderrTail()
         progress: dict[str, str] = {}
         start = time.monotonic()
         try:
@@ -225,8 +229,10 @@ class FFmpegRunner:
             for r in readers:
                 r.join(timeout=5)
         elapsed = time.monotonic() - start
-        stderr_tail = "\n".join(tail)
+        stderr_tail = tail.text()
         ctx = dict(context, argv=argv, returncode=proc.returncode, stderr_tail=stderr_tail)
+        if tail.decode_errors:
+            ctx["decode_errors"] = tail.decode_errors
         if outcome in ("cancelled", "interrupted"):
             raise Cancelled("cancelled by the user", stage=stage, **ctx)
         if outcome == "stalled":
@@ -245,7 +251,8 @@ class FFmpegRunner:
             cls, hint = classify_failure(stderr_tail)
             raise cls(f"ffmpeg failed during {stage} (exit {proc.returncode}): {key_line(stderr_tail)}", stage=stage,
                       hint=hint, **ctx)
-        return RunResult(argv, proc.returncode, elapsed, stderr_tail, dict(progress))
+        return RunResult(argv, proc.returncode, elapsed, stderr_tail, dict(progress), tail.decode_errors,
+                         list(tail.decode_examples))
 
     def list_encoders(self) -> set[str]:
         out = subprocess.run([self.ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True,
@@ -271,9 +278,9 @@ class FFmpegRunner:
         return True, "trial encode succeeded"
 
 
-def _read_stderr(stream, tail: collections.deque[str]) -> None:
+def _read_stderr(stream, tail: StderrTail) -> None:
     for raw in iter(stream.readline, b""):
-        tail.append(raw.decode("utf-8", "replace").rstrip())
+        tail.add(raw.decode("utf-8", "replace"))
     stream.close()
 
 

@@ -312,6 +312,11 @@ class JobRepository:
                                 .order_by(db.events.c.id)).mappings().all()
         return [dict(r) for r in rows]
 
+    def note(self, job_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Record an event of the job (e.g. the decode errors a chunk met on some worker)."""
+        with self.engine.begin() as conn:
+            self._event(conn, job_id, kind, data)
+
     def _row(self, conn: Any, job_id: str) -> Job:
         return Job.from_row(conn.execute(select(db.jobs).where(db.jobs.c.id == job_id)).mappings().one())
 

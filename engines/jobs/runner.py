@@ -7,7 +7,8 @@
   count) and stored content-addressed: a chunk with the same content hash — its slice of the
   plan, its sources' identities, profile and encoder — is reused, by this job on resume or by
   any job of the tenant after an edit elsewhere in the timeline.
-- Each chunk has a timeout from its length and the profile's expected speed, and up to
+- Each pass has a timeout from its planned work (``engines.planning.budget``) and a stall
+  watchdog against hangs; each chunk has up to
   ``MAX_ATTEMPTS`` attempts with exponential backoff; the last failure (stage, chunk, stderr
   tail) is the job's error.
 - Cancel (a flag in the database, seen by the heartbeat) ends every running ffmpeg of the job
@@ -39,11 +40,15 @@ from engines.media_v2.storage import ObjectStore
 from engines.model.project import load_project
 from engines.model.timebase import parse_fps, to_ffmpeg_seconds
 from engines.owners import lease_owner
+from engines.planning.audio_passes import plan_audio_windows
+from engines.planning.budget import pass_timeout, stall_seconds
 from engines.planning.chunks import chunk_frames_of
-from engines.planning.loudness import Target, apply_loudness, loudness_target
+from engines.planning.loudness import Target, loudness_target
 from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
-from engines.rendering.loudness import measure_file, measure_mix
-from engines.rendering.renderer import Renderer
+from engines.redaction import redact, redact_paths
+from engines.rendering.audio import render_sound
+from engines.rendering.loudness import measure_file
+from engines.rendering.renderer import Renderer, decode_warnings
 
 from .records import Chunk, ChunkState, Job, JobState
 from .repository import JobRepository, Limits
@@ -51,6 +56,7 @@ from .repository import JobRepository, Limits
 # pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes
 REMUX_ARGS = ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact"]
 MAX_ATTEMPTS = 3
+DECODE_EVENT = "decode_errors"  # a pass met damaged input: the job's result says so
 BACKOFF = 0.5  # seconds, doubled per attempt
 Progress = Callable[[float, dict[str, Any]], None]
 
@@ -147,23 +153,23 @@ class JobRunner:
         identities = {info.path: (named[name] if not named[name].startswith("path:") else source_identity(info.path))
                       for name, info in sources.media.items()}
         return JobContext(job, profile, decision, plan, full, parse_fps(full.fps), full.frames, identities,
-                          svc.library.store(job.env), options, loudness_target(project, profile))
+                          svc.library.store(job.env), options, loudness_target(project, profile),
+                          tuple(plan_audio_windows(project, full)))
 
     def render_audio(self, ctx: "JobContext", cancel: threading.Event) -> float:
-        """The whole timeline's sound, once (no AAC priming at chunk seams); seconds it took."""
+        """The whole timeline's sound, once (no AAC priming at chunk seams), in windows when the
+        timeline is long (``engines.rendering.audio``); seconds it took."""
         t = time.monotonic()
         job = ctx.job
         audio_key = keys.render_key(job.tenant, job.env, job.id, "audio.m4a")
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
-                audio = ctx.plan(streams="audio")
-                if ctx.loudness is not None:
-                    # the whole mix measured once, one gain for every chunk
-                    audio = apply_loudness(audio, measure_mix(self.service, audio, cancel=cancel, job_id=job.id),
-                                           ctx.loudness)
-                self.service.encode(audio, target, cancel=cancel, stage="audio", job_id=job.id,
-                                    timeout=self._timeout(ctx.total, ctx.full, ctx.profile.speed_factor * 20, {}))
+                self._note_decode_errors(job.id, render_sound(
+                    self.service, ctx.plan, list(ctx.audio_windows), target, bitrate=ctx.profile.audio_bitrate,
+                    timeout=lambda p: self._timeout(p, ctx.profile.speed_factor, ctx.options, "audio"),
+                    stall_timeout=stall_seconds(ctx.full), cancel=cancel, stage="audio", job_id=job.id,
+                    loudness=ctx.loudness))  # the whole mix measured once, one gain for every chunk
                 ctx.store.put_file(audio_key, target, move=True)
         return round(time.monotonic() - t, 3)
 
@@ -243,6 +249,8 @@ class JobRunner:
         meta = {"profile_name": profile.name, "hw_encoder_used": decision.encoder, "hardware": decision.to_dict(),
                 "plan_hash": full.plan_hash, "chunk_count": len(chunks), "frames": total, "duration": full.duration,
                 "reused_chunks": sum(1 for c in chunks if c.reused), "timings": timings,
+                # damaged sources the plan knew of, and decode errors ffmpeg reported while rendering
+                "warnings": [*full.meta.get("warnings", []), *self._decode_errors_noted(job_id)],
                 "ffmpeg_version": svc.runner.version, "job_id": job_id, "loudness": loudness,
                 **({"sidecars": sidecars} if sidecars else {})}
         svc.library.registry.put_artifact(Artifact(
@@ -286,8 +294,10 @@ class JobRunner:
             try:
                 with tempfile.TemporaryDirectory(prefix="cutlite-chunk-") as work:
                     padded = Path(work) / f"padded_{idx:05d}.mp4"
-                    self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id, chunk_index=idx,
-                                        timeout=self._timeout(window.frames, window, profile.speed_factor, options))
+                    run = self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id,
+                                              chunk_index=idx, timeout=self._timeout(window, profile.speed_factor, options),
+                                              stall_timeout=stall_seconds(window))
+                    self._note_decode_errors(job_id, decode_warnings(f"chunk {idx}", run))
                     target = Path(work) / f"chunk_{idx:05d}.mp4"
                     self._cut(padded, target, c.start_frame - start, frames, fps, cancel, job_id, idx)
                     _, checksum = store.put_file(key, target, move=True)
@@ -322,13 +332,23 @@ class JobRunner:
             raise FFmpegError(f"chunk {idx} has {got} frames after the cut, not {frames}", stage="verify",
                               job_id=job_id, chunk_index=idx, retryable=True)
 
+    def _note_decode_errors(self, job_id: str, warnings: list[str]) -> None:
+        """Kept as job events: the join reads them back, whichever worker rendered the pass."""
+        if warnings:
+            self.repo.note(job_id, DECODE_EVENT, {"warnings": warnings})
+
+    def _decode_errors_noted(self, job_id: str) -> list[str]:
+        seen: dict[str, None] = {}  # in order, once (a retried chunk meets them again)
+        for event in self.repo.events(job_id):
+            if event["kind"] == DECODE_EVENT:
+                seen.update(dict.fromkeys(event["data"].get("warnings", [])))
+        return list(seen)
+
     @staticmethod
-    def _timeout(frames: int, plan: RenderPlan, speed_factor: float, options: dict[str, Any]) -> float:
-        """From the chunk's length and the profile's expected speed, with generous slack (overridable)."""
-        if options.get("chunk_timeout"):
-            return float(options["chunk_timeout"])
-        seconds = float(Fraction(frames) / parse_fps(plan.fps))
-        return 30 + 4 * seconds / max(speed_factor, 0.01)
+    def _timeout(plan: RenderPlan, speed_factor: float, options: dict[str, Any], kind: str = "chunk") -> float:
+        """From the pass's planned work (``engines.planning.budget``), unless the job sets one."""
+        given = options.get(f"{kind}_timeout")
+        return float(given) if given else pass_timeout(plan, speed_factor)
 
     def cleanup(self, job_id: str, *, partial: bool) -> None:
         """Remove the job's intermediates (audio; the output too when cancelled)."""
@@ -375,6 +395,7 @@ class JobContext:
     store: ObjectStore
     options: dict[str, Any]
     loudness: Target | None = None    # the profile's loudness target (None: the mix as it is)
+    audio_windows: tuple[tuple[int, int], ...] = ()  # output frames the sound is rendered in
 
 
 class RetryChunk(Exception):
@@ -395,9 +416,10 @@ def error_record(exc: Exception, stage: str = "run") -> dict[str, Any]:
     if isinstance(exc, CutliteError):
         err = exc.to_dict()
         err["context"].pop("argv", None)
-        return err
-    return {"code": "internal", "message": f"{type(exc).__name__}: {exc}", "stage": stage, "hint": None,
-            "context": {}}
+        err["context"].pop("path", None)
+        return redact(err)  # served to clients: stderr lines name server files
+    return {"code": "internal", "message": redact_paths(f"{type(exc).__name__}: {exc}"), "stage": stage,
+            "hint": None, "context": {}}
 
 
 def start_heartbeat(repo: JobRepository, job_id: str, owner: str, cancel: threading.Event,

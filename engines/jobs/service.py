@@ -144,6 +144,8 @@ class JobService:
         registry = self.renderer.library.registry
         art = registry.artifact_by_key(job.tenant, job.env, job.output_key) if job.output_key else None
         view["output_artifact"] = art.model_dump() if art else None
+        # what the result should be read with: damaged sources used, decode errors while rendering
+        view["warnings"] = list(art.meta.get("warnings", [])) if art else []
         return view
 
     def output_path(self, job: Job) -> Path:

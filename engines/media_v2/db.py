@@ -22,6 +22,7 @@ assets = Table(
     Column("size", BigInteger, nullable=False),
     Column("probe", JSON, nullable=False),
     Column("created_at", String(40), nullable=False),
+    Column("meta", JSON, nullable=False, server_default="{}"),
     UniqueConstraint("tenant", "env", "content_hash", name="uq_media_assets_content"),
 )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engines.errors import AssetError, AssetNotFound, MediaTooLong, StorageError
+from engines.ffmpeg.damage import DamageSpan
 from engines.ffmpeg.probe import probe
 from engines.model.project import Project
 from engines.settings import storage_url
@@ -84,7 +85,7 @@ class MediaLibrary:
         key = existing.source_key if existing else keys.source_key(tenant, env, asset_id, ext)
         size, checksum = self.store(env).put_file(key, src, move=move)
         asset = Asset(id=asset_id, tenant=tenant, env=env, kind=info.kind, content_hash=checksum,
-                      original_name=_safe_name(name), source_key=key, size=size, probe=info.to_dict(),
+                      original_name=_safe_name(name), source_key=key, size=size, probe=info.facts(),
                       created_at=utc_now())
         asset, created = self.registry.add_asset(asset) if existing is None else (existing, False)
         self.registry.put_artifact(Artifact(
@@ -119,12 +120,31 @@ class MediaLibrary:
             raise AssetError(f"the source of asset {asset.id} is missing from the store", stage="lookup",
                              asset_id=asset.id, hint="re-upload the file") from exc
 
+    # ------------------------------------------------------------------ damage
+
+    def record_damage(self, asset: Asset, spans: list[DamageSpan], found_by: str) -> Asset:
+        """Store what a full decode of the asset's source found (an empty list: it decoded clean)."""
+        updated = self.registry.update_asset_meta(asset.tenant, asset.env, asset.id,
+                                                  damage=[s.to_dict() for s in spans], damage_found_by=found_by)
+        return updated or asset
+
+    def damage_of(self, project: Project, asset_id: str) -> tuple[DamageSpan, ...]:
+        """``sources.DamageLookup``: the damaged spans known for a project's ``asset_id``."""
+        asset = self.registry.get_asset(project.tenant, project.env, asset_id, with_artifacts=False) \
+            if keys.ASSET_ID_RE.fullmatch(asset_id) else None
+        return known_damage(asset)
+
     def lookup(self, project: Project, asset_id: str) -> str | None:
         """``sources.AssetLookup``: the local file behind a project's ``asset_id`` (same tenant/env)."""
         try:
             return str(self.source_path(self.get_asset(project.tenant, project.env, asset_id)))
         except AssetError:
             return None
+
+
+def known_damage(asset: Asset | None) -> tuple[DamageSpan, ...]:
+    """The damaged spans stored in an asset's meta (none when never scanned or clean)."""
+    return tuple(DamageSpan.from_dict(d) for d in (asset.meta.get("damage") or [])) if asset else ()
 
 
 def _safe_name(name: str) -> str:

@@ -73,7 +73,14 @@ class Asset(_Scoped):
     size: int
     probe: dict[str, Any]
     created_at: str
+    meta: dict[str, Any] = {}  # learnt after registration: "damage" (spans a full decode found)
     artifacts: list[Artifact] = []
+
+    @field_validator("probe")
+    @classmethod
+    def _no_path(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """Probe facts never carry a server path (rows stored before this rule included)."""
+        return {k: x for k, x in v.items() if k != "path"}
 
     @property
     def duration(self) -> float | None:

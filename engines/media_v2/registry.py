@@ -68,6 +68,17 @@ class Registry:
             asset = asset.model_copy(update={"artifacts": self.artifacts(tenant, env, asset_id)})
         return asset
 
+    def update_asset_meta(self, tenant: str, env: str, asset_id: str, **values: Any) -> Asset | None:
+        """Set keys of an asset's meta (the rest is kept); the updated asset, or None if unknown."""
+        check_scope(tenant, env)
+        cond = and_(db.assets.c.tenant == tenant, db.assets.c.env == env, db.assets.c.id == asset_id)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(db.assets.c.meta).where(cond)).first()
+            if row is None:
+                return None
+            conn.execute(update(db.assets).where(cond).values(meta={**(row[0] or {}), **values}))
+        return self.get_asset(tenant, env, asset_id)
+
     # ------------------------------------------------------------------ artifacts
 
     def put_artifact(self, artifact: Artifact) -> Artifact:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from engines.model.project import Duck, Project
 from engines.model.timebase import frames_to_seconds
@@ -67,13 +66,11 @@ def depth_points(plan: DuckPlan) -> list[tuple[Fraction, float]]:
     return points
 
 
-def duck_stream(g: Any, labels: list[str], plan: DuckPlan | None, offset: Fraction, total: int) -> list[str]:
-    """A track's clip streams as one, lowered under the named tracks; unchanged without a plan.
-
-    ``offset`` is the absolute time of the streams' first sample, ``total`` their sample count."""
-    if plan is None or not labels or not plan.spans:
-        return labels
+def duck_filter(plan: DuckPlan | None, offset: Fraction) -> str | None:
+    """The ducking gain of a stream whose first sample is at absolute time ``offset`` (None: no
+    ducking). Applied to each of a ducked track's clips: a function of absolute time, so the
+    clips need not be mixed into one stream first and every window gets the same samples."""
+    if plan is None or not plan.spans:
+        return None
     depth = piecewise_linear([(t - offset, v) for t, v in depth_points(plan)], "t")
-    gain = f"pow(10\\,-{num(plan.duck.amount_db)}*({depth})/20)"
-    mixed = [f"amix=inputs={len(labels)}:duration=longest:dropout_transition=0:normalize=0"] if len(labels) > 1 else []
-    return [g.add(labels, [*mixed, f"volume={gain}:eval=frame", f"atrim=end_sample={total}"], "duck")]
+    return f"volume=pow(10\\,-{num(plan.duck.amount_db)}*({depth})/20):eval=frame"

@@ -14,10 +14,12 @@ How the timeline becomes a graph:
 - overlay clips are placed in time with ``setpts=N+start`` and composited in order with
   ``overlay`` (eof passes the picture below through); text is drawn with ``drawtext`` from a file;
 - audio: each clip is trimmed, tempo-changed (pitch kept), gain-automated, padded/trimmed to
-  its exact sample count, faded across transitions, delayed to its start and summed with
-  ``amix`` (no normalisation: ``volume`` is a gain) over a silent bed of the timeline's length;
-  a ducked track's clips are mixed as one stream first and lowered under the named tracks
-  (``ducking.py``); loudness normalisation follows the mix (``loudness.py``, after measuring);
+  its exact sample count and faded across transitions; clips that do not overlap in time are
+  joined in order into one continuous lane (silence padded between), and the few lanes are summed
+  with ``amix`` (no normalisation: ``volume`` is a gain). Clips reading the same part of a source
+  share one input (``sound``: why this keeps the cost linear in the clip count). A ducked track's
+  clips carry their ducking gain, a function of absolute time (``ducking.py``); loudness
+  normalisation follows the mix (``loudness.py``, after measuring);
 - captions tracks are burnt in last, over the composed picture, by libass (``captions.py``).
 """
 
@@ -43,8 +45,10 @@ from engines.model.timeline import PlacedClip, Timeline, place_project
 from .captions import CAPTION_FONTS_DIR, CaptionSources, build_ass, sidecars, track_cues
 from .chunks import Chunk, plan_chunks
 from .color import BT709_TAGS, input_params, pinned_format, to_bt709
-from .ducking import DuckPlan, duck_stream, plan_ducks
+from .damage import damage_warnings
+from .ducking import DuckPlan, duck_filter, plan_ducks
 from .filtergraph import chain, num, piecewise_linear, quote, rate
+from .sound import assign_lanes, source_runs
 
 PLAN_VERSION = "cutlite.plan/1"
 DEFAULT_FONT = str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf")  # bundled, with its licence
@@ -108,6 +112,9 @@ def hash_plan(plan: RenderPlan, sources: dict[str, str] | None = None) -> str:
     cache folder for the same object, another probe report) hashes the same."""
     doc = plan.model_dump(exclude={"plan_hash"})
     doc["links"] = portable_links(doc["links"])
+    # warnings say something about the output, they are not part of it: damage found in a source
+    # after a job was submitted must not make its plan "changed"
+    doc["meta"].pop("warnings", None)
     if sources is not None:
         for inp in doc["inputs"]:
             inp["path"] = sources.get(inp["asset"], inp["path"])
@@ -250,6 +257,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     for pc in full.clips():
         if pc.frames <= 0:
             g.warnings.append(f"{pc.path}: shorter than one frame at {fraction_text(fps)} fps; not shown")
+    g.warnings += damage_warnings(timeline, media)
     plan = RenderPlan(
         project_id=project.id, tenant=project.tenant, env=project.env, profile=profile.name,
         width=width, height=height, fps=rate(fps), frames=b - a,
@@ -318,7 +326,7 @@ def _floor_micros(seconds: Fraction) -> Fraction:
     return Fraction(seconds.numerator * 1_000_000 // seconds.denominator, 1_000_000)
 
 
-def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only: bool = False) -> int:
+def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
     clip = pc.clip
     seconds = frames_to_seconds(pc.frames, out.fps)
     args: list[str]
@@ -330,8 +338,6 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out, *, audio_only:
         args = ["-ss", to_ffmpeg_seconds(seek), "-t", to_ffmpeg_seconds(span)]
         if info.video is not None:
             args += NO_ROTATION
-        if audio_only:
-            args += ["-vn"]
     index = len(g.inputs)
     g.inputs.append(PlanInput(index=index, clip=clip.id, asset=clip.asset or "", path=info.path,
                               kind=info.kind, args=args))
@@ -629,7 +635,7 @@ def _atempo(speed: Fraction) -> list[str]:
 
 def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out, base: int,
            window: tuple[int, int], ducks: dict[int, DuckPlan] | None = None) -> None:
-    """The mix of every clip's sound for the output frames ``window``.
+    """Every clip's sound for the output frames ``window``, as a few continuous lanes (``sound``).
 
     Sample positions are computed from absolute frames (``base`` is the timeline's first frame
     in the full render), so a window's samples line up with the full render's.
@@ -641,9 +647,8 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
 
     fmt = f"aformat=sample_fmts=fltp:sample_rates={sr}:channel_layouts=stereo"
     total = at(timeline.frames)
-    sources = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total}"], "bed")]
+    sounding: list[tuple[PlacedClip, MediaInfo, tuple[PlacedClip, ...], int, int]] = []
     for ti, placed in enumerate(timeline.tracks):
-        first = len(sources)  # this track's clip streams: sources[first:] (ducking works on them as one)
         for i, pc in enumerate(placed):
             clip = pc.clip
             if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0:
@@ -651,12 +656,29 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             info = media.get(clip.asset or "")
             if info is None or info.audio is None:
                 continue  # no sound, or a slate's silence
-            idx = _clip_input_index(g, pc, info, out)
-            _, preroll = _seek(pc, out)
-            n = at(pc.end) - at(pc.start)
-            filters: list[str | None] = [f"atrim=start={to_ffmpeg_seconds(preroll)}" if preroll else None,
-                                         "asetpts=PTS-STARTPTS", f"aresample={sr}", *_atempo(clip.speed), fmt,
-                                         "apad", f"atrim=end_sample={n}", f"asetpts=N/{sr}/TB"]
+            sounding.append((pc, info, placed, i, ti))
+    spans = [(at(pc.start), at(pc.end)) for pc, *_ in sounding]
+    lanes = assign_lanes(spans)
+    feeds = _sound_feeds(g, [(pc, info) for pc, info, *_ in sounding], out)
+    # each lane: its clips in order, each padded with the silence up to the next one (or the end)
+    by_lane: dict[int, list[int]] = {}
+    for k in sorted(range(len(sounding)), key=lambda k: (spans[k][0], k)):
+        by_lane.setdefault(lanes[k], []).append(k)
+    streams = []
+    for lane in sorted(by_lane):
+        members = by_lane[lane]
+        parts = []
+        if spans[members[0]][0] > 0:
+            parts.append(g.add([], [f"anullsrc=r={sr}:cl=stereo", fmt, f"atrim=end_sample={spans[members[0]][0]}"],
+                               "sil"))
+        for j, k in enumerate(members):
+            pc, info, placed, i, ti = sounding[k]
+            clip = pc.clip
+            n = spans[k][1] - spans[k][0]
+            after = (spans[members[j + 1]][0] if j + 1 < len(members) else total) - spans[k][1]
+            feed, head_filters = feeds[k]
+            filters: list[str | None] = [*head_filters, *_atempo(clip.speed), fmt, "apad", f"atrim=end_sample={n}",
+                                         f"asetpts=N/{sr}/TB"]
             kf = clip.volume
             if kf.constant is not None:
                 filters.append(None if kf.constant == 1 else f"volume={num(kf.constant)}")
@@ -665,27 +687,71 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
                 head = frames_to_seconds(pc.head, out.fps) + pc.offset
                 filters.append(f"volume={piecewise_linear([(t - head, v) for t, v in kf.points], 't')}:eval=frame")
             filters += _crossfades(placed, i, pc, out)
-            filters.append(f"adelay=delays={at(pc.start)}S:all=1")
-            sources.append(g.add([f"{idx}:{info.audio.index}"], filters, "a"))
-        sources[first:] = duck_stream(g, sources[first:], (ducks or {}).get(ti), frames_to_seconds(base, out.fps),
-                                      total)
+            # a ducked track's clip, lowered while the named tracks sound: its gain is a function
+            # of absolute time (the clip's first sample is absolute sample ``base + start``)
+            offset = Fraction(frames_to_samples(base + pc.start, out.fps, sr), sr)
+            filters.append(duck_filter((ducks or {}).get(ti), offset))
+            filters.append(f"apad=pad_len={after}" if after > 0 else None)
+            parts.append(g.add([feed], filters, "a"))
+        streams.append(parts[0] if len(parts) == 1 else
+                       g.add(parts, [f"concat=n={len(parts)}:v=0:a=1", f"asetpts=N/{sr}/TB"], "lane"))
     lead = frames_to_samples(window[0], out.fps, sr) - frames_to_samples(base, out.fps, sr)
     length = frames_to_samples(window[1], out.fps, sr) - frames_to_samples(window[0], out.fps, sr)
     trim = f"atrim=start_sample={lead}:end_sample={lead + length}" if (lead, length) != (0, total) else None
-    if len(sources) == 1:
-        g.chains.append(chain([sources[0]], [trim, "asetpts=N/SR/TB" if trim else None, fmt], "aout"))
-        return
-    g.chains.append(chain(sources, [f"amix=inputs={len(sources)}:duration=first:dropout_transition=0:normalize=0",
-                                    f"atrim=end_sample={total}", trim, "asetpts=N/SR/TB" if trim else None, fmt],
+    if not streams:
+        streams = [g.add([], [f"anullsrc=r={sr}:cl=stereo", f"atrim=end_sample={total}"], "bed")]
+    mix = None if len(streams) == 1 else f"amix=inputs={len(streams)}:duration=first:dropout_transition=0:normalize=0"
+    g.chains.append(chain(streams, [mix, f"atrim=end_sample={total}", trim, "asetpts=N/SR/TB" if trim else None, fmt],
                           "aout"))
 
 
-def _clip_input_index(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
-    """The input already opened for this clip's picture, or a new audio-only one."""
-    for inp in g.inputs:
-        if inp.clip == pc.clip.id:
-            return inp.index
-    return _input(g, pc, info, out, audio_only=info.video is not None)
+def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Out) -> list[tuple[str, list[str]]]:
+    """For each clip with sound: the stream its sound comes from and the filters that cut its part
+    out of it, starting at its first sample on a 0-based clock.
+
+    Sound is read from audio-only inputs, one per source run (``sound.source_runs``), decoded once
+    and split among the run's clips. Each input is seeked ``PREROLL`` before the run's first
+    sample and the clips are cut on the stream's own timestamps: an audio input seek may land a
+    codec frame late (measured: 478 samples past a 0.5 s seek in a 44.1 kHz AAC file), so where it
+    lands must not decide which sample a clip starts with.
+    """
+    sr = out.sample_rate
+    feeds: list[tuple[str, list[str]]] = [("", [])] * len(sounds)
+    reads = []
+    for pc, _ in sounds:
+        seek, preroll = _seek(pc, out)
+        point = seek + preroll  # the sound's first source second
+        reads.append((point, point + frames_to_seconds(pc.frames, out.fps) * pc.clip.speed))
+    groups: dict[tuple[str, int], list[int]] = {}
+    for k, (_, info) in enumerate(sounds):
+        assert info.audio is not None
+        groups.setdefault((info.path, info.audio.index), []).append(k)
+    for (_, stream), members in groups.items():
+        for run in source_runs([reads[k] for k in members]):
+            ks = [members[r] for r in run]
+            first = max(Fraction(0), min(reads[k][0] for k in ks) - PREROLL)
+            last = max(reads[k][1] for k in ks)
+            pc0, info = sounds[ks[0]]
+            idx = len(g.inputs)
+            g.inputs.append(PlanInput(index=idx, clip=pc0.clip.id, asset=pc0.clip.asset or "", path=info.path,
+                                      kind=info.kind, args=["-ss", to_ffmpeg_seconds(first), "-t",
+                                                            to_ffmpeg_seconds(last - first + SEEK_MARGIN), "-vn"]))
+            if len(ks) == 1:
+                labels = [f"{idx}:{stream}"]
+            else:
+                labels = [g.label("s") for _ in ks]
+                g.chains.append(chain([f"{idx}:{stream}"], [f"asplit={len(ks)}"], "][".join(labels)))
+            for k, label in zip(ks, labels):
+                # cut on the source's timestamps (start/end compare them; start_sample/end_sample
+                # count samples), put the cut-in point at 0 and let aresample pad what is missing
+                # before the first decoded sample (a decoder's first frame may start a few samples
+                # late: 22 in a 44.1 kHz AAC file, measured): a window starting inside a clip then
+                # gets the same samples as the full render
+                a = to_ffmpeg_seconds(reads[k][0] - first)
+                b = to_ffmpeg_seconds(reads[k][1] - first + SEEK_MARGIN)
+                feeds[k] = (label, [f"atrim=start={a}:end={b}", f"asetpts=PTS-{a}/TB",
+                                    f"aresample={sr}:async=1:first_pts=0"])
+    return feeds
 
 
 def _crossfades(placed: tuple[PlacedClip, ...], i: int, pc: PlacedClip, out: _Out) -> list[str]:

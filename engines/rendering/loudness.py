@@ -18,9 +18,10 @@ from engines.planning.plan import RenderPlan
 
 
 def measure_file(runner: FFmpegRunner, path: str | Path, *, cancel: threading.Event | None = None,
-                 **context: Any) -> Measurement:
+                 input_args: list[str] | None = None, **context: Any) -> Measurement:
+    """``input_args`` describe a raw input (format, rate, channels), such as a job's joined PCM."""
     # "-v info": the summary is an info line; framelog=quiet keeps the per-frame lines out
-    result = runner.run(["-v", "info", "-i", str(path), "-map", "0:a:0", "-af",
+    result = runner.run(["-v", "info", *(input_args or []), "-i", str(path), "-map", "0:a:0", "-af",
                          "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
                         stage="loudness", cancel=cancel, timeout=600, **context)
     measured = parse_ebur128(result.stderr_tail)

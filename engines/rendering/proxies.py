@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import AssetError, Cancelled, CutliteError
+from engines.ffmpeg.damage import scan_damage
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
 from engines.ffmpeg.profiles import RenderProfile, fps_divisor, get_profile, nearest_even, resolve_encoder
@@ -200,8 +201,8 @@ class ProxyLadder:
         runner = self.service.runner
         with tempfile.TemporaryDirectory(prefix="cutlite-proxy-") as work:
             out = Path(work) / "proxy.mp4"
-            runner.run([*plan.args, str(out)], stage="proxy", timeout=generation_timeout(asset, profile),
-                       cancel=cancel, asset_id=asset.id, key=key)
+            run = runner.run([*plan.args, str(out)], stage="proxy", timeout=generation_timeout(asset, profile),
+                             cancel=cancel, asset_id=asset.id, key=key)
             frames = count_video_frames(out)
             if frames < 1:
                 raise AssetError(f"the proxy of {asset.id} has no frames", stage="proxy", key=key)
@@ -209,11 +210,21 @@ class ProxyLadder:
         meta = {"profile_name": profile.name, "source_asset_id": asset.id, "hw_encoder_used": decision.encoder,
                 "hardware": decision.to_dict(), "ffmpeg_version": runner.version, "width": plan.width,
                 "height": plan.height, "fps": fraction_text(plan.fps), "frames": frames,
-                "seconds": round(time.monotonic() - started, 3)}
+                "seconds": round(time.monotonic() - started, 3), "decode_errors": run.decode_errors}
+        self.note_damage(asset, source, run.decode_errors)
         art = Artifact(id=keys.new_artifact_id(), tenant=asset.tenant, env=asset.env, asset_id=asset.id,
                        kind="proxy", profile=profile.name, key=key, size=size, checksum=checksum, meta=meta,
                        created_at=utc_now())
         return self.library.registry.put_artifact(art)
+
+
+    def note_damage(self, asset: Asset, source: Path, decode_errors: int) -> None:
+        """Proxy generation decodes the whole source: when its decoders complained, find where
+        (``scan_damage``) and keep the spans in the asset's meta, for every plan that uses them."""
+        if decode_errors:
+            self.library.record_damage(asset, scan_damage(source), "proxy")
+        elif "damage" not in asset.meta:
+            self.library.record_damage(asset, [], "proxy")
 
 
 def generation_timeout(asset: Asset, profile: RenderProfile) -> float:

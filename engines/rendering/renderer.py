@@ -22,12 +22,13 @@ from engines.errors import AssetError, FFmpegError
 from engines.ffmpeg.hardware import HardwareDecision, decide_hardware, requested_hw
 from engines.ffmpeg.probe import count_video_frames
 from engines.ffmpeg.profiles import RenderProfile, get_profile
-from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, detect_hardware
+from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, RunResult, detect_hardware
 from engines.media_v2.library import MediaLibrary
 from engines.model.project import Project, load_project
 from engines.planning.chunks import chunk_frames_of
 from engines.planning.loudness import apply_loudness, loudness_target
 from engines.planning.plan import RenderPlan, build_plan
+from engines.redaction import redact_paths
 
 from .caption_sources import gather_captions
 from .loudness import measure_mix
@@ -45,6 +46,7 @@ class RenderResult:
     elapsed: float
     plan_hash: str
     encoder: str
+    warnings: tuple[str, ...] = ()  # decode errors ffmpeg met in the sources
 
 
 class Renderer:
@@ -82,9 +84,11 @@ class Renderer:
         return load_project(project), Path.cwd()
 
     def gather(self, project: Project, base_dir: Path, *, slate_missing: bool = False) -> Sources:
-        """Every asset resolved and probed; with ``slate_missing``, media that cannot be found is a
-        slate with a warning instead of a blocking problem."""
-        sources = gather_sources(project, base_dir, lookup=self.asset_lookup)
+        """Every asset resolved and probed (with the damage known of registered ones); with
+        ``slate_missing``, media that cannot be found is a slate with a warning instead of a
+        blocking problem."""
+        damage = self.library.damage_of if any(r.asset_id for r in project.assets.values()) else None
+        sources = gather_sources(project, base_dir, lookup=self.asset_lookup, damage=damage)
         gather_captions(project, base_dir, sources, self.asset_lookup)  # captions tracks' files and fonts
         if slate_missing:
             slate_missing_media(project, sources)
@@ -135,20 +139,21 @@ class Renderer:
         start = time.monotonic()
         partial = out.parent / f".{out.name}.partial-{os.getpid()}-{threading.get_ident()}.mp4"
         try:
-            self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout,
-                        stall_timeout=stall_timeout)
+            run = self.encode(plan, partial, progress=progress, cancel=cancel, timeout=timeout,
+                              stall_timeout=stall_timeout)
             os.replace(partial, out)
         finally:
             partial.unlink(missing_ok=True)
         if progress is not None:
             progress(1.0, {"progress": "end"})
         return RenderResult(str(out), plan.frames, plan.duration, time.monotonic() - start, plan.plan_hash,
-                            str(plan.meta.get("encoder")))
+                            str(plan.meta.get("encoder")), tuple(decode_warnings("render", run)))
 
     def encode(self, plan: RenderPlan, target: Path, *, progress: Progress | None = None,
                cancel: threading.Event | None = None, timeout: float | None = None, stage: str = "render",
-               stall_timeout: float | None = None, **context: Any) -> None:
-        """Run ``plan`` into ``target`` (in a private work folder) and check its frame count."""
+               stall_timeout: float | None = None, **context: Any) -> RunResult:
+        """Run ``plan`` into ``target`` (in a private work folder) and check its frame count; what
+        the run reported (decode errors among it)."""
         with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
             _write_work_folder(plan, Path(work))
 
@@ -157,15 +162,25 @@ class Renderer:
                     frame = int(block.get("frame", "0") or 0)
                     progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
 
-            self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
-                            on_progress=on_progress, stall_timeout=stall_timeout, plan_hash=plan.plan_hash,
-                            profile=plan.profile, **context)
+            result = self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
+                                     on_progress=on_progress, stall_timeout=stall_timeout, plan_hash=plan.plan_hash,
+                                     profile=plan.profile, **context)
         if plan.streams != "audio":
             frames = count_video_frames(target)
             if frames != plan.frames:
                 raise FFmpegError(f"the output has {frames} frames, the plan {plan.frames}", stage="verify",
                                   plan_hash=plan.plan_hash, retryable=True, **context,
                                   hint="this is an engine bug if it repeats: report it with `cutlite plan --json`")
+        return result
+
+
+def decode_warnings(what: str, run: RunResult) -> list[str]:
+    """A warning when ffmpeg's decoders reported damaged input during a pass that still succeeded."""
+    if not run.decode_errors:
+        return []
+    return [f"{what}: ffmpeg reported {run.decode_errors} decode error(s) in the sources, e.g. "
+            f"{redact_paths(run.decode_examples[0]) if run.decode_examples else 'see the log'}; "
+            "the output conceals them: check the sources"]
 
 
 def _write_work_folder(plan: RenderPlan, work: Path) -> None:

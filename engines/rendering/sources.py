@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from engines.errors import AssetError
 from engines.ffmpeg.probe import MediaInfo, probe
@@ -23,6 +23,8 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local
 
 # asset_id -> local file path of its source (media_v2 plugs in here); None when unknown.
 AssetLookup = Callable[[Project, str], str | None]
+# asset_id -> the damaged spans a full decode of its source found (media_v2's asset meta)
+DamageLookup = Callable[[Project, str], tuple[Any, ...]]
 
 
 @dataclass
@@ -56,7 +58,7 @@ def local_paths_allowed(project: Project) -> bool:
 
 
 def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLookup | None = None,
-                   prober: Callable[[str], MediaInfo] = probe) -> Sources:
+                   prober: Callable[[str], MediaInfo] = probe, damage: DamageLookup | None = None) -> Sources:
     base = Path(base_dir)
     out = Sources()
     used = sorted({c.asset for _, _, c in project.clip_paths() if c.asset})
@@ -84,6 +86,8 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
             out.problems.append(f"{where}: {exc.message}")
             continue
         probed[path] = info
+        if damage is not None and ref.asset_id:
+            info = replace(info, damage=damage(project, ref.asset_id))
         out.media[name] = info
     out.problems += check_media(project, out.media)
     gather_fonts(project, base, out)

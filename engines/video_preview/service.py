@@ -34,6 +34,7 @@ from engines.errors import AssetError, AssetNotReady, CutliteError, FFmpegError,
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.ffmpeg.profiles import RenderProfile
 from engines.media_v2 import keys
+from engines.media_v2.library import known_damage
 from engines.media_v2.models import Asset
 from engines.model.project import Project
 from engines.model.timebase import fraction_text, frames_to_seconds
@@ -172,6 +173,7 @@ class PreviewService:
             rendered = self._once_more(result, lambda: self.render.render(result.plan, output, **limits))
             result.measured_ms = (time.monotonic() - t) * 1000
             result.output = rendered.output
+            result.warnings += rendered.warnings
         if hls is not None:
             result.hls = self._once_more(result, lambda: encode_hls(self.render, result.plan, Path(hls), **limits))
             if result.measured_ms is None:
@@ -320,7 +322,7 @@ class PreviewService:
             if asset.kind == "video":
                 out.warnings.append(f"assets.{name}: no proxy for {profile.name}; its generation is queued")
                 out.no_proxy.append((name, asset))
-            out.media[name] = info
+            out.media[name] = replace(info, damage=known_damage(asset))  # plans warn where it is used
             detail = "full-resolution fallback (no proxy)" if asset.kind == "video" else "used as it is"
             out.reads.append(AssetRead(name, asset.id, asset.kind, "source", key=asset.source_key, detail=detail))
             if asset.kind == "video":
@@ -344,7 +346,7 @@ class PreviewService:
             source_duration = asset.probe.get("duration")
             if source_duration is not None and info.duration is not None:
                 info = replace(info, duration=max(info.duration, Fraction(str(source_duration))))
-            out.media[name] = info
+            out.media[name] = replace(info, damage=known_damage(asset))  # plans warn where it is used
             exact = "" if rung == profile.name else f" (nearest rung; its {profile.name} proxy is queued)"
             out.reads.append(AssetRead(name, asset.id, "video", "proxy", rung, key, f"proxy {rung}{exact}"))
             if rung != profile.name:
