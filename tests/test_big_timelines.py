@@ -65,7 +65,7 @@ def test_planning_2000_clips_takes_under_a_second_and_opens_the_source_once_for_
     plan = build_plan(proj, media_info, profile, CPU)
     elapsed = time.process_time() - t
     assert elapsed < 1.0, f"validating and planning 2,000 clips took {elapsed:.2f} s of CPU"
-    assert plan.frames == 24000 and plan.samples == 1000 * 48000
+    assert plan.frames == 30000 and plan.samples == 1000 * 48000
     sound = build_plan(proj, media_info, profile, CPU, streams="audio")
     assert len(sound.inputs) == 1 and "amix" not in sound.filter_graph  # one input, one lane, no mix
     assert sound.filter_graph.count("asplit=2000") == 1
@@ -137,7 +137,7 @@ def test_a_300_clip_job_has_exactly_the_planned_frames_and_samples(service, medi
     assert done.state == "COMPLETED", done.error
     out = svc.library.store("dev").local_path(done.output_key)
     m = measure(out, decode=False)
-    assert m.frames == 720 and m.video_seconds == 30
+    assert m.frames == 900 and m.video_seconds == 30
     with av.open(str(out)) as c:
         a = c.streams.audio[0]
         # the container's own count (edit list applied) is exact; decoders hand out whole AAC frames

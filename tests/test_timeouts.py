@@ -37,7 +37,7 @@ def test_the_timeout_grows_with_the_planned_work(media):
              for n in (20, 200)}
     assert chunk[20] == chunk[200]  # a window of a longer timeline: the same clips, the same limit
     many_inputs = _plan(media, 200, window=(0, 200), streams="video")
-    assert len(many_inputs.inputs) == 17
+    assert len(many_inputs.inputs) == 14  # 200 frames at 30 fps: 6.67 s of 0.5 s cuts
     dense = build_plan(load_project(montage(200, {"main": media["red"]}, cut=Fraction(1, 20), source_seconds=Fraction(4),
                                             size=(160, 120))), {"main": probe(media["red"])}, PROFILE, CPU,
                        window=(0, 200), streams="video")
