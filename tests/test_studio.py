@@ -199,7 +199,7 @@ def test_a_render_started_from_the_page_completes_and_downloads(page, tmp_path):
     m = measure(out)
     # draft_360p keeps a 30 fps project at 30 fps: 3.5 s is 105 frames, as the job planned
     assert m.frames == 105 == page.evaluate("() => window.studio.job.frames")
-    assert (m.width, m.height, m.fps) == (160, 120, 24)
+    assert (m.width, m.height, m.fps) == (160, 120, 30)
     assert close_to(m.rgb(12, 80, 60), (255, 0, 0)) and close_to(m.rgb(72, 80, 60), (0, 0, 255))
 
 

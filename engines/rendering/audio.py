@@ -32,9 +32,7 @@ def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: l
     ``plan`` is the job's plan with keyword overrides; ``timeout`` gives each pass its limit
     from its own plan (the final encode's from the whole sound)."""
     whole = plan(streams="audio")
-    if loudness is not None and len(windows) <= 1:
-        windows = [(0, whole.frames)]  # through PCM: measured once, then encoded with the gain
-    if len(windows) <= 1:
+    if len(windows) <= 1 and loudness is None:
         run = renderer.encode(whole, target, cancel=cancel, stage=stage, timeout=timeout(whole),
                               stall_timeout=stall_timeout, **context)
         return decode_warnings("audio", run)
@@ -42,7 +40,8 @@ def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: l
     with tempfile.TemporaryDirectory(prefix="cutlite-audio-") as work:
         joined, piece = Path(work) / "sound.pcm", Path(work) / "window.pcm"
         with open(joined, "wb") as out:
-            for index, (a, b) in enumerate(windows):
+            # with a loudness target, even one window goes through PCM: measured once, then encoded with the gain
+            for index, (a, b) in enumerate(windows or [(0, whole.frames)]):
                 part = to_pcm(plan(window=(a, b), streams="audio"))
                 run = renderer.encode(part, piece, cancel=cancel, stage=stage, timeout=timeout(part),
                                       stall_timeout=stall_timeout, audio_window=index, **context)
