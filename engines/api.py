@@ -50,6 +50,7 @@ from .errors import (
     TooLarge,
     UploadTooLarge,
     ValidationError,
+    most_specific,
 )
 
 SCHEMA = "cutlite.api/1"
@@ -176,13 +177,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     async def register_asset(request: Request, sc: Scope = Depends(scope)) -> JSONResponse:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
-            length = int(request.headers.get("content-length") or 0)
-            if length > max_upload_bytes() + 64 * 1024:
-                raise UploadTooLarge(f"upload larger than the limit of {max_upload_bytes()} bytes", stage="upload")
-            form = await request.form()
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise ValidationError(["file: a multipart field named \"file\" is required"], stage="request")
+            upload = await _uploaded_file(request)
             asset, created = svc.library.register_upload(sc.tenant, sc.env, upload.file, upload.filename or "upload")
         elif ctype.startswith("application/json"):
             body = UriBody.model_validate(await request.json())
@@ -234,13 +229,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
 
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise ValidationError(["content-type: send multipart/form-data with a \"file\""], stage="request")
-        length = int(request.headers.get("content-length") or 0)
-        if length > max_upload_bytes() + 64 * 1024:
-            raise UploadTooLarge(f"upload larger than the limit of {max_upload_bytes()} bytes", stage="upload")
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ValidationError(["file: a multipart field named \"file\" is required"], stage="request")
+        upload = await _uploaded_file(request)
 
         def registered(name: str) -> dict[str, str] | None:
             asset = svc.library.registry.find_by_name(sc.tenant, sc.env, name)
@@ -317,6 +306,18 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     return app
 
 
+async def _uploaded_file(request: Request) -> UploadFile:
+    """The multipart field ``file``, refused before it is read when the request is over the upload limit."""
+    length = int(request.headers.get("content-length") or 0)
+    if length > max_upload_bytes() + 64 * 1024:
+        raise UploadTooLarge(f"upload larger than the limit of {max_upload_bytes()} bytes", stage="upload")
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ValidationError(["file: a multipart field named \"file\" is required"], stage="request")
+    return upload
+
+
 # The one map from the error tree to HTTP statuses: the most specific class listed wins.
 HTTP_STATUS: dict[type[CutliteError], int] = {
     CutliteError: 500,
@@ -338,7 +339,4 @@ HTTP_STATUS: dict[type[CutliteError], int] = {
 
 
 def _status_of(exc: CutliteError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
-    return 500
+    return most_specific(exc, HTTP_STATUS)

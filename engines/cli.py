@@ -34,6 +34,7 @@ from .errors import (
     TooLarge,
     ValidationError,
     from_record,
+    most_specific,
 )
 
 out_console = Console()              # tables for people, on stdout
@@ -638,10 +639,7 @@ EXIT_CODES: dict[type[CutliteError], int] = {
 
 
 def exit_code(exc: CutliteError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in EXIT_CODES:
-            return EXIT_CODES[cls]
-    return 1
+    return most_specific(exc, EXIT_CODES)
 
 
 def _report_error(args: argparse.Namespace, exc: CutliteError) -> None:

@@ -195,6 +195,12 @@ class Cancelled(CutliteError):
     code = "cancelled"
 
 
+def most_specific(exc: CutliteError, table: dict[type[CutliteError], int]) -> int:
+    """The value ``table`` gives the most specific class of ``exc`` it lists (the root is always listed
+    by the CLI's and the API's tables)."""
+    return next(table[cls] for cls in type(exc).__mro__ if cls in table)
+
+
 def _leaves(cls: type[CutliteError]) -> list[type[CutliteError]]:
     return [cls] + [leaf for sub in cls.__subclasses__() for leaf in _leaves(sub)]
 

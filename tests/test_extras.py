@@ -44,6 +44,17 @@ def assert_names_extra(out: subprocess.CompletedProcess[str], module: str, extra
     assert f"cutlite[{extra}]" in err["hint"]
 
 
+def one_second_project(media, tmp_path) -> Path:
+    doc = {"schema_version": 1, "id": "x", "tenant": "acme", "env": "dev",
+           "settings": {"width": 64, "height": 48, "fps": 10},
+           "assets": {"r": {"path": str(media["red"])}},
+           "tracks": [{"id": "v", "kind": "video", "clips": [
+               {"id": "a", "asset": "r", "start": 0, "source_in": 0, "source_out": 1}]}]}
+    project = tmp_path / "p.json"
+    project.write_text(json.dumps(doc))
+    return project
+
+
 def test_a_postgres_url_without_psycopg_names_the_extra(hide):
     env = {**hide("psycopg"), "CUTLITE_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}
     assert_names_extra(cutlite(env, "jobs", "list"), "psycopg", "postgres")
@@ -52,26 +63,14 @@ def test_a_postgres_url_without_psycopg_names_the_extra(hide):
 def test_the_celery_executor_without_celery_names_the_extra(hide, media, tmp_path):
     env = {**hide("celery"), "CUTLITE_EXECUTOR": "celery"}
     assert_names_extra(cutlite(env, "worker", "--name", "w1"), "celery", "celery")
-    doc = {"schema_version": 1, "id": "x", "tenant": "acme", "env": "dev",
-           "settings": {"width": 64, "height": 48, "fps": 10},
-           "assets": {"r": {"path": str(media["red"])}},
-           "tracks": [{"id": "v", "kind": "video", "clips": [
-               {"id": "a", "asset": "r", "start": 0, "source_in": 0, "source_out": 1}]}]}
-    project = tmp_path / "p.json"
-    project.write_text(json.dumps(doc))
+    project = one_second_project(media, tmp_path)
     assert_names_extra(cutlite(env, "render", str(project), "--profile", "draft_360p", "-o",
                                str(tmp_path / "o.mp4")), "celery", "celery")
 
 
 def test_an_s3_store_without_boto3_names_the_extra(hide, media, tmp_path):
     env = {**hide("boto3"), "CUTLITE_STORAGE_URL": "s3://bucket"}
-    doc = {"schema_version": 1, "id": "x", "tenant": "acme", "env": "dev",
-           "settings": {"width": 64, "height": 48, "fps": 10},
-           "assets": {"r": {"path": str(media["red"])}},
-           "tracks": [{"id": "v", "kind": "video", "clips": [
-               {"id": "a", "asset": "r", "start": 0, "source_in": 0, "source_out": 1}]}]}
-    project = tmp_path / "p.json"
-    project.write_text(json.dumps(doc))
+    project = one_second_project(media, tmp_path)
     assert_names_extra(cutlite(env, "render", str(project), "--profile", "draft_360p", "-o",
                                str(tmp_path / "o.mp4")), "boto3", "s3")
 

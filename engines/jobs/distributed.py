@@ -22,16 +22,14 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from engines.errors import BrokerUnavailable, Cancelled, ChunkFailed, CutliteError, JobError
 
+from .operations import JobOperations
 from .records import ChunkState, JobState
 from .repository import JobRepository, Limits
 from .runner import JobRunner, RetryChunk, error_record, max_attempts, start_heartbeat
-
-if TYPE_CHECKING:
-    from .service import JobService
 
 CELERY_OWNER = "celery"
 FINALISE_OWNER = "celery:finalise"
@@ -51,7 +49,7 @@ def worker_queues(report: Any, base: str) -> list[str]:
     return [base, f"{base}.gpu"] if usable else [base]
 
 
-def dispatch(service: JobService, job_id: str, enqueue: Enqueue, base_queue: str, limits: Limits | None = None) -> bool:
+def dispatch(service: JobOperations, job_id: str, enqueue: Enqueue, base_queue: str, limits: Limits | None = None) -> bool:
     """QUEUED -> RUNNING (owned by the workers, within the limits) and every unfinished chunk
     enqueued; when every chunk is already done, the finalise step instead. False if not claimed."""
     repo = service.jobs
@@ -79,7 +77,7 @@ def dispatch(service: JobService, job_id: str, enqueue: Enqueue, base_queue: str
     return True
 
 
-def run_chunk(service: JobService, job_id: str, idx: int, worker: str, enqueue: Enqueue, base_queue: str) -> str:
+def run_chunk(service: JobOperations, job_id: str, idx: int, worker: str, enqueue: Enqueue, base_queue: str) -> str:
     """One attempt at one chunk; the outcome as a word (for logs and tests). Nothing but
     ``RetryChunk`` leaves: every other failure ends the job FAILED with its error."""
     repo = service.jobs
@@ -126,7 +124,7 @@ def run_chunk(service: JobService, job_id: str, idx: int, worker: str, enqueue: 
     return "done"
 
 
-def run_finalise(service: JobService, job_id: str, worker: str) -> str:
+def run_finalise(service: JobOperations, job_id: str, worker: str) -> str:
     """Audio, join, output artifact, COMPLETED: once, by the task that takes the finalise claim
     over (a second copy of the message finds it taken)."""
     repo = service.jobs
@@ -157,7 +155,7 @@ def run_finalise(service: JobService, job_id: str, worker: str) -> str:
         stop()
 
 
-def cancel_if_idle(service: JobService, job_id: str) -> None:
+def cancel_if_idle(service: JobOperations, job_id: str) -> None:
     """After a cancel request: a worker-owned job with no chunk running is CANCELED at once
     (its queued chunks will see the flag and do nothing)."""
     job = service.jobs.get(job_id)
@@ -182,7 +180,7 @@ def _fail(repo: JobRepository, job_id: str, error: dict[str, Any], owner: str) -
         pass  # already ended by another worker
 
 
-def _cancel(service: JobService, job_id: str, owner: str = CELERY_OWNER) -> None:
+def _cancel(service: JobOperations, job_id: str, owner: str = CELERY_OWNER) -> None:
     try:
         service.jobs.transition(job_id, JobState.CANCELED, owner=owner)
     except JobError:

@@ -10,21 +10,19 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engines.errors import JobError
 
+from .operations import JobOperations
 from .records import JobState
 from .repository import Limits
-
-if TYPE_CHECKING:
-    from .service import JobService
 
 log = logging.getLogger("cutlite.executor")
 
 
 class LocalExecutor:
-    def __init__(self, service: JobService, limits: Limits | None = None, poll: float = 0.25) -> None:
+    def __init__(self, service: JobOperations, limits: Limits | None = None, poll: float = 0.25) -> None:
         self.service = service
         self.limits = limits or Limits.from_env()
         self.poll = poll
