@@ -14,10 +14,12 @@ yardstick). The knee rule and the chosen defaults are printed last (``decide``; 
 - delivery profiles (kept, shipped: bits matter): presets are compared at equal bitrate, each
   preset's VMAF read at the bitrate ``veryfast`` spends at the profile's CRF along its own CRF
   points; the default is the fastest preset no slower one beats by 1 VMAF point or more;
-- drafts and previews (watched once: the wait matters): the preset with the least CPU time among
-  those that reach the current default's VMAF somewhere in the grid;
-- the CRF is the grid CRF at which the chosen preset comes closest to the mean VMAF the current
-  default delivers (ties keep the current CRF), so a preset change does not change the quality.
+- drafts (watched once, thrown away: the wait matters) and previews (the wait matters, but they
+  are kept as proxies and streamed to the studio: at most twice veryfast's bits): the preset with
+  the least CPU time among those that hold the current default's quality somewhere in the grid;
+- drafts and previews hold the current default's VMAF and SSIM (a metric alone can be gamed: VMAF
+  prefers x264 without adaptive quantisation); the CRF is the highest grid CRF (the fewest bits)
+  at which the chosen preset still holds both, so a preset change does not lower the quality.
 
     python bench/bench_presets.py [--profiles draft_360p,social_1080p] [--seconds 5]
         [--presets ultrafast,superfast,veryfast,faster,fast,medium] [--crf-steps=-2,0,2,4]
@@ -62,7 +64,10 @@ SOURCES = {
 }
 PRESETS = "ultrafast,superfast,veryfast,faster,fast,medium"
 YARDSTICK = "veryfast"
-KNEE_VMAF = 1.0
+KNEE_VMAF = 1.0     # a slower preset must buy at least this much VMAF at equal bitrate
+VMAF_SLACK = 0.5    # "holds the quality": VMAF and SSIM within these of the current default's
+SSIM_SLACK = 0.0005
+PREVIEW_BITS = 2.0  # previews (stored as proxies, streamed to the studio) spend at most 2x veryfast's bits
 
 # cutlite's own render path (rotation, colour, fps), losslessly, at the source's canvas
 LOSSLESS = RenderProfile("bench_lossless", "preview", 1 << 16, False, None, "h264", "yuv420p", 0, "ultrafast",
@@ -195,9 +200,11 @@ def decide(base: RenderProfile, cells: list[dict], presets: list[str], crfs: lis
 
     A delivery file is kept and shipped, so a preset is judged by the quality it buys per bit: the
     fastest preset that no slower one beats by KNEE_VMAF or more at equal bitrate. A draft or preview
-    is watched once and thrown away, so it is judged by the wait at the profile's quality: the
-    preset with the least CPU time among those that reach the current default's VMAF in the grid.
-    Either way the CRF is then the grid CRF at which the chosen preset comes closest to that VMAF.
+    is watched once, so it is judged by the wait at the profile's quality: the preset with the least
+    CPU time among those that hold the current default's VMAF and SSIM in the grid (previews, kept
+    as proxies and streamed to the studio, within PREVIEW_BITS times veryfast's bitrate).
+    Either way the CRF is then the highest grid CRF (the fewest bits) at which the chosen preset still
+    holds the current default's VMAF and SSIM (within VMAF_SLACK and SSIM_SLACK).
     """
     sources = sorted({c["source"] for c in cells})
     crf0 = base.crf
@@ -206,16 +213,29 @@ def decide(base: RenderProfile, cells: list[dict], presets: list[str], crfs: lis
         return statistics.fmean(c[key] for c in cells if c["preset"] == preset and c["crf"] == crf)
     eq = {p: statistics.fmean(equal_bitrate_vmaf(cells, s, p, crf0) for s in sources) for p in presets}
     cpu = {p: statistics.fmean(mean("cpu_x", p, c) for c in crfs) for p in presets}
-    target = mean("vmaf", base.preset if base.preset in presets else YARDSTICK, crf0)
+    current = base.preset if base.preset in presets else YARDSTICK
+    target, target_ssim = mean("vmaf", current, crf0), mean("ssim", current, crf0)
+
+    def holds(p: str, c: int) -> bool:  # the current default's quality on both metrics
+        return mean("vmaf", p, c) >= target - VMAF_SLACK and mean("ssim", p, c) >= target_ssim - SSIM_SLACK
+
+    def bits(p: str, c: int) -> float:  # bitrate relative to the yardstick's at the profile's CRF
+        return statistics.fmean(cell(s, p, c)["kbps"] / cell(s, YARDSTICK, crf0)["kbps"] for s in sources)
+
+    def cell(s: str, p: str, c: int) -> dict:
+        return next(x for x in cells if x["source"] == s and x["preset"] == p and x["crf"] == c)
     if base.role == "delivery":
         rule = f"equal bitrate: the fastest preset no slower one beats by {KNEE_VMAF:g} VMAF or more"
         chosen = next(p for p in presets if all(eq[q] - eq[p] < KNEE_VMAF for q in presets[presets.index(p) + 1:]))
     else:
-        rule = "equal quality: the least CPU time among presets reaching the current VMAF in the grid"
-        reach = [p for p in presets if max(mean("vmaf", p, c) for c in crfs) >= target - 0.5]
-        chosen = min(reach, key=lambda p: cpu[p])
-    crf = min(crfs, key=lambda c: (abs(mean("vmaf", chosen, c) - target), abs(c - crf0)))
+        ceiling = PREVIEW_BITS if base.role == "preview" else math.inf
+        rule = ("equal quality: the least CPU time among presets holding the current VMAF and SSIM"
+                + (f" within {ceiling:g}x veryfast's bits" if ceiling < math.inf else ""))
+        chosen = min((p for p in presets if any(holds(p, c) and bits(p, c) <= ceiling for c in crfs)),
+                     key=lambda p: cpu[p])
+    crf = max((c for c in crfs if holds(chosen, c)), default=min(crfs))
     return {"rule": rule, "current": [base.preset, crf0], "chosen": [chosen, crf], "target_vmaf": round(target, 2),
+            "target_ssim": round(target_ssim, 4), "chosen_ssim": round(mean("ssim", chosen, crf), 4),
             "equal_bitrate_vmaf": {p: round(v, 2) for p, v in eq.items()},
             "cpu_x_all_crfs": {p: round(v, 2) for p, v in cpu.items()},
             "cpu_x_at_crf": {p: round(mean("cpu_x", p, crf0), 2) for p in presets},
@@ -224,8 +244,7 @@ def decide(base: RenderProfile, cells: list[dict], presets: list[str], crfs: lis
             "ssim_at_crf": {p: round(mean("ssim", p, crf0), 4) for p in presets},
             "vmaf_at_crf": {p: round(mean("vmaf", p, crf0), 2) for p in presets},
             "chosen_vmaf": round(mean("vmaf", chosen, crf), 2),
-            "chosen_kbps_x": round(mean("kbps_x", chosen, crf) * mean("kbps", YARDSTICK, crf)
-                                   / mean("kbps", YARDSTICK, crf0), 2)}
+            "chosen_bits_x": round(bits(chosen, crf), 2)}
 
 
 def print_table(result: dict) -> None:
@@ -241,9 +260,34 @@ def print_table(result: dict) -> None:
     for p in d["equal_bitrate_vmaf"]:
         print(f"{p:<10} {d['cpu_x_at_crf'][p]:>6.2f} {d['wall_x_at_crf'][p]:>6.2f} {d['kbps_x_at_crf'][p]:>6.2f}  "
               f"{d['ssim_at_crf'][p]:.4f}  {d['vmaf_at_crf'][p]:6.2f}  {d['equal_bitrate_vmaf'][p]:6.2f}")
-    print(f"rule ({d['rule']}): current {d['current'][0]} crf {d['current'][1]} (VMAF {d['target_vmaf']}) -> "
-          f"knee {d['chosen'][0]} crf {d['chosen'][1]} (VMAF {d['chosen_vmaf']}, "
-          f"bitrate {d['chosen_kbps_x']:.2f}x veryfast crf {d['current'][1]})", flush=True)
+    print(f"rule ({d['rule']}): current {d['current'][0]} crf {d['current'][1]} (VMAF {d['target_vmaf']}, "
+          f"SSIM {d['target_ssim']}) -> "
+          f"knee {d['chosen'][0]} crf {d['chosen'][1]} (VMAF {d['chosen_vmaf']}, SSIM {d['chosen_ssim']}, "
+          f"bitrate {d['chosen_bits_x']:.2f}x veryfast crf {d['current'][1]})", flush=True)
+
+
+def markdown(result: dict) -> None:
+    """The profile's summary for docs/presets.md: mean over the sources, at each grid CRF."""
+    d, cells = result["decision"], result["cells"]
+    presets = list(d["equal_bitrate_vmaf"])
+    crfs = sorted({c["crf"] for c in cells})
+
+    def mean(key: str, p: str, c: int) -> float:
+        return statistics.fmean(x[key] for x in cells if x["preset"] == p and x["crf"] == c)
+    sizes = ", ".join(dict.fromkeys(f"{c['source']} {c['size']}" for c in cells))
+    print(f"\n### {result['profile']}\n\nSources: {sizes}.\n")
+    print("| preset | " + " | ".join(f"crf {c}: CPU x / kbit/s x / SSIM / VMAF" for c in crfs)
+          + f" | VMAF at veryfast's bitrate (crf {d['current'][1]}) |")
+    print("| --- |" + " ---: |" * (len(crfs) + 1))
+    for p in presets:
+        row = [f"{mean('cpu_x', p, c):.2f} / {mean('kbps_x', p, c):.2f} / {mean('ssim', p, c):.4f} / "
+               f"{mean('vmaf', p, c):.1f}" for c in crfs]
+        print(f"| {p} | " + " | ".join(row) + f" | {d['equal_bitrate_vmaf'][p]:.1f} |")
+    print(f"\nWall time at crf {d['current'][1]} (x veryfast): "
+          + ", ".join(f"{p} {v:.2f}" for p, v in d["wall_x_at_crf"].items()) + ".")
+    print(f"Rule: {d['rule']}. Current {d['current'][0]} crf {d['current'][1]} (VMAF {d['target_vmaf']}, "
+          f"SSIM {d['target_ssim']}); knee: {d['chosen'][0]} crf {d['chosen'][1]} (VMAF {d['chosen_vmaf']}, "
+          f"SSIM {d['chosen_ssim']}, {d['chosen_bits_x']:.2f}x the bits of veryfast crf {d['current'][1]}).")
 
 
 def main() -> int:
@@ -257,14 +301,17 @@ def main() -> int:
                     help="master_4k's short side for the bench (2160 = full size; slow on 2 cores)")
     ap.add_argument("--report", action="store_true",
                     help="no encodes: print the tables and decisions again from bench/out/bench_presets.json")
+    ap.add_argument("--markdown", action="store_true", help="with --report: the summaries as markdown tables")
     args = ap.parse_args()
     if args.report:
         for result in json.loads((OUT / "bench_presets.json").read_text()):
             cells = result["cells"]
             presets = list(dict.fromkeys(c["preset"] for c in cells))
             crfs = sorted({c["crf"] for c in cells})
-            result["decision"] = decide(get_profile(result["profile"]), cells, presets, crfs)
-            print_table(result)
+            preset, crf = result["decision"]["current"]  # the defaults the run was measured against
+            base = dataclasses.replace(get_profile(result["profile"]), preset=preset, crf=crf)
+            result["decision"] = decide(base, cells, presets, crfs)
+            (markdown if args.markdown else print_table)(result)
         return 0
     runner = FFmpegRunner()
     service = RenderService(runner)
