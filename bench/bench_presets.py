@@ -115,7 +115,7 @@ def reference(runner: FFmpegRunner, src: Path, name: str, profile: RenderProfile
     v = probe(src).video
     fps = profile.output_fps(v.fps)
     w, h = profile.output_size(v.width, v.height)
-    ref = WORK / f"ref_{name}_{profile.name}_{w}x{h}.y4m"
+    ref = WORK / f"ref_{name}_{profile.name}_{w}x{h}_{float(seconds):g}s.y4m"
     start = SOURCES[name][1] if SOURCES[name][0] is None else Fraction(0)
     if not ref.exists():
         tmp = ref.with_suffix(".partial.y4m")
@@ -285,7 +285,7 @@ def markdown(result: dict) -> None:
         print(f"| {p} | " + " | ".join(row) + f" | {d['equal_bitrate_vmaf'][p]:.1f} |")
     print(f"\nWall time at crf {d['current'][1]} (x veryfast): "
           + ", ".join(f"{p} {v:.2f}" for p, v in d["wall_x_at_crf"].items()) + ".")
-    print(f"Rule: {d['rule']}. Current {d['current'][0]} crf {d['current'][1]} (VMAF {d['target_vmaf']}, "
+    print(f"Rule: {d['rule']}. Measured against the default then, {d['current'][0]} crf {d['current'][1]} (VMAF {d['target_vmaf']}, "
           f"SSIM {d['target_ssim']}); knee: {d['chosen'][0]} crf {d['chosen'][1]} (VMAF {d['chosen_vmaf']}, "
           f"SSIM {d['chosen_ssim']}, {d['chosen_bits_x']:.2f}x the bits of veryfast crf {d['current'][1]}).")
 
