@@ -13,7 +13,8 @@ yardstick). The knee rule and the chosen defaults are printed last (``decide``; 
 
 - delivery profiles (kept, shipped: bits matter): presets are compared at equal bitrate, each
   preset's VMAF read at the bitrate ``veryfast`` spends at the profile's CRF along its own CRF
-  points; the default is the fastest preset no slower one beats by 1 VMAF point or more;
+  points; the default is the fastest preset no slower one beats by 1 VMAF point or more, among
+  those that hold the current default's quality somewhere in the grid;
 - drafts (watched once, thrown away: the wait matters) and previews (the wait matters, but they
   are kept as proxies and streamed to the studio: at most twice veryfast's bits): the preset with
   the least CPU time among those that hold the current default's quality somewhere in the grid;
@@ -199,7 +200,8 @@ def decide(base: RenderProfile, cells: list[dict], presets: list[str], crfs: lis
     """The knee, by the profile's role (docs/presets.md says why).
 
     A delivery file is kept and shipped, so a preset is judged by the quality it buys per bit: the
-    fastest preset that no slower one beats by KNEE_VMAF or more at equal bitrate. A draft or preview
+    fastest preset that no slower one beats by KNEE_VMAF or more at equal bitrate (among those that
+    hold the current default's VMAF and SSIM somewhere in the grid). A draft or preview
     is watched once, so it is judged by the wait at the profile's quality: the preset with the least
     CPU time among those that hold the current default's VMAF and SSIM in the grid (previews, kept
     as proxies and streamed to the studio, within PREVIEW_BITS times veryfast's bitrate).
@@ -225,15 +227,17 @@ def decide(base: RenderProfile, cells: list[dict], presets: list[str], crfs: lis
     def cell(s: str, p: str, c: int) -> dict:
         return next(x for x in cells if x["source"] == s and x["preset"] == p and x["crf"] == c)
     if base.role == "delivery":
-        rule = f"equal bitrate: the fastest preset no slower one beats by {KNEE_VMAF:g} VMAF or more"
-        chosen = next(p for p in presets if all(eq[q] - eq[p] < KNEE_VMAF for q in presets[presets.index(p) + 1:]))
+        rule = (f"equal bitrate: the fastest preset no slower one beats by {KNEE_VMAF:g} VMAF or more, "
+                "among those holding the current VMAF and SSIM")
+        chosen = next(p for p in presets if any(holds(p, c) for c in crfs)
+                      and all(eq[q] - eq[p] < KNEE_VMAF for q in presets[presets.index(p) + 1:]))
     else:
         ceiling = PREVIEW_BITS if base.role == "preview" else math.inf
         rule = ("equal quality: the least CPU time among presets holding the current VMAF and SSIM"
                 + (f" within {ceiling:g}x veryfast's bits" if ceiling < math.inf else ""))
         chosen = min((p for p in presets if any(holds(p, c) and bits(p, c) <= ceiling for c in crfs)),
                      key=lambda p: cpu[p])
-    crf = max((c for c in crfs if holds(chosen, c)), default=min(crfs))
+    crf = max(c for c in crfs if holds(chosen, c))
     return {"rule": rule, "current": [base.preset, crf0], "chosen": [chosen, crf], "target_vmaf": round(target, 2),
             "target_ssim": round(target_ssim, 4), "chosen_ssim": round(mean("ssim", chosen, crf), 4),
             "equal_bitrate_vmaf": {p: round(v, 2) for p, v in eq.items()},
