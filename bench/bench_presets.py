@@ -14,7 +14,7 @@ yardstick). The knee rule and the chosen defaults are printed last (``decide``; 
 - delivery profiles (kept, shipped: bits matter): presets are compared at equal bitrate, each
   preset's VMAF read at the bitrate ``veryfast`` spends at the profile's CRF along its own CRF
   points; the default is the fastest preset no slower one beats by 1 VMAF point or more, among
-  those that hold the current default's quality somewhere in the grid;
+  those that hold the current default's quality somewhere in the grid (never ultrafast: no AQ);
 - drafts (watched once, thrown away: the wait matters) and previews (the wait matters, but they
   are kept as proxies and streamed to the studio: at most twice veryfast's bits): the preset with
   the least CPU time among those that hold the current default's quality somewhere in the grid;
@@ -201,7 +201,8 @@ def decide(base: RenderProfile, cells: list[dict], presets: list[str], crfs: lis
 
     A delivery file is kept and shipped, so a preset is judged by the quality it buys per bit: the
     fastest preset that no slower one beats by KNEE_VMAF or more at equal bitrate (among those that
-    hold the current default's VMAF and SSIM somewhere in the grid). A draft or preview
+    hold the current default's VMAF and SSIM somewhere in the grid; never ultrafast, which turns
+    adaptive quantisation off: banding in flat areas that neither metric sees). A draft or preview
     is watched once, so it is judged by the wait at the profile's quality: the preset with the least
     CPU time among those that hold the current default's VMAF and SSIM in the grid (previews, kept
     as proxies and streamed to the studio, within PREVIEW_BITS times veryfast's bitrate).
@@ -228,8 +229,8 @@ def decide(base: RenderProfile, cells: list[dict], presets: list[str], crfs: lis
         return next(x for x in cells if x["source"] == s and x["preset"] == p and x["crf"] == c)
     if base.role == "delivery":
         rule = (f"equal bitrate: the fastest preset no slower one beats by {KNEE_VMAF:g} VMAF or more, "
-                "among those holding the current VMAF and SSIM")
-        chosen = next(p for p in presets if any(holds(p, c) for c in crfs)
+                "among those holding the current VMAF and SSIM, ultrafast aside")
+        chosen = next(p for p in presets if p != "ultrafast" and any(holds(p, c) for c in crfs)
                       and all(eq[q] - eq[p] < KNEE_VMAF for q in presets[presets.index(p) + 1:]))
     else:
         ceiling = PREVIEW_BITS if base.role == "preview" else math.inf
