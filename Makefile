@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-scale-out reliability clean vendor
+.PHONY: demo test lint bench bench-presets bench-scale-out reliability clean vendor
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_preview.py
 	$(BIN)/python bench/bench_interchange.py
 	$(BIN)/python bench/bench_big_timeline.py
+
+# x264/x265 preset x CRF per CPU profile: time, bitrate, SSIM, VMAF (~25 min on 2 cores; docs/presets.md).
+# One profile: make bench-presets PRESET_ARGS="--profiles social_1080p"
+bench-presets: $(BIN)/.installed
+	$(BIN)/python bench/bench_presets.py $(PRESET_ARGS)
 
 bench-scale-out: $(BIN)/.installed  # needs RabbitMQ on 127.0.0.1:5672
 	$(BIN)/python bench/bench_scale_out.py

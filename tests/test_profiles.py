@@ -78,3 +78,18 @@ def test_gpu_uploads_are_explicit():
 def test_unknown_profile_lists_the_known_ones():
     with pytest.raises(ValidationError, match="known: draft_360p"):
         get_profile("ultra")
+
+
+def test_presets_and_crfs_are_the_measured_choices():
+    """Chosen by bench/bench_presets.py (docs/presets.md): change them with a new measurement, not by hand."""
+    assert {name: (p.preset, p.crf) for name, p in PROFILES.items()} == {
+        "draft_360p": ("ultrafast", 32), "draft_480p": ("ultrafast", 30), "preview_720p": ("superfast", 26),
+        "social_1080p": ("faster", 21), "master_4k": ("medium", 18)}
+
+
+def test_every_profile_preset_has_its_encoder_s_chunk_post_roll():
+    from engines.jobs.runner import LOOKAHEAD, LOOKAHEAD_X265
+
+    for p in PROFILES.values():
+        assert p.preset in (LOOKAHEAD_X265 if p.codec == "hevc" else LOOKAHEAD), p.name
+    assert LOOKAHEAD_X265["superfast"] == 10 and LOOKAHEAD["superfast"] == 0  # x265 always looks ahead

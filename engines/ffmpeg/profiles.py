@@ -79,15 +79,18 @@ def nearest_even(x: Fraction | int) -> int:
     return max(2, 2 * round(Fraction(x) / 2))
 
 
+# Presets and CRFs are chosen by measurement (bench/bench_presets.py, docs/presets.md): drafts and
+# previews take the least encoder time that holds their quality, deliverables the knee of quality per bit.
 PROFILES: dict[str, RenderProfile] = {p.name: p for p in (
     RenderProfile("draft_360p", "draft", 360, False, Fraction(30), "h264", "yuv420p", 32, "ultrafast",
                   Fraction(1, 2), "64k", 2, 2, 8.0),
-    RenderProfile("draft_480p", "draft", 480, False, Fraction(30), "h264", "yuv420p", 30, "superfast",
+    RenderProfile("draft_480p", "draft", 480, False, Fraction(30), "h264", "yuv420p", 30, "ultrafast",
                   Fraction(1, 2), "96k", 2, 2, 4.0),
-    RenderProfile("preview_720p", "preview", 720, False, Fraction(30), "h264", "yuv420p", 26, "veryfast",
+    RenderProfile("preview_720p", "preview", 720, False, Fraction(30), "h264", "yuv420p", 26, "superfast",
                   Fraction(1), "128k", 0, 0, 1.5),
-    RenderProfile("social_1080p", "delivery", 1080, True, Fraction(60), "h264", "yuv420p", 21, "fast",
+    RenderProfile("social_1080p", "delivery", 1080, True, Fraction(60), "h264", "yuv420p", 21, "faster",
                   Fraction(2), "160k", 0, 0, 0.5),
+    # master_4k: kept at medium 18 until measured at its own size (its 720p run pointed at superfast 16)
     RenderProfile("master_4k", "delivery", 2160, True, None, "hevc", "yuv420p10le", 18, "medium",
                   Fraction(2), "256k", 0, 0, 0.05),
 )}

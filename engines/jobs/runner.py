@@ -445,9 +445,12 @@ def start_heartbeat(repo: JobRepository, job_id: str, owner: str, cancel: thread
     return halt
 
 
-# x264/x265 presets' rc-lookahead: the frames after a chunk that a single pass would have seen
+# the presets' rc-lookahead: the frames after a chunk that a single pass would have seen (x264's,
+# and x265's, which are shorter and never 0)
 LOOKAHEAD = {"ultrafast": 0, "superfast": 0, "veryfast": 10, "faster": 20, "fast": 30, "medium": 40,
              "slow": 50, "slower": 60}
+LOOKAHEAD_X265 = {"ultrafast": 5, "superfast": 10, "veryfast": 15, "faster": 15, "fast": 15, "medium": 20,
+                  "slow": 25, "slower": 40}
 PREROLL_FRAMES = int(os.environ.get("CUTLITE_CHUNK_PREROLL") or 15)
 
 
@@ -460,7 +463,8 @@ def padded_window(chunk: Chunk, profile: RenderProfile, fps: Fraction, total: in
     post-roll are cut off exactly by stream copy (``JobRunner._cut``).
     """
     start = max(0, chunk.start_frame - PREROLL_FRAMES)
-    end = min(total, chunk.end_frame + LOOKAHEAD.get(profile.preset, 40))
+    lookahead = (LOOKAHEAD_X265 if profile.codec == "hevc" else LOOKAHEAD).get(profile.preset, 40)
+    end = min(total, chunk.end_frame + lookahead)
     return start, end
 
 
