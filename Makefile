@@ -58,6 +58,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_jobs.py
 	$(BIN)/python bench/bench_preview.py
+	$(BIN)/python bench/bench_proxies.py
 	$(BIN)/python bench/bench_interchange.py
 
 bench-scale-out: $(BIN)/.installed  # needs RabbitMQ on 127.0.0.1:5672

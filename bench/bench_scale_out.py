@@ -192,6 +192,8 @@ def one_core_machines(project: Path, profile: str, chunk: str, rounds: int, dura
     chunks and core, per chunk); the chunking cost per chunk (chunked - one pass, per chunk:
     padding frames, cut, join); the encode rate on one core; and from those, the chunk length
     and efficiency to expect on 10 and 100 such machines (``scale_projection``)."""
+    from engines.planning.chunks import chunk_frames_of
+
     runs: dict[str, list[dict]] = {name: [] for name, *_ in ONE_CORE_RUNS}
     for i in range(rounds):
         order = ONE_CORE_RUNS if i % 2 == 0 else tuple(reversed(ONE_CORE_RUNS))
@@ -210,7 +212,10 @@ def one_core_machines(project: Path, profile: str, chunk: str, rounds: int, dura
     single = runs[ONE_CORE_RUNS[0][0]]
     fixed = statistics.median(r["wall"] - sum(r["chunk_seconds"]) for r in single)
     rate = (one_pass - fixed) / float(duration)  # encode seconds per output second on one core
-    costs = {"fixed_s": fixed, "rate": rate, "chunking_s": max(0.0, chunking), "queue_s": max(0.0, queue)}
+    celery1 = runs[ONE_CORE_RUNS[2][0]]
+    spans = padded_seconds(int(duration * 30), chunk_frames_of(chunk, Fraction(30)), profile)
+    chunk_rate = statistics.median(sum(r["chunk_seconds"]) / sum(spans) for r in celery1)
+    costs = {"fixed_s": fixed, "rate": rate, "queue_s": max(0.0, queue)}
     return {
         "profile": profile, "chunk_seconds": chunk, "chunks": chunks, "rounds": rounds,
         "wall_s": {k: round(v, 2) for k, v in wall.items()},
@@ -222,37 +227,61 @@ def one_core_machines(project: Path, profile: str, chunk: str, rounds: int, dura
             r["enqueue_to_start"] for k in (ONE_CORE_RUNS[2][0], ONE_CORE_RUNS[3][0]) for r in runs[k]), 3),
         "worker_idle_gap_between_chunks_s": {"median": round(statistics.median(gaps), 3) if gaps else None,
                                              "max": round(max(gaps), 3) if gaps else None, "samples": len(gaps)},
-        "mean_chunk_s_celery_1": round(statistics.mean(runs[ONE_CORE_RUNS[2][0]][0]["chunk_seconds"]), 2),
+        "chunk_s_celery_1": [[round(x, 2) for x in r["chunk_seconds"]] for r in celery1],
         "fixed_s": round(fixed, 2), "encode_s_per_output_s_one_core": round(rate, 3),
-        "projection": scale_projection(costs),
+        "chunk_encode_s_per_padded_s_one_core": round(chunk_rate, 3),
+        "padding_s_per_chunk": round((sum(spans) - float(duration)) / len(spans), 2),
+        "projection": scale_projection(costs, profile),
     }
 
 
-def scale_projection(costs: dict[str, float], fps: Fraction = Fraction(30), gop_frames: int = 60) -> dict:
-    """Wall time on M one-core machines for a project of D seconds, in chunks of whole GOPs as
-    ``plan_chunks`` cuts them: fixed + the makespan of the chunks handed to the first free
-    machine, each chunk costing its seconds x rate + the chunking cost (padding, cut, join; none
-    for a single chunk) + the queue's overhead. Efficiency = one machine's one pass / (M x wall).
-    The chunk length shown is the one with the least wall time."""
-    import heapq
-
+def padded_seconds(frames: int, chunk_frames: int | None, profile: str, fps: Fraction = Fraction(30)) -> list[float]:
+    """The seconds each chunk's encode covers, padding included, as the job runner pads them."""
+    from engines.ffmpeg.profiles import get_profile
+    from engines.jobs.runner import padded_window
     from engines.planning.chunks import plan_chunks
 
+    prof = get_profile(profile)
+    chunks = plan_chunks(frames, prof.gop_frames(fps), chunk_frames)
+    if len(chunks) == 1:
+        return [float(Fraction(frames) / fps)]
+    return [float(Fraction(b - a) / fps) for a, b in (padded_window(c, prof, fps, frames) for c in chunks)]
+
+
+def scale_projection(costs: dict[str, float], profile: str, fps: Fraction = Fraction(30)) -> dict:
+    """Wall time on M one-core machines for a project of D seconds, chunked as the job runner
+    chunks it (whole GOPs, a short last chunk merged, each chunk padded by its pre-roll and the
+    preset's lookahead): fixed + the makespan of the chunks handed to the first free machine.
+    A single chunk costs its seconds x the one-pass rate; a chunk of several, its padded seconds
+    x the same rate + the queue's overhead. Conservative: the measured chunks cost less per
+    padded second than the one pass (a window's graph holds only the clips it shows), which the
+    model leaves out so that it never promises more than one machine per machine.
+    Efficiency = one machine's one pass / (M x wall); the chunk length shown has the least wall."""
+    import heapq
+
+    from engines.ffmpeg.profiles import get_profile
+
+    gop = get_profile(profile).gop_frames(fps)
     out: dict[str, dict] = {}
     for d in (60, 600, 3600):
         frames = int(d * fps)
         one = costs["fixed_s"] + d * costs["rate"]
         for m in (1, 2, 10, 100):
             best = None
-            for gops in range(1, frames // gop_frames + 1):
-                chunks = plan_chunks(frames, gop_frames, gops * gop_frames)
-                extra = costs["queue_s"] + (costs["chunking_s"] if len(chunks) > 1 else 0.0)
-                free = [0.0] * min(m, len(chunks))
-                for c in chunks:
-                    heapq.heappush(free, heapq.heappop(free) + float(c.frames / fps) * costs["rate"] + extra)
+            for gops in range(1, frames // gop + 1):
+                spans = padded_seconds(frames, gops * gop, profile, fps)
+                if len(spans) == 1:
+                    times = [spans[0] * costs["rate"]]
+                else:
+                    times = [x * costs["rate"] + costs["queue_s"] for x in spans]
+                free = [0.0] * min(m, len(times))
+                for t in times:
+                    heapq.heappush(free, heapq.heappop(free) + t)
                 wall = costs["fixed_s"] + max(free)
                 if best is None or wall < best[0] - 1e-9:
-                    best = (wall, gops * gop_frames / fps, len(chunks))
+                    best = (wall, gops * gop / fps if len(times) > 1 else d, len(times))
+                if len(times) == 1:
+                    break  # longer chunks are the same single chunk
             wall, length, n = best  # type: ignore[misc]
             out[f"{d} s on {m}"] = {"chunk_s": float(length), "chunks": n, "wall_s": round(wall, 1),
                                     "speed_up": round(one / wall, 2), "efficiency": round(one / wall / m, 2)}
