@@ -58,6 +58,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_jobs.py
 	$(BIN)/python bench/bench_preview.py
+	$(BIN)/python bench/bench_proxies.py
 	$(BIN)/python bench/bench_interchange.py
 	$(BIN)/python bench/bench_big_timeline.py
 

@@ -27,6 +27,7 @@ from engines.ffmpeg.damage import scan_damage
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
 from engines.ffmpeg.profiles import RenderProfile, fps_divisor, get_profile, nearest_even, resolve_encoder
+from engines.ffmpeg.threads import encoder_threads, with_threads
 from engines.media_v2 import keys
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.models import Artifact, Asset, utc_now
@@ -201,8 +202,8 @@ class ProxyLadder:
         runner = self.service.runner
         with tempfile.TemporaryDirectory(prefix="cutlite-proxy-") as work:
             out = Path(work) / "proxy.mp4"
-            run = runner.run([*plan.args, str(out)], stage="proxy", timeout=generation_timeout(asset, profile),
-                             cancel=cancel, asset_id=asset.id, key=key)
+            run = runner.run(with_threads([*plan.args, str(out)], encoder_threads()), stage="proxy",
+                             timeout=generation_timeout(asset, profile), cancel=cancel, asset_id=asset.id, key=key)
             frames = count_video_frames(out)
             if frames < 1:
                 raise AssetError(f"the proxy of {asset.id} has no frames", stage="proxy", key=key)

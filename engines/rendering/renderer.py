@@ -23,6 +23,7 @@ from engines.ffmpeg.hardware import HardwareDecision, decide_hardware, requested
 from engines.ffmpeg.probe import count_video_frames
 from engines.ffmpeg.profiles import RenderProfile, get_profile
 from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, RunResult, detect_hardware
+from engines.ffmpeg.threads import encoder_threads, with_threads
 from engines.media_v2.library import MediaLibrary
 from engines.model.project import Project, load_project
 from engines.planning.chunks import chunk_frames_of
@@ -162,9 +163,10 @@ class Renderer:
                     frame = int(block.get("frame", "0") or 0)
                     progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
 
-            result = self.runner.run(plan.argv(str(target)), stage=stage, cwd=work, timeout=timeout, cancel=cancel,
-                                     on_progress=on_progress, stall_timeout=stall_timeout, plan_hash=plan.plan_hash,
-                                     profile=plan.profile, **context)
+            result = self.runner.run(with_threads(plan.argv(str(target)), encoder_threads()), stage=stage, cwd=work,
+                                     timeout=timeout, cancel=cancel, on_progress=on_progress,
+                                     stall_timeout=stall_timeout, plan_hash=plan.plan_hash, profile=plan.profile,
+                                     **context)
         if plan.streams != "audio":
             frames = count_video_frames(target)
             if frames != plan.frames:
