@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REAL_MEDIA, measure, project, psnr, write_project
+from conftest import REAL_MEDIA, REAL_MEDIA_MISSING, measure, project, psnr, write_project
 
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, VideoInfo, probe
@@ -176,7 +176,7 @@ def patch(pictures: list[np.ndarray], x: int, y: int) -> np.ndarray:
 @pytest.mark.parametrize("name", [*SOURCES, "hlg_real"])
 def test_a_clip_has_one_colour_in_every_graph_shape(tmp_path, sources, name):
     if name not in sources:
-        pytest.skip(f"real-media corpus not found at {REAL_MEDIA} (set CUTLITE_REAL_MEDIA)")
+        pytest.skip(REAL_MEDIA_MISSING)
     src = sources[name]
     length = min(Fraction(6, 5), probe(src).duration)  # the clip's length (the HLG file is 0.3 s)
     svc, previews = services(tmp_path / "home")
@@ -240,7 +240,7 @@ def test_every_real_file_reading_is_accepted_by_ffmpeg(runner):
     """Each kind of real file's stated reading (its tags, as ffmpeg names them) and conversion run."""
     folder = REAL_MEDIA / "video"
     if not folder.is_dir():
-        pytest.skip(f"real-media corpus not found at {REAL_MEDIA} (set CUTLITE_REAL_MEDIA)")
+        pytest.skip(REAL_MEDIA_MISSING)
     seen: set[tuple] = set()
     for path in sorted(folder.iterdir(), key=lambda p: p.stat().st_size):  # one file per kind, the smallest
         v = probe(path).video
