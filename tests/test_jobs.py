@@ -107,6 +107,25 @@ def test_backpressure_refuses_past_the_limits(home, tmp_path, moving):
         svc.submit_job(proj, "social_1080p", limits=Limits(max_queued=10), need_slot=True)
 
 
+@pytest.mark.parametrize("need_slot", [True, False], ids=["run here", "handed to the workers"])
+def test_queue_limit_0_means_run_now_or_be_refused(home, tmp_path, moving, need_slot):
+    """With no queue (max_queued 0) a job that can start at once is accepted, whether it runs here
+    (need_slot, the local CLI) or is queued for the Celery workers to claim at once (the API and
+    ``CUTLITE_EXECUTOR=celery``); one that would have to wait is refused with 429 / exit 3."""
+    svc = service_for(home)
+    proj = moving_project(tmp_path, moving)
+    limits = Limits(max_running=1, max_running_per_tenant=1, max_queued=0)
+    job, created = svc.submit_job(proj, "draft_480p", limits=limits, need_slot=need_slot)
+    assert created and job.state == "QUEUED"
+    with pytest.raises(BackpressureError) as err:  # the first holds the only slot (queued or running)
+        svc.submit_job(proj, "draft_360p", limits=limits, need_slot=need_slot)
+    assert exit_code(err.value) == 3 and "limit 0" in err.value.message
+    assert svc.jobs.claim(job.id, "celery" if not need_slot else "here:1:x", limits)  # it starts at once
+    svc.jobs.transition(job.id, JobState.COMPLETED, owner="celery" if not need_slot else "here:1:x")
+    again, created = svc.submit_job(proj, "draft_360p", limits=limits, need_slot=need_slot)
+    assert created  # the slot is free again
+
+
 def test_chunked_output_matches_a_single_pass_frame_for_frame(home, tmp_path, moving):
     svc = service_for(home)
     proj = moving_project(tmp_path, moving)
