@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engines.extras import require
-from engines.model.project import Project
 from engines.planning.plan import hash_plan, source_identities
 from engines.rendering.renderer import ProjectInput, Renderer
 from engines.settings import executor as configured_executor
@@ -157,10 +156,3 @@ class JobService:
         from .executor import CeleryExecutor, LocalExecutor
 
         return (CeleryExecutor if self.on_workers else LocalExecutor)(self, limits)
-
-
-def project_of(job: Job) -> Project:
-    """The project a job renders, as it was submitted."""
-    from engines.model.project import load_project
-
-    return load_project(job.params["project"])
