@@ -260,7 +260,10 @@ def test_resume_after_kill_9_renders_only_missing_chunks(tmp_path, long_project,
     done_before = _chunks_done(home, job_id)
     assert 2 <= done_before < 5
     time.sleep(0.5)
-    assert running_encodes(b"cutlite-chunk-", ours) == []  # the reaper ended the killed process's ffmpeg
+    # the reaper ended the killed process's ffmpeg (its runs read this test's own source)
+    mine = str(long_project.parent).encode()
+    left = running_encodes(b"cutlite-chunk-", mine)
+    assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:300] for pid in left]
     show = json.loads(subprocess.run([*CLI, "jobs", "show", job_id, "--json"], env=env, capture_output=True,
                                      text=True, check=True).stdout)
     assert show["state"] == "RUNNING" and show["stale"] is True
