@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -33,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_render import psnr  # noqa: E402  (one PSNR reader for the benches)
 
 from engines.ffmpeg import samples  # noqa: E402
 from engines.ffmpeg.probe import count_video_frames, probe  # noqa: E402
@@ -125,13 +127,6 @@ def cutlite_once(name: str, source: Path, profile: str) -> tuple[float, float, P
     (o,) = outcomes
     assert o.status == "created", o.to_dict()
     return took, cpu, service.library.store("dev").root / o.key, o.meta
-
-
-def psnr(runner: FFmpegRunner, a: Path, b: Path) -> float:
-    res = runner.run(["-v", "info", "-i", str(a), "-i", str(b), "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
-                     stage="psnr")
-    m = re.search(r"average:([\d.]+|inf)", res.stderr_tail)
-    return float("inf") if not m or m.group(1) == "inf" else float(m.group(1))
 
 
 def main() -> int:
