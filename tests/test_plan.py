@@ -138,6 +138,32 @@ def test_a_source_range_past_the_end_is_a_problem_not_a_silent_clamp():
     assert err.value.problems == ['tracks[0].clips[0].source_out: 25 s is past the end of "beach" (20.000 s)']
 
 
+def test_picture_and_sound_are_given_to_ffmpeg_as_separate_graphs():
+    """One -filter_complex holding both deadlocks ffmpeg 9 now and then (filtergraph.graph_parts)."""
+    p = plan_of(PROJECT)
+    files = p.graph_files()
+    assert list(files) == ["filter_graph_0.txt", "filter_graph_1.txt"]
+    picture, sound = files.values()
+    assert picture.endswith("[vout]") and "[aout]" not in picture and "amix" not in picture
+    assert sound.endswith("[aout]") and "[vout]" not in sound and "xfade" not in sound
+    assert sorted((picture + ";\n" + sound).split(";\n")) == sorted(p.filter_graph.split(";\n"))
+    argv = p.argv("out.mp4")
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-/filter_complex"] == list(files)
+    assert set(files) <= set(p.work_files())
+    # one stream, one graph, under its usual name
+    audio_only = build_plan(load_project(PROJECT), MEDIA, get_profile("draft_360p"), CPU, fonts=FONTS, streams="audio")
+    assert list(audio_only.graph_files()) == ["filter_graph.txt"]
+
+
+def test_graph_parts_follow_labels_not_input_streams():
+    from engines.planning.filtergraph import graph_parts
+    graph = ";\n".join(["[0:0]scale=2:2[v1]", "[1:0]asplit=2[s1][s2]", "color=c=red[gap]", "[v1][gap]concat=n=2[vout]",
+                        "[s2]anull[s3]", "[0:1][s1][s3]amix=inputs=3[aout]", "[1:0]null[other]"])
+    assert graph_parts(graph) == ["[0:0]scale=2:2[v1];\ncolor=c=red[gap];\n[v1][gap]concat=n=2[vout]",
+                                  "[1:0]asplit=2[s1][s2];\n[s2]anull[s3];\n[0:1][s1][s3]amix=inputs=3[aout]",
+                                  "[1:0]null[other]"]
+
+
 def test_golden_plans():
     """Compare with tests/golden; regenerate with CUTLITE_UPDATE_GOLDEN=1 after an intended change."""
     for profile in ("social_1080p", "draft_360p"):

@@ -229,6 +229,20 @@ def test_same_plan_renders_the_same_bytes(service, media, tmp_path):
     assert digests[0] == digests[1]
 
 
+def test_separate_picture_and_sound_graphs_render_the_bytes_of_one_graph(service, media, tmp_path, monkeypatch):
+    """Giving ffmpeg the picture and the sound as two graphs (no deadlock) changes no output byte."""
+    from engines.planning.plan import RenderPlan
+    doc = project([{"id": "v", "kind": "video", "clips": [clip("a", "counter", 0, 0, 1)]},
+                   {"id": "m", "kind": "audio", "clips": [clip("t", "tone", 0, 0, 1)]}],
+                  {"counter": media["counter"], "tone": media["tone"]})
+    plan = service.plan_project(write_project(tmp_path, doc), "draft_480p", "cpu")
+    assert len(plan.graph_files()) == 2
+    service.render(plan, tmp_path / "two.mp4")
+    monkeypatch.setattr(RenderPlan, "graph_files", lambda self: {self.GRAPH_FILE: self.filter_graph})
+    service.render(plan, tmp_path / "one.mp4")
+    assert (tmp_path / "one.mp4").read_bytes() == (tmp_path / "two.mp4").read_bytes()
+
+
 # ---------------------------------------------------------------- failures
 
 def test_unreadable_input_fails_with_stage_and_stderr_tail(service, media, tmp_path):

@@ -47,7 +47,7 @@ from .chunks import Chunk, plan_chunks
 from .color import BT709_TAGS, input_params, pinned_format, to_bt709
 from .damage import damage_warnings
 from .ducking import DuckPlan, duck_filter, plan_ducks
-from .filtergraph import chain, num, piecewise_linear, quote, rate
+from .filtergraph import chain, graph_parts, num, piecewise_linear, quote, rate
 from .sound import assign_lanes, source_runs
 
 PLAN_VERSION = "cutlite.plan/1"
@@ -98,11 +98,22 @@ class RenderPlan(BaseModel):
         args = list(self.global_args)
         for inp in self.inputs:
             args += [*inp.args, "-i", inp.path]
-        # "-/filter_complex FILE" reads the graph from a file: no argv length limit, no quoting.
-        return args + ["-/filter_complex", self.GRAPH_FILE, *self.output_args, output]
+        # "-/filter_complex FILE" reads a graph from a file: no argv length limit, no quoting
+        for name in self.graph_files():
+            args += ["-/filter_complex", name]
+        return args + [*self.output_args, output]
+
+    def graph_files(self) -> dict[str, str]:
+        """The filter graph as ffmpeg is given it: one file per independent part (picture, sound),
+        each its own ``-filter_complex`` (``filtergraph.graph_parts`` says why)."""
+        parts = graph_parts(self.filter_graph)
+        if len(parts) == 1:
+            return {self.GRAPH_FILE: self.filter_graph}
+        stem = self.GRAPH_FILE.removesuffix(".txt")
+        return {f"{stem}_{i}.txt": part for i, part in enumerate(parts)}
 
     def work_files(self) -> dict[str, str]:
-        return {**self.files, self.GRAPH_FILE: self.filter_graph}
+        return {**self.files, **self.graph_files()}
 
 
 def hash_plan(plan: RenderPlan, sources: dict[str, str] | None = None) -> str:
