@@ -164,6 +164,18 @@ def test_graph_parts_follow_labels_not_input_streams():
                                   "[1:0]null[other]"]
 
 
+def test_opacity_uses_a_lookup_table_where_flat_and_geq_only_on_a_ramps_frames():
+    doc = json.loads(json.dumps(PROJECT))
+    logo = doc["tracks"][1]["clips"][0]
+    g = plan_of(doc).filter_graph  # 0 -> 0.8 over the clip's first 0.5 s, then 0.8
+    assert g.count("geq=") == 1 and "enable=gte(t\\,3.000000)*lt(t\\,3.500000)" in g
+    assert "lut=y=val:u=val:v=val:a=val*0.8:enable=gte(t\\,3.500000)" in g
+    assert "lt(t\\,3.000000)," not in g  # the piece before the clip's first frame is left out
+    logo["opacity"] = 0.5
+    g = plan_of(doc).filter_graph
+    assert "geq=" not in g and "colorchannelmixer" not in g and "lut=y=val:u=val:v=val:a=val*0.5[" in g
+
+
 def test_golden_plans():
     """Compare with tests/golden; regenerate with CUTLITE_UPDATE_GOLDEN=1 after an intended change."""
     for profile in ("social_1080p", "draft_360p"):

@@ -243,6 +243,38 @@ def test_separate_picture_and_sound_graphs_render_the_bytes_of_one_graph(service
     assert (tmp_path / "one.mp4").read_bytes() == (tmp_path / "two.mp4").read_bytes()
 
 
+def test_opacity_pieces_give_the_pixels_of_one_geq_over_every_frame(service, media, tmp_path, monkeypatch):
+    """Flat pieces by lookup table, ramps by geq on their own frames: the same frames, to the byte,
+    as the per-pixel expression over the whole clip (what the plan did before)."""
+    import hashlib
+
+    from engines.planning import plan as planning
+    from engines.planning.filtergraph import piecewise_linear
+    doc = project([
+        {"id": "v", "kind": "video", "clips": [clip("bg", "blue", 0, 0, 2)]},
+        {"id": "o", "kind": "overlay", "clips": [
+            {"id": "l", "asset": "logo", "start": "1/3", "duration": "3/2", "scale": 1,
+             "opacity": [[0, 0.2], ["1/3", 0.9], ["2/3", 0.9], [1, 0.3], [1, 0.6]]}]},
+    ], {"blue": media["blue"], "logo": media["logo"]})
+    path = write_project(tmp_path, doc)
+
+    def frame_digests(name: str) -> list[str]:
+        plan = service.plan_project(path, "draft_480p", "cpu")
+        out = tmp_path / name
+        service.render(plan, out)
+        with av.open(str(out)) as f:
+            return [hashlib.sha256(fr.to_ndarray(format="rgb24").tobytes()).hexdigest() for fr in f.decode(video=0)]
+
+    pieces = frame_digests("pieces.mp4")
+    assert "geq" in service.plan_project(path, "draft_480p", "cpu").filter_graph
+
+    def one_geq(pc, out):
+        expr = piecewise_linear(planning._abs_points(pc, pc.clip.opacity.points, out.fps), "T")
+        return f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({expr})"
+    monkeypatch.setattr(planning, "_opacity", one_geq)
+    assert pieces == frame_digests("one_geq.mp4") and len(pieces) == 60
+
+
 # ---------------------------------------------------------------- failures
 
 def test_unreadable_input_fails_with_stage_and_stderr_tail(service, media, tmp_path):

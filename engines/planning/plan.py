@@ -569,13 +569,49 @@ def _abs_points(pc: PlacedClip, points: tuple[tuple[Fraction, float], ...], fps:
 
 
 def _opacity(pc: PlacedClip, out: _Out) -> str | None:
+    """Alpha scaled by the clip's opacity curve, each piece by the cheapest exact filter.
+
+    A flat piece is a lookup table on alpha (``lut``: one table read a pixel; the other planes
+    pass as ``val``, unclipped); only a ramp needs ``geq``'s per-pixel expression, and only on
+    its own frames (``enable``): on the reference edit a 0.5 s fade-in under a 16.5 s logo at 0.8
+    cost 2.9 s of CPU as one ``geq`` over every frame, the whole render's margin over a
+    hand-written command. Both truncate ``alpha × value`` the same way, so the pixels do not
+    change. Pieces are half-open in the frame's time ``t`` (``gte``/``lt`` on the same bound), so
+    a frame on a keyframe belongs to exactly one of them.
+    """
     kf = pc.clip.opacity
     if kf.constant == 1.0:
         return None
     if kf.constant is not None:
-        return f"colorchannelmixer=aa={num(kf.constant)}"
-    expr = piecewise_linear(_abs_points(pc, kf.points, out.fps), "T")
-    return f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({expr})"
+        return _alpha_lut(kf.constant, None, None)
+    points = _abs_points(pc, kf.points, out.fps)
+    pieces = [(None, points[0][0], points[0][1], points[0][1])]
+    pieces += [(t0, t1, v0, v1) for (t0, v0), (t1, v1) in zip(points, points[1:]) if t1 > t0]
+    pieces.append((points[-1][0], None, points[-1][1], points[-1][1]))
+    first, end = frames_to_seconds(pc.start, out.fps), frames_to_seconds(pc.end, out.fps)
+    filters = []
+    for lo, hi, v0, v1 in pieces:
+        if (hi is not None and hi <= first) or (lo is not None and lo >= end):
+            continue  # no frame of the clip is in it
+        if v0 != v1:
+            ramp = f"{num(v0)}+({num(v1 - v0)})*(T-{to_ffmpeg_seconds(lo)})/{to_ffmpeg_seconds(hi - lo)}"
+            filters.append(f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({ramp})"
+                           f":enable={_between(lo, hi)}")
+        elif v0 != 1.0:
+            filters.append(_alpha_lut(v0, lo, hi))
+    return ",".join(filters) or None
+
+
+def _between(lo: Fraction | None, hi: Fraction | None) -> str:
+    """Timeline ``enable`` for ``lo <= t < hi`` (an open end where ``None``)."""
+    terms = ([f"gte(t\\,{to_ffmpeg_seconds(lo)})"] if lo is not None else []) + \
+            ([f"lt(t\\,{to_ffmpeg_seconds(hi)})"] if hi is not None else [])
+    return "*".join(terms)
+
+
+def _alpha_lut(value: float, lo: Fraction | None, hi: Fraction | None) -> str:
+    enable = _between(lo, hi)
+    return f"lut=y=val:u=val:v=val:a=val*{num(value)}" + (f":enable={enable}" if enable else "")
 
 
 def _font(g: _Graph, clip_id: str) -> str:
