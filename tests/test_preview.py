@@ -98,6 +98,26 @@ def test_the_plan_reads_proxies_not_sources(svc, tmp_path, media):
     assert close(m.rgb(50, 320, 180), (254, 0, 0), tol=20)
 
 
+def test_a_proxy_is_read_from_the_facts_kept_when_it_was_made(svc, tmp_path, media, monkeypatch):
+    """No probe of a proxy on the preview path (a cold preview's PyAV import and decode); a proxy
+    registered before facts were kept is probed, with the same plan."""
+    import engines.video_preview.service as preview_module
+    from engines.ffmpeg.probe import probe
+    path = write_project(tmp_path, one_clip(media))
+    with_proxies(svc, path, "draft_360p")
+    probed = []
+    monkeypatch.setattr(preview_module, "probe", lambda p: probed.append(p) or probe(p))
+    result = previews(svc).plan(path, "fast")
+    assert probed == [] and result.assets[0].read_from == "proxy"
+    with_facts = result.plan
+    art = svc.library.registry.artifact_by_key("acme", "dev", result.assets[0].key)
+    local = svc.library.store("dev").local_path(art.key)
+    assert art.meta["facts"] == probe(local).facts()
+    svc.library.registry.put_artifact(art.model_copy(update={"meta": {k: v for k, v in art.meta.items()
+                                                                      if k != "facts"}}))
+    assert previews(svc).plan(path, "fast").plan.plan_hash == with_facts.plan_hash and probed == [local]
+
+
 def test_a_smaller_rung_serves_when_the_profiles_proxy_is_missing(svc, tmp_path, media):
     path = write_project(tmp_path, one_clip(media, width=1920, height=1080))
     with_proxies(svc, path, "draft_360p")

@@ -100,6 +100,21 @@ class MediaInfo:
         d.pop("path", None)
         return d
 
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any], path: str) -> MediaInfo:
+        """Back from ``facts`` (stored when a file was made, e.g. a proxy's), for ``path``: no
+        second probe, and no PyAV import, on a path that only reads files cutlite wrote."""
+        def frac(v: Any) -> Fraction | None:
+            return None if v is None else Fraction(str(v))
+        video = audio = None
+        if facts.get("video"):
+            v = {k: x for k, x in facts["video"].items() if k in VideoInfo.__dataclass_fields__}
+            video = VideoInfo(**dict(v, fps=frac(v.get("fps")), sar=frac(v.get("sar")) or Fraction(1)))
+        if facts.get("audio"):
+            audio = AudioInfo(**{k: x for k, x in facts["audio"].items() if k in AudioInfo.__dataclass_fields__})
+        return cls(path, facts["format_name"], facts["kind"], frac(facts.get("duration")), facts["size_bytes"],
+                   video, audio, facts["stream_count"])
+
 
 # ffmpeg's names (setparams accepts them all): a tag the graph can state as it is
 _TRC = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "linear", 9: "log100",

@@ -188,9 +188,8 @@ class JobRunner:
             if progress:
                 progress(state["progress"], {"stage": stage, "frames_done": done_frames["n"], "frames": total})
 
-        timings["audio"] = self.render_audio(ctx, cancel)
-
-        # chunks on the local pool
+        # chunks on the local pool, the sound beside them: one light, mostly single-threaded ffmpeg
+        # that fills the cores the chunks leave idle (the last chunk alone, cuts, process starts)
         failpoint("job.before_chunks")
         t = time.monotonic()
         pending = []
@@ -200,16 +199,19 @@ class JobRunner:
             else:
                 pending.append(c)
         n_workers = max(1, int(workers or ctx.options.get("workers") or 1))
-        with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="chunk") as pool:
-            futures = [pool.submit(self.render_chunk, ctx, c, cancel, report, owner) for c in pending]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sound") as side, \
+                ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="chunk") as pool:
+            sound = side.submit(self.render_audio, ctx, cancel)
+            futures = [sound, *(pool.submit(self.render_chunk, ctx, c, cancel, report, owner) for c in pending)]
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = [f for f in finished if f.exception() is not None]
             if failed:
-                cancel.set()  # stop the other chunks at once
+                cancel.set()  # stop the other chunks (and the sound) at once
                 wait(futures)
                 exc = failed[0].exception()
                 assert exc is not None
                 raise exc
+            timings["audio"] = sound.result()
         timings["chunks"] = round(time.monotonic() - t, 3)
         if cancel.is_set():
             raise Cancelled("cancelled", stage="chunks")

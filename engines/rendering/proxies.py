@@ -207,11 +207,12 @@ class ProxyLadder:
             frames = count_video_frames(out)
             if frames < 1:
                 raise AssetError(f"the proxy of {asset.id} has no frames", stage="proxy", key=key)
+            facts = probe(out).facts()  # kept: a preview reads them instead of probing the proxy again
             size, checksum = self.library.store(asset.env).put_file(key, out, move=True)
         meta = {"profile_name": profile.name, "source_asset_id": asset.id, "hw_encoder_used": decision.encoder,
                 "hardware": decision.to_dict(), "ffmpeg_version": runner.version, "width": plan.width,
                 "height": plan.height, "fps": fraction_text(plan.fps), "frames": frames,
-                "seconds": round(time.monotonic() - started, 3), "decode_errors": run.decode_errors}
+                "seconds": round(time.monotonic() - started, 3), "decode_errors": run.decode_errors, "facts": facts}
         self.note_damage(asset, source, run.decode_errors)
         art = Artifact(id=keys.new_artifact_id(), tenant=asset.tenant, env=asset.env, asset_id=asset.id,
                        kind="proxy", profile=profile.name, key=key, size=size, checksum=checksum, meta=meta,

@@ -335,10 +335,15 @@ class PreviewService:
         i = LADDER.index(profile.name) if profile.name in LADDER else len(LADDER) - 1
         for rung in [*reversed(LADDER[: i + 1]), *LADDER[i + 1:]]:
             key = keys.proxy_key(asset.tenant, asset.env, asset.id, rung)
-            if ladder.existing(asset, key) is None:
+            found = ladder.existing(asset, key)
+            if found is None:
                 continue
             try:
-                info = self._probe(self.render.library.store(asset.env).local_path(key))
+                path = self.render.library.store(asset.env).local_path(key)
+                # its facts were kept when it was made (and existing() checked its size); older
+                # proxies are probed
+                info = MediaInfo.from_facts(found.meta["facts"], str(path)) if "facts" in found.meta \
+                    else self._probe(path)
             except CutliteError:
                 continue
             # The proxy covers the whole source on the same clock; the source's duration stands
