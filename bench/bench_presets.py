@@ -62,7 +62,11 @@ SOURCES = {
     "edit": (None, Fraction(7)),  # the reference edit: logo, crossfade at 9-10 s, the 1.5x colour-graded clip
     "phone": ("video/androidx_trim_optimization_failure_518x488.mp4", Fraction(0)),  # handheld phone, 518x488
     "street": ("video/openshot_run_720x400.mp4", Fraction(0)),  # street-race footage, fast motion, 720x400
+    # a phone's own 4K (portrait 2160x3840, 60 fps, 0.3 s): for master_4k at full size (--sources phone4k
+    # --seconds 1/4 --master-short-side 2160); not in the default set
+    "phone4k": ("video/androidx_portrait_4k60.mp4", Fraction(0)),
 }
+DEFAULT_SOURCES = "edit,phone,street"
 PRESETS = "ultrafast,superfast,veryfast,faster,fast,medium"
 YARDSTICK = "veryfast"
 KNEE_VMAF = 1.0     # a slower preset must buy at least this much VMAF at equal bitrate
@@ -301,7 +305,7 @@ def main() -> int:
     ap.add_argument("--presets", default=PRESETS)
     ap.add_argument("--crf-steps", default="-2,0,2,4", help="CRFs around each profile's own (write --crf-steps=-2,0,2)")
     ap.add_argument("--seconds", type=Fraction, default=Fraction(5), help="excerpt length per source")
-    ap.add_argument("--sources", default=",".join(SOURCES))
+    ap.add_argument("--sources", default=DEFAULT_SOURCES)
     ap.add_argument("--master-short-side", type=int, default=720,
                     help="master_4k's short side for the bench (2160 = full size; slow on 2 cores)")
     ap.add_argument("--report", action="store_true",

@@ -30,6 +30,7 @@ from engines.model.project import Project, load_project
 from engines.model.scope import check_scope
 from engines.planning.plan import portable_links
 from engines.redaction import redact
+from engines.settings import default_chunk_seconds
 from engines.video_preview.service import PreviewService
 from engines.video_render.service import RenderService, ensure_proxies_for_project
 
@@ -269,7 +270,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         if unknown:
             raise ValidationError([f"options.{k}: unknown option; known: {', '.join(sorted(allowed))}" for k in unknown],
                                   stage="request")
-        options = {"chunk_seconds": "10", **body.options}
+        options = {"chunk_seconds": default_chunk_seconds(), **body.options}
         job, created = svc.submit_job(project, body.profile, options=options, job_id=body.job_id, hw=body.hw,
                                       base_dir=base)
         if executor is not None:

@@ -313,7 +313,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .video_render.service import RenderService
 
     jobs = RenderService().job_service
-    options = {"chunk_seconds": args.chunk_seconds, "workers": args.workers, "slate_missing": _imported(args)}
+    from .settings import default_chunk_seconds
+
+    options = {"chunk_seconds": args.chunk_seconds or default_chunk_seconds(), "workers": args.workers,
+               "slate_missing": _imported(args)}
     job, created = jobs.submit(_project_input(args), args.profile, options=options, job_id=args.job_id, hw=args.hw,
                                output=args.output, need_slot=not jobs.on_workers)
     err_console.print(f"job {job.id} ({'new' if created else 'existing: ' + job.state.value})")
@@ -578,8 +581,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--hw", choices=HW_CHOICES)
         if name == "render":
             p.add_argument("-o", "--output", required=True)
-            p.add_argument("--chunk-seconds", help="chunk length in seconds (default: one chunk per 10 s)",
-                           default="10")
+            p.add_argument("--chunk-seconds", help="chunk length in seconds (default: CUTLITE_CHUNK_SECONDS, "
+                           "else one chunk per 20 s)")
             p.add_argument("--workers", type=int, default=1, help="chunks rendered at once")
             p.add_argument("--job-id", help="a job id of your own (default: derived from the parameters)")
             p.add_argument("--detach", action="store_true",

@@ -372,3 +372,12 @@ def test_progress_counts_the_chunks_own_frames_not_their_padding(home, tmp_path,
     with svc.jobs.engine.connect() as conn:
         cached = conn.exec_driver_sql("select frames from chunk_cache").scalars().all()
     assert sorted(cached) == [30] * 6
+
+
+def test_the_default_chunk_length_is_20_s_or_the_environments(monkeypatch):
+    """Chosen from the padding cost (docs/performance.md#chunks); a farm sets its own."""
+    from engines.settings import default_chunk_seconds
+    monkeypatch.delenv("CUTLITE_CHUNK_SECONDS", raising=False)
+    assert default_chunk_seconds() == "20"
+    monkeypatch.setenv("CUTLITE_CHUNK_SECONDS", "60")
+    assert default_chunk_seconds() == "60"

@@ -99,18 +99,23 @@ def test_the_plan_reads_proxies_not_sources(svc, tmp_path, media):
 
 
 def test_a_proxy_is_read_from_the_facts_kept_when_it_was_made(svc, tmp_path, media, monkeypatch):
-    """No probe of a proxy on the preview path (a cold preview's PyAV import and decode); a proxy
+    """No probe on the preview path (a cold preview's PyAV import and decodes): a proxy is read
+    from the facts kept when it was made, a registered sound from its registration's; a proxy
     registered before facts were kept is probed, with the same plan."""
     import engines.video_preview.service as preview_module
     from engines.ffmpeg.probe import probe
-    path = write_project(tmp_path, one_clip(media))
+    doc = one_clip(media)
+    doc["assets"]["bed"] = {"path": str(media["tone"])}
+    doc["tracks"].append({"id": "m", "kind": "audio", "clips": [
+        {"id": "t", "asset": "bed", "start": 0, "source_in": 0, "source_out": 4}]})
+    path = write_project(tmp_path, doc)
     with_proxies(svc, path, "draft_360p")
     probed = []
     monkeypatch.setattr(preview_module, "probe", lambda p: probed.append(p) or probe(p))
-    result = previews(svc).plan(path, "fast")
-    assert probed == [] and result.assets[0].read_from == "proxy"
-    with_facts = result.plan
-    art = svc.library.registry.artifact_by_key("acme", "dev", result.assets[0].key)
+    cold = previews(svc).plan(path, "fast")
+    assert probed == [] and [(a.asset, a.read_from) for a in cold.assets] == [("bed", "source"), ("src", "proxy")]
+    with_facts = cold.plan
+    art = svc.library.registry.artifact_by_key("acme", "dev", cold.assets[1].key)
     local = svc.library.store("dev").local_path(art.key)
     assert art.meta["facts"] == probe(local).facts()
     svc.library.registry.put_artifact(art.model_copy(update={"meta": {k: v for k, v in art.meta.items()

@@ -102,16 +102,22 @@ class MediaInfo:
 
     @classmethod
     def from_facts(cls, facts: dict[str, Any], path: str) -> MediaInfo:
-        """Back from ``facts`` (stored when a file was made, e.g. a proxy's), for ``path``: no
-        second probe, and no PyAV import, on a path that only reads files cutlite wrote."""
+        """Back from ``facts`` (stored when a file was registered or made), for ``path``: no second
+        probe, and no PyAV import, where the file is an object that never changes under its key.
+        KeyError when the facts lack a field today's probe gives."""
         def frac(v: Any) -> Fraction | None:
             return None if v is None else Fraction(str(v))
+
+        def fields(kind: type, d: dict[str, Any]) -> dict[str, Any]:
+            # every field, or KeyError: facts from an older probe (no colour matrix, say) are not
+            # taken for today's, they are probed again
+            return {name: d[name] for name in kind.__dataclass_fields__}
         video = audio = None
         if facts.get("video"):
-            v = {k: x for k, x in facts["video"].items() if k in VideoInfo.__dataclass_fields__}
-            video = VideoInfo(**dict(v, fps=frac(v.get("fps")), sar=frac(v.get("sar")) or Fraction(1)))
+            v = fields(VideoInfo, facts["video"])
+            video = VideoInfo(**dict(v, fps=frac(v["fps"]), sar=frac(v["sar"]) or Fraction(1)))
         if facts.get("audio"):
-            audio = AudioInfo(**{k: x for k, x in facts["audio"].items() if k in AudioInfo.__dataclass_fields__})
+            audio = AudioInfo(**fields(AudioInfo, facts["audio"]))
         return cls(path, facts["format_name"], facts["kind"], frac(facts.get("duration")), facts["size_bytes"],
                    video, audio, facts["stream_count"])
 

@@ -23,11 +23,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-
-import pysubs2
+from typing import TYPE_CHECKING
 
 from engines.errors import ValidationError
 from engines.model.project import CaptionStyle, Clip, Project, Track
+
+if TYPE_CHECKING:  # pysubs2 is imported where it is used: a plan without captions does not load it
+    import pysubs2
 
 WORD_JOINER = "\u2060"
 # characters that take the font of their neighbours (spaces, joiners, variation selectors)
@@ -70,6 +72,8 @@ class Cue:
 
 def read_subtitles(text: str, where: str) -> list[tuple[Fraction, Fraction, str]]:
     """(start, end, plain text) of every dialogue cue of an SRT, VTT or ASS document."""
+    import pysubs2
+
     try:
         subs = pysubs2.SSAFile.from_string(text)
     except Exception as exc:  # pysubs2 raises several kinds for unreadable documents
@@ -118,6 +122,8 @@ def first_frame(t: Fraction, fps: Fraction) -> int:
 # ---------------------------------------------------------------- the ASS script
 
 def _ass_color(hex_rgb: str) -> pysubs2.Color:
+    import pysubs2
+
     return pysubs2.Color(int(hex_rgb[1:3], 16), int(hex_rgb[3:5], 16), int(hex_rgb[5:7], 16), 0)
 
 
@@ -215,6 +221,8 @@ def build_ass(track: Track, cues: list[Cue], chain: tuple[FontFace, ...], *, wid
               scale_y: Fraction, fps: Fraction, base: int, frames: int) -> str | None:
     """The ASS script for the output frames ``[base, base + frames)`` (absolute frame numbers;
     the script's clock starts at ``base``); None when no cue shows in them."""
+    import pysubs2
+
     style = track.style or CaptionStyle()
     ssa = pysubs2.SSAFile()
     ssa.info.update({"PlayResX": str(width), "PlayResY": str(height), "WrapStyle": "0",

@@ -315,7 +315,7 @@ class PreviewService:
                 self._slate(out, name, asset, asset.kind, used[name], exc.message)
                 continue
             try:
-                info = self._probe(source)
+                info = self._source_info(asset, source)
             except CutliteError:  # its message names the server's file: say it without the path
                 self._slate(out, name, asset, asset.kind, used[name], "the source is not readable media")
                 continue
@@ -396,6 +396,16 @@ class PreviewService:
             with self._lock:
                 self._assets[ident] = asset
         return asset
+
+    def _source_info(self, asset: Asset, source: Path) -> MediaInfo:
+        """The source's facts as registered (a stored object never changes under its key); probed
+        when the file's size differs or the facts are from an older probe."""
+        try:
+            if source.stat().st_size == asset.size:
+                return MediaInfo.from_facts(asset.probe, str(source))
+        except (OSError, KeyError, TypeError, ValueError):
+            pass
+        return self._probe(source)
 
     def _probe(self, path: Path) -> MediaInfo:
         try:
