@@ -92,8 +92,8 @@ PROFILES: dict[str, RenderProfile] = {p.name: p for p in (
                   Fraction(1), "128k", 0, 0, 1.5),
     RenderProfile("social_1080p", "delivery", 1080, True, Fraction(60), "h264", "yuv420p", 21, "faster",
                   Fraction(2), "160k", 0, 0, 0.5),
-    # master_4k: kept at medium 18 until measured at its own size (its 720p run pointed at superfast 16)
-    RenderProfile("master_4k", "delivery", 2160, True, None, "hevc", "yuv420p10le", 18, "medium",
+    # master_4k: superfast 16, measured at 720p (3 sources) and at 2160p (the edit, a phone's own 4K)
+    RenderProfile("master_4k", "delivery", 2160, True, None, "hevc", "yuv420p10le", 16, "superfast",
                   Fraction(2), "256k", 0, 0, 0.05),
 )}
 
