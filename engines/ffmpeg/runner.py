@@ -69,13 +69,24 @@ class _Reaper:
         self._proc: subprocess.Popen[bytes] | None = None
         self._pid = 0
 
+    def ready(self) -> None:
+        """Start the helper now, before an ffmpeg is: starting it takes milliseconds, and a death of
+        this process between an ffmpeg's start and its registration would leave that ffmpeg
+        running (seen once in the kill -9 test); what remains is the few microseconds between
+        ``Popen`` returning and ``watch``."""
+        with self._lock:
+            self._start_if_needed()
+
+    def _start_if_needed(self) -> None:
+        if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
+            self._proc = subprocess.Popen([sys.executable, "-c", _REAPER_CODE], stdin=subprocess.PIPE,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True, close_fds=True)
+            self._pid = os.getpid()
+
     def _send(self, line: str) -> None:
         with self._lock:
-            if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
-                self._proc = subprocess.Popen([sys.executable, "-c", _REAPER_CODE], stdin=subprocess.PIPE,
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                              start_new_session=True, close_fds=True)
-                self._pid = os.getpid()
+            self._start_if_needed()
             try:
                 assert self._proc.stdin is not None
                 self._proc.stdin.write(line.encode())
@@ -185,6 +196,7 @@ class FFmpegRunner:
         tail = StderrTail()
         progress: dict[str, str] = {}
         start = time.monotonic()
+        _REAPER.ready()
         try:
             proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True)
