@@ -275,6 +275,34 @@ def test_opacity_pieces_give_the_pixels_of_one_geq_over_every_frame(service, med
     assert pieces == frame_digests("one_geq.mp4") and len(pieces) == 60
 
 
+def test_a_still_image_is_decoded_once_and_gives_the_pixels_of_a_looped_input(service, media, tmp_path, monkeypatch):
+    """An image clip reads its one picture once (no -loop: no decode and scale per output frame);
+    its frames are byte-identical to those of the looped input it replaced."""
+    import hashlib
+
+    from engines.planning import plan as planning
+    doc = project([
+        {"id": "v", "kind": "video", "clips": [{"id": "still", "asset": "logo", "start": 0, "duration": 1,
+                                                  "fit": "contain"}, clip("bg", "blue", 1, 0, 1)]},
+        {"id": "o", "kind": "overlay", "clips": [
+            {"id": "l", "asset": "logo", "start": "1/2", "duration": 1, "scale": 0.5, "opacity": [[0, 0], ["1/2", 1]]}]},
+    ], {"blue": media["blue"], "logo": media["logo"]})
+    path = write_project(tmp_path, doc)
+
+    def frames(name: str) -> tuple[list[str], list[list[str]]]:
+        plan = service.plan_project(path, "draft_480p", "cpu")
+        service.render(plan, tmp_path / name)
+        with av.open(str(tmp_path / name)) as f:
+            digests = [hashlib.sha256(fr.to_ndarray(format="rgb24").tobytes()).hexdigest() for fr in f.decode(video=0)]
+        return digests, [i.args for i in plan.inputs if i.kind == "image"]
+
+    once, args = frames("once.mp4")
+    assert args == [[], []] and len(once) == 60
+    monkeypatch.setattr(planning, "STILL_FORMATS", set())
+    looped, args = frames("looped.mp4")
+    assert all(a[:2] == ["-loop", "1"] for a in args) and looped == once
+
+
 # ---------------------------------------------------------------- failures
 
 def test_unreadable_input_fails_with_stage_and_stderr_tail(service, media, tmp_path):

@@ -53,6 +53,9 @@ from .sound import assign_lanes, source_runs
 PLAN_VERSION = "cutlite.plan/1"
 DEFAULT_FONT = str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf")  # bundled, with its licence
 SEEK_MARGIN = Fraction(1, 4)  # extra source seconds read past a clip's end; trimmed exactly after
+# image formats that hold one picture (an image clip reads it once; GIFs and WebPs may animate)
+STILL_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "jpegxl_pipe", "qoi_pipe", "ppm_pipe",
+                 "pgm_pipe", "svg_pipe"}
 
 
 class PlanInput(BaseModel):
@@ -341,7 +344,12 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
     clip = pc.clip
     seconds = frames_to_seconds(pc.frames, out.fps)
     args: list[str]
-    if info.kind == "image":
+    if info.kind == "image" and info.format_name.split(",")[0] in STILL_FORMATS:
+        # one frame, decoded, fitted and coloured once; ``tpad`` clones it for the clip's frames
+        # (looping the file re-decoded and re-scaled it for every frame: a photo in a slideshow
+        # cost a full-size decode per output frame)
+        args = []
+    elif info.kind == "image":  # an animated image (GIF): its frames, looped
         args = ["-loop", "1", "-framerate", rate(out.fps), "-t", to_ffmpeg_seconds(seconds + SEEK_MARGIN)]
     else:
         seek, preroll = _seek(pc, out)
