@@ -85,6 +85,25 @@ def test_proxy_key_meta_and_picture(ladder_env, media, tmp_path):
     assert info.video.pix_fmt == "yuv420p" and art.size == info.size_bytes
 
 
+def test_a_proxy_is_planned_from_the_registered_facts_and_keeps_its_own(ladder_env, media, tmp_path, monkeypatch):
+    """Generation reads the source's facts from its registration (no second probe of the source);
+    the proxy's own facts go into its meta, for previews; facts from an older probe are probed."""
+    import engines.rendering.proxies as proxies_module
+    library, service, _ = ladder_env
+    probed = []
+    monkeypatch.setattr(proxies_module, "probe", lambda p: probed.append(Path(p).name) or probe(p))
+    out = {o.asset: o for o in ensure_proxies_for_project(two_clip_project(tmp_path, media), service=service)}
+    assert sorted(probed) == ["proxy.mp4", "proxy.mp4"]  # each output once, no source
+    art = library.registry.artifacts("acme", "dev", out["rot"].asset_id, kind="proxy")[0]
+    assert art.meta["facts"] == probe(library.store("dev").local_path(art.key)).facts()
+    asset = library.get_asset("acme", "dev", out["red"].asset_id)
+    older = asset.model_copy(update={"probe": {k: v for k, v in asset.probe.items() if k != "stream_count"}})
+    from engines.media_v2.library import registered_facts
+    source = library.source_path(asset)
+    assert registered_facts(asset, source) == probe(source)
+    assert registered_facts(older, source) is None
+
+
 def test_a_proxy_whose_object_vanished_is_made_again(ladder_env, media, tmp_path):
     library, service, runner = ladder_env
     proj = two_clip_project(tmp_path, media)

@@ -29,7 +29,7 @@ from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
 from engines.ffmpeg.profiles import RenderProfile, fps_divisor, get_profile, nearest_even, resolve_encoder
 from engines.ffmpeg.threads import encoder_threads, with_threads
 from engines.media_v2 import keys
-from engines.media_v2.library import MediaLibrary
+from engines.media_v2.library import MediaLibrary, registered_facts
 from engines.media_v2.models import Artifact, Asset, utc_now
 from engines.model.project import Project
 from engines.model.timebase import fraction_text, parse_time, snap_to_frame
@@ -197,7 +197,7 @@ class ProxyLadder:
                  cancel: threading.Event | None) -> Artifact:
         started = time.monotonic()
         source = self.library.source_path(asset)
-        info = probe(source)
+        info = registered_facts(asset, source) or probe(source)  # facts kept at registration
         plan = plan_proxy(info, profile, decision)
         runner = self.service.runner
         with tempfile.TemporaryDirectory(prefix="cutlite-proxy-") as work:

@@ -34,7 +34,7 @@ from engines.errors import AssetError, AssetNotReady, CutliteError, FFmpegError,
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.ffmpeg.profiles import RenderProfile
 from engines.media_v2 import keys
-from engines.media_v2.library import known_damage
+from engines.media_v2.library import known_damage, registered_facts
 from engines.media_v2.models import Asset
 from engines.model.project import Project
 from engines.model.timebase import fraction_text, frames_to_seconds
@@ -315,7 +315,7 @@ class PreviewService:
                 self._slate(out, name, asset, asset.kind, used[name], exc.message)
                 continue
             try:
-                info = self._source_info(asset, source)
+                info = registered_facts(asset, source) or self._probe(source)
             except CutliteError:  # its message names the server's file: say it without the path
                 self._slate(out, name, asset, asset.kind, used[name], "the source is not readable media")
                 continue
@@ -396,16 +396,6 @@ class PreviewService:
             with self._lock:
                 self._assets[ident] = asset
         return asset
-
-    def _source_info(self, asset: Asset, source: Path) -> MediaInfo:
-        """The source's facts as registered (a stored object never changes under its key); probed
-        when the file's size differs or the facts are from an older probe."""
-        try:
-            if source.stat().st_size == asset.size:
-                return MediaInfo.from_facts(asset.probe, str(source))
-        except (OSError, KeyError, TypeError, ValueError):
-            pass
-        return self._probe(source)
 
     def _probe(self, path: Path) -> MediaInfo:
         try:
