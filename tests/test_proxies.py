@@ -17,10 +17,13 @@ from conftest import REAL_MEDIA, needs_real_media, project, write_project
 
 from engines.ffmpeg import samples
 from engines.ffmpeg.probe import probe
+from engines.ffmpeg.profiles import get_profile
 from engines.ffmpeg.runner import FFmpegRunner
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.registry import Registry
 from engines.media_v2.storage import LocalStore
+from engines.model.project import load_project
+from engines.planning.plan import build_plan
 from engines.video_render.service import RenderService, ensure_proxies_for_project
 
 
@@ -102,6 +105,32 @@ def test_a_proxy_is_planned_from_the_registered_facts_and_keeps_its_own(ladder_e
     source = library.source_path(asset)
     assert registered_facts(asset, source) == probe(source)
     assert registered_facts(older, source) is None
+
+
+def test_a_render_reads_registered_sources_from_their_facts(ladder_env, media, tmp_path):
+    """A plan of registered assets (a render, each worker rebuilding a job) takes their facts from
+    the registration; the same facts a probe gives, so the same plan on every machine."""
+    from engines.rendering.sources import gather_sources
+    library, service, _ = ladder_env
+    red, _ = library.register_file("acme", "dev", media["red"])
+    tone, _ = library.register_file("acme", "dev", media["tone"])
+    doc = project([{"id": "v", "kind": "video", "clips": [
+                       {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": 1}]},
+                   {"id": "m", "kind": "audio", "clips": [
+                       {"id": "t", "asset": "bed", "start": 0, "source_in": 0, "source_out": 1}]}],
+                  {"red": media["red"], "bed": media["tone"]})
+    doc["assets"] = {"red": {"asset_id": red.id}, "bed": {"asset_id": tone.id}}
+    proj = load_project(doc)
+    probed = []
+    sources = gather_sources(proj, tmp_path, lookup=library.lookup, facts=library.facts_of,
+                             prober=lambda p: probed.append(p) or probe(p))
+    assert probed == [] and not sources.problems
+    assert sources.media == {name: probe(info.path) for name, info in sources.media.items()}
+    probed_sources = gather_sources(proj, tmp_path, lookup=library.lookup)  # every source probed
+    profile = get_profile("draft_360p")
+    decision = service.decide(profile, "cpu")
+    assert build_plan(proj, sources.media, profile, decision, fonts=sources.fonts).plan_hash == \
+        build_plan(proj, probed_sources.media, profile, decision, fonts=probed_sources.fonts).plan_hash
 
 
 def test_a_proxy_whose_object_vanished_is_made_again(ladder_env, media, tmp_path):

@@ -134,6 +134,13 @@ class MediaLibrary:
             if keys.ASSET_ID_RE.fullmatch(asset_id) else None
         return known_damage(asset)
 
+    def facts_of(self, project: Project, asset_id: str, path: str) -> MediaInfo | None:
+        """``sources.FactsLookup``: a project's ``asset_id`` as registered (``registered_facts``):
+        a render, and every worker that rebuilds a job's plan, need not probe it again."""
+        asset = self.registry.get_asset(project.tenant, project.env, asset_id, with_artifacts=False) \
+            if keys.ASSET_ID_RE.fullmatch(asset_id) else None
+        return registered_facts(asset, Path(path)) if asset else None
+
     def lookup(self, project: Project, asset_id: str) -> str | None:
         """``sources.AssetLookup``: the local file behind a project's ``asset_id`` (same tenant/env)."""
         try:

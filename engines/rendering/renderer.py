@@ -88,8 +88,10 @@ class Renderer:
         """Every asset resolved and probed (with the damage known of registered ones); with
         ``slate_missing``, media that cannot be found is a slate with a warning instead of a
         blocking problem."""
-        damage = self.library.damage_of if any(r.asset_id for r in project.assets.values()) else None
-        sources = gather_sources(project, base_dir, lookup=self.asset_lookup, damage=damage)
+        registered = any(r.asset_id for r in project.assets.values())
+        sources = gather_sources(project, base_dir, lookup=self.asset_lookup,
+                                 damage=self.library.damage_of if registered else None,
+                                 facts=self.library.facts_of if registered else None)
         gather_captions(project, base_dir, sources, self.asset_lookup)  # captions tracks' files and fonts
         if slate_missing:
             slate_missing_media(project, sources)

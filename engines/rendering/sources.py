@@ -25,6 +25,8 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local
 AssetLookup = Callable[[Project, str], str | None]
 # asset_id -> the damaged spans a full decode of its source found (media_v2's asset meta)
 DamageLookup = Callable[[Project, str], tuple[Any, ...]]
+# (project, asset_id, its local file) -> the facts kept when it was registered, when they hold
+FactsLookup = Callable[[Project, str, str], MediaInfo | None]
 
 
 @dataclass
@@ -58,7 +60,10 @@ def local_paths_allowed(project: Project) -> bool:
 
 
 def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLookup | None = None,
-                   prober: Callable[[str], MediaInfo] = probe, damage: DamageLookup | None = None) -> Sources:
+                   prober: Callable[[str], MediaInfo] = probe, damage: DamageLookup | None = None,
+                   facts: FactsLookup | None = None) -> Sources:
+    """Every used asset's local file and facts: a registered asset's from its registration
+    (``facts``), others probed."""
     base = Path(base_dir)
     out = Sources()
     used = sorted({c.asset for _, _, c in project.clip_paths() if c.asset})
@@ -81,7 +86,8 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
                                     f"{project.tenant}/{project.env}")
                 continue
         try:
-            info = probed.get(path) or prober(path)
+            info = probed.get(path) or (facts(project, ref.asset_id, path) if facts and ref.asset_id else None) \
+                or prober(path)
         except AssetError as exc:
             out.problems.append(f"{where}: {exc.message}")
             continue
