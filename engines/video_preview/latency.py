@@ -3,13 +3,13 @@
 The window's own timeline is counted into three kinds of work:
 - **encode**: output megapixels (frames x size); its cost per megapixel depends on the profile's
   encoder and preset, so it is *calibrated per profile and encoder*;
-- **filters**: megapixels decoded (source size x frames decoded, seek pre-roll included),
-  scaled, cross-faded, drawn (text, slates), colour-filtered and alpha-mixed by keyframed
-  opacity (``geq``, by far the dearest per pixel), each at its own cost per megapixel
-  (``FILTER_MS_PER_MPX``, measured on a 2-core box: filter costs do not depend on the profile);
+- **filters**: megapixels decoded (source size x frames decoded, seek pre-roll included; a still
+  image once), scaled (a still once), cross-faded, drawn (text, slates), colour-filtered and
+  alpha-mixed by an opacity ramp (``geq``, by far the dearest per pixel, on a ramp's own frames
+  only), each at its own cost per megapixel (``FILTER_MS_PER_MPX``, measured on a 2-core box:
+  filter costs do not depend on the profile);
 - **layers**: frames of every overlay composited, at a small constant cost per frame
-  (``overlay`` touches only the overlay's box; the dear part of an image overlay is decoding
-  the still again for every frame, counted under filters).
+  (``overlay`` touches only the overlay's box).
 
     ms = overhead_ms + per_input_ms * inputs + encode_mpx * encode_ms_per_mpx
          + sum(filter_mpx[k] * FILTER_MS_PER_MPX[k]) + layer_frames * LAYER_MS
@@ -47,12 +47,12 @@ CALIBRATION_VERSION = 2
 
 FILTER_MS_PER_MPX: dict[str, float] = {
     "decode": 0.6,       # video pixels per decoded frame (the scale from them included)
-    "image": 6.4,        # a still image is decoded again for every frame it shows (PNG: inflate)
+    "image": 6.4,        # a still image, decoded once (PNG: inflate)
     "scale": 0.4,        # each clip's picture in its box
     "transition": 1.3,   # frames of clips joined by xfade, whole frame
     "text": 0.2,         # drawtext, per frame it shows on
     "effects": 0.1,      # eq per colour filter
-    "opacity": 34.0,     # keyframed opacity: geq evaluates an expression per pixel
+    "opacity": 34.0,     # an opacity ramp: geq evaluates an expression per pixel (flat pieces: a lut, as effects)
     "slate": 0.5,        # a placeholder card (colour + drawtext)
     # libass over every frame of the window, per captions track with cues in it (1080p, word
     # highlights: ~0.3 s per 300 frames with its set-up, measured); ducking is a gain on the
@@ -109,6 +109,13 @@ class Estimate:
                 "layer_frames": w.layer_frames, "throughput": asdict(self.throughput)}
 
 
+def _ramp_frames(points: tuple[tuple[Fraction, float], ...], frames: int, fps: Fraction) -> int:
+    """Frames of a clip (from its start) inside the ramps of its opacity curve, where ``geq`` runs."""
+    seconds = sum(max(Fraction(0), min(t1, frames / fps) - max(t0, Fraction(0)))
+                  for (t0, v0), (t1, v1) in zip(points, points[1:]) if v0 != v1)
+    return min(frames, max(0, round(Fraction(seconds) * fps)))
+
+
 def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, height: int,
                  inputs: int, captions: int = 0) -> Work:
     """The work of rendering ``timeline`` (a window's own) at ``width`` x ``height``, with
@@ -134,18 +141,23 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
             elif info.video is not None:
                 src_px = info.video.width * info.video.height / 1e6
                 if info.kind == "image":
-                    f["image"] += n * src_px
+                    f["image"] += src_px  # decoded, fitted and coloured once, then cloned
                 else:
                     seconds = Fraction(n) / fps * clip.speed + (PREROLL if pc.head or pc.offset else 0)
                     f["decode"] += float(seconds * (info.video.fps or fps)) * src_px
-            f["scale"] += n * box
+            still = info is not None and info.kind == "image"
+            f["scale"] += box if still else n * box
             layers += n if overlay else 0
             nxt = track[i + 1] if i + 1 < len(track) else None
             if pc.transition_frames or (nxt is not None and nxt.transition_frames):
                 f["transition"] += n * out_px
             f["effects"] += len(clip.filters) * n * box
             if clip.opacity.constant is None:
-                f["opacity"] += n * box
+                ramps = _ramp_frames(clip.opacity.points, n, fps)
+                f["opacity"] += ramps * box
+                f["effects"] += (n - ramps) * box  # the flat pieces: a lookup table
+            elif clip.opacity.constant != 1.0:
+                f["effects"] += n * box
     return Work(timeline.frames, inputs, timeline.frames * out_px, f, layers)
 
 
