@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import close, measure, project, write_project
+from conftest import close, lossless, measure, project, write_project
 
 from engines.errors import Cancelled, EncoderUnavailable, FFmpegTimeout, InputUnreadable
 from engines.ffmpeg.hardware import HardwareDecision
@@ -301,6 +301,31 @@ def test_a_still_image_is_decoded_once_and_gives_the_pixels_of_a_looped_input(se
     monkeypatch.setattr(planning, "STILL_FORMATS", set())
     looped, args = frames("looped.mp4")
     assert all(a[:2] == ["-loop", "1"] for a in args) and looped == once
+
+
+def test_a_window_after_a_crossfade_has_the_single_pass_pixels(service, media, tmp_path):
+    """Frame truth across a crossfade: the clip joined after an xfade keeps its pixels, so a window
+    (a chunk, a preview) that starts after the crossfade gives exactly the single pass's frames.
+    Before xfade's output was pinned and tagged, the concat after it converted the next clip
+    (up to 35 code values at 1080p)."""
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        clip("a", "counter", 0, 0, 2), {**clip("b", "blue", "3/2", 0, 2), "transition_in": {"type": "crossfade", "duration": "1/2"}},
+        clip("c", "counter", "7/2", 1, 3)]}], {"counter": media["counter"], "blue": media["blue"]})
+    proj = load_project(write_project(tmp_path, doc))
+    profile = get_profile("draft_480p")
+    sources = service.gather(proj, tmp_path)
+    decision = service.decide(profile, "cpu")
+
+    def pictures(name: str, **kw) -> list[bytes]:
+        plan = lossless(build_plan(proj, sources.media, profile, decision, fonts=sources.fonts, streams="video", **kw))
+        service.render(plan, tmp_path / name)
+        with av.open(str(tmp_path / name)) as f:
+            return [fr.to_ndarray(format="yuv420p").tobytes() for fr in f.decode(video=0)]
+
+    full = pictures("full.mp4")
+    assert "xfade" in build_plan(proj, sources.media, profile, decision, fonts=sources.fonts).filter_graph
+    window = pictures("window.mp4", window=(135, 165), keyframe_at=0)
+    assert len(full) == 165 and window == full[135:165]  # 5.5 s at 30 fps; the window is in clip c
 
 
 # ---------------------------------------------------------------- failures

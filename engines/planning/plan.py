@@ -525,10 +525,14 @@ def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, Med
             acc = _concat(g, pending, out)
             d = pc.transition_frames
             offset = frames_to_seconds(cursor - d, out.fps)
+            # xfade's output carries no colour tags: pinned and tagged again, or the concat that
+            # follows converts the next clip's pixels to match it (a window or chunk without the
+            # crossfade then gives other pixels than the single pass: up to 35 code values, measured)
             label = g.add([acc, label], [f"xfade=transition={TRANSITIONS[tr.type]}:duration="
                                          f"{to_ffmpeg_seconds(frames_to_seconds(d, out.fps))}:offset="
                                          f"{to_ffmpeg_seconds(offset)}",
-                                         f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "xf")
+                                         f"settb={fraction_text(1 / out.fps)}", "setpts=N",
+                                         pinned_format("yuva420p" if transparent else out.pix_fmt), BT709_TAGS], "xf")
             pending = [label]
             cursor = pc.end
         else:
