@@ -128,17 +128,20 @@ class MediaLibrary:
                                                   damage=[s.to_dict() for s in spans], damage_found_by=found_by)
         return updated or asset
 
+    def _registered(self, project: Project, asset_id: str) -> Asset | None:
+        """A project's ``asset_id`` in its tenant/env (None when malformed or unknown)."""
+        if not keys.ASSET_ID_RE.fullmatch(asset_id):
+            return None
+        return self.registry.get_asset(project.tenant, project.env, asset_id, with_artifacts=False)
+
     def damage_of(self, project: Project, asset_id: str) -> tuple[DamageSpan, ...]:
         """``sources.DamageLookup``: the damaged spans known for a project's ``asset_id``."""
-        asset = self.registry.get_asset(project.tenant, project.env, asset_id, with_artifacts=False) \
-            if keys.ASSET_ID_RE.fullmatch(asset_id) else None
-        return known_damage(asset)
+        return known_damage(self._registered(project, asset_id))
 
     def facts_of(self, project: Project, asset_id: str, path: str) -> MediaInfo | None:
         """``sources.FactsLookup``: a project's ``asset_id`` as registered (``registered_facts``):
         a render, and every worker that rebuilds a job's plan, need not probe it again."""
-        asset = self.registry.get_asset(project.tenant, project.env, asset_id, with_artifacts=False) \
-            if keys.ASSET_ID_RE.fullmatch(asset_id) else None
+        asset = self._registered(project, asset_id)
         return registered_facts(asset, Path(path)) if asset else None
 
     def lookup(self, project: Project, asset_id: str) -> str | None:
