@@ -15,6 +15,8 @@ from typing import Any
 
 from engines.errors import AssetError, ValidationError
 
+from .mp4 import video_sample_count
+
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe",
                  "gif", "gif_pipe", "svg_pipe", "jpegxl_pipe", "qoi_pipe", "ppm_pipe", "pgm_pipe"}
 IMAGE_CODECS = {"png", "mjpeg", "webp", "bmp", "tiff", "gif", "jpegxl", "qoi", "ppm", "pgm"}
@@ -221,7 +223,11 @@ def _duration(container: Any, stream: Any) -> Fraction | None:
 
 
 def count_video_frames(path: str | Path) -> int:
-    """Frames in the first video stream, counted from packets (one packet per frame)."""
+    """Frames in the first video stream: an MP4's sample table (``mp4.py``), else its packets
+    counted (one packet per frame)."""
+    counted = video_sample_count(path)
+    if counted is not None:
+        return counted
     import av
 
     try:
