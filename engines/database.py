@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from engines.extras import require
+from engines.sqlite_reads import HEAD_REVISION
 
 metadata = MetaData()
 
@@ -57,10 +58,6 @@ def _create(url: str) -> Engine:
     if url.startswith("postgresql+psycopg"):
         require("psycopg", "postgres", "a postgresql:// CUTLITE_DATABASE_URL")
     return create_engine(url, pool_pre_ping=True)
-
-
-# The newest migration in engines/migrations/versions (a test holds this to Alembic's own head).
-HEAD_REVISION = "0003_asset_meta"
 
 
 def schema_is_current(engine: Engine) -> bool:

@@ -204,19 +204,16 @@ class FFmpegRunner:
             raise FFmpegNotFound(f"cannot start ffmpeg: {exc}", stage=stage, argv=argv,
                                  hint="check CUTLITE_FFMPEG or reinstall imageio-ffmpeg") from None
         _REAPER.watch(proc.pid)
+        exited = threading.Event()  # set the moment ffmpeg exits (Popen.wait(timeout) polls: up to 16 ms late)
         readers = [threading.Thread(target=_read_stderr, args=(proc.stderr, tail), daemon=True),
-                   threading.Thread(target=_read_progress, args=(proc.stdout, progress, on_progress), daemon=True)]
+                   threading.Thread(target=_read_progress, args=(proc.stdout, progress, on_progress), daemon=True),
+                   threading.Thread(target=_wait_for_exit, args=(proc, exited), daemon=True)]
         for r in readers:
             r.start()
         outcome = "done"
         moved, last = start, None
         try:
-            while True:
-                try:
-                    proc.wait(timeout=0.05)  # returns the moment ffmpeg exits: previews feel every ms
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
+            while not exited.wait(0.05):
                 if cancel is not None and cancel.is_set():
                     outcome = "cancelled"
                     break
@@ -288,6 +285,11 @@ class FFmpegRunner:
         except FFmpegError as exc:
             return False, key_line(exc.stderr_tail)[:300]
         return True, "trial encode succeeded"
+
+
+def _wait_for_exit(proc: subprocess.Popen[bytes], exited: threading.Event) -> None:
+    proc.wait()
+    exited.set()
 
 
 def _read_stderr(stream, tail: StderrTail) -> None:
