@@ -197,3 +197,42 @@ def test_a_current_schema_is_not_migrated_again(tmp_path, monkeypatch):
 
     monkeypatch.setattr(alembic.command, "upgrade", lambda *a, **k: pytest.fail("migrated a current schema"))
     database.migrate(engine)
+
+
+def test_sqlite_reads_give_what_sqlalchemy_reads(tmp_path, tenant):
+    """The registry reads SQLite through sqlite3: the same rows, JSON decoded, as SQLAlchemy's."""
+    from sqlalchemy import JSON
+
+    from engines.media_v2 import db
+    from engines.media_v2.registry import JSON_COLUMNS
+
+    assert JSON_COLUMNS == {t.name: tuple(c.name for c in t.columns if isinstance(c.type, JSON))
+                            for t in db.TABLES.values() if any(isinstance(c.type, JSON) for c in t.columns)}
+    reg = Registry(f"sqlite:///{tmp_path / 'r.db'}")
+    a = asset(tenant)
+    reg.add_asset(a)
+    reg.put_artifact(proxy(a, facts={"video": {"fps": "30000/1001"}, "duration": None}))
+    reg.acquire_lease("lease-x", "me", 60)
+    assert reg._reader is not None
+    for table, where in (("media_assets", {"tenant": tenant, "env": "dev", "id": a.id}),
+                         ("media_artifacts", {"tenant": tenant, "env": "dev", "asset_id": a.id}),
+                         ("leases", {"name": "lease-x"})):
+        assert reg._select(table, where) == db.select_rows(reg.engine, table, where)
+    assert reg.get_asset(tenant, "dev", a.id).artifacts[0].meta["facts"]["video"]["fps"] == "30000/1001"
+
+
+def test_a_process_that_only_reads_sqlite_never_imports_sqlalchemy(tmp_path, tenant):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    a = asset(tenant)
+    Registry(url).add_asset(a)
+    code = ("import sys\nfrom engines.media_v2.registry import Registry\n"
+            f"r = Registry({url!r})\nassert r.get_asset({tenant!r}, 'dev', {a.id!r}).id == {a.id!r}\n"
+            "print('sqlalchemy' in sys.modules)\n"
+            f"r.update_asset_meta({tenant!r}, 'dev', {a.id!r}, damage=[])\nprint('sqlalchemy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]  # a write loads it
+    assert Registry(url).get_asset(tenant, "dev", a.id).meta == {"damage": []}
