@@ -522,18 +522,9 @@ def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, Med
                                     transparent_bg=transparent)
         tr = pc.clip.transition_in
         if tr is not None and prev is not None and pc.transition_frames > 0:
-            acc = _concat(g, pending, out)
             d = pc.transition_frames
-            offset = frames_to_seconds(cursor - d, out.fps)
-            # xfade's output carries no colour tags: pinned and tagged again, or the concat that
-            # follows converts the next clip's pixels to match it (a window or chunk without the
-            # crossfade then gives other pixels than the single pass: up to 35 code values, measured)
-            label = g.add([acc, label], [f"xfade=transition={TRANSITIONS[tr.type]}:duration="
-                                         f"{to_ffmpeg_seconds(frames_to_seconds(d, out.fps))}:offset="
-                                         f"{to_ffmpeg_seconds(offset)}",
-                                         f"settb={fraction_text(1 / out.fps)}", "setpts=N",
-                                         pinned_format("yuva420p" if transparent else out.pix_fmt), BT709_TAGS], "xf")
-            pending = [label]
+            pending = _crossfade(g, _concat(g, pending, out), cursor, label, pc.frames, d, TRANSITIONS[tr.type],
+                                 out, transparent)
             cursor = pc.end
         else:
             if pc.start > cursor:
@@ -544,6 +535,37 @@ def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, Med
     if total > cursor:
         pending.append(_gap(g, total - cursor, out, transparent))
     return _concat(g, pending, out)
+
+
+def _crossfade(g: _Graph, before: str, before_frames: int, incoming: str, incoming_frames: int, d: int,
+               transition: str, out: _Out, transparent: bool) -> list[str]:
+    """Two picture streams joined by a transition over their ``d`` overlapping frames: the labels to
+    concatenate, in order. Only the overlap goes through ``xfade``: it works in 4:4:4, so ffmpeg
+    converts all it is given there and back (bicubic chroma), and a clip's frames outside the
+    overlap would differ, by up to 33 code values, from the same frames in a window or chunk without
+    the crossfade; converting only the overlap is also most of a crossfade's cost gone."""
+    head, tail = _cut(g, before, before_frames - d, before_frames, out)
+    fading_in, rest = _cut(g, incoming, d, incoming_frames, out)
+    # xfade's output carries no colour tags: pinned and tagged again, or the concat that follows
+    # converts the next frames to match it
+    faded = g.add([tail, fading_in], [f"xfade=transition={transition}:duration="
+                                      f"{to_ffmpeg_seconds(frames_to_seconds(d, out.fps))}:offset=0",
+                                      f"settb={fraction_text(1 / out.fps)}", "setpts=N",
+                                      pinned_format("yuva420p" if transparent else out.pix_fmt), BT709_TAGS], "xf")
+    return [label for label in (head, faded, rest) if label is not None]  # tail, fading_in: never None
+
+
+def _cut(g: _Graph, label: str, at: int, frames: int, out: _Out) -> tuple[str | None, str | None]:
+    """A picture stream of ``frames`` frames cut before frame ``at``: (the frames before it, the
+    frames from it on); None for a side without frames."""
+    if at <= 0:
+        return None, label
+    if at >= frames:
+        return label, None
+    whole, later = g.label("cut"), g.label("cut")
+    g.chains.append(f"[{label}]split[{whole}][{later}]")
+    return (g.add([whole], [f"trim=end_frame={at}"], "head"),
+            g.add([later], [f"trim=start_frame={at}", f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "tail"))
 
 
 def _concat(g: _Graph, labels: list[str], out: _Out) -> str:
