@@ -84,8 +84,7 @@ def hand_written(source: Path, profile_name: str, output: Path) -> list[str]:
     enc = resolve_encoder(profile, "cpu", fps)
     args = ["-y", "-i", str(source), "-map", f"0:{v.index}"]
     if info.audio is not None:
-        args += ["-map", f"0:{info.audio.index}", "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2",
-                 "-ar", "48000"]
+        args += ["-map", f"0:{info.audio.index}", *profile.audio_args, "-ar", "48000"]
     # the colour conversion cutlite makes (a BT.601 source to BT.709), written the same way; none for BT.709
     convert = to_bt709(v) if (v.color_matrix or "smpte170m") != "bt709" else ""
     return args + ["-vf", f"fps={fraction_text(fps)},scale={w}:{h}{convert},setsar=1", "-c:v", enc.encoder,

@@ -111,7 +111,7 @@ def hand_written(folder: Path, profile_name: str, output: Path) -> list[str]:
             "-loop", "1", "-framerate", r, "-t", "17", "-i", str(m / "logo.png"),
             "-t", "30", "-i", str(m / "music.m4a"),
             "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]",
-            "-c:v", enc.encoder, *enc.codec_args, "-c:a", "aac", "-b:a", p.audio_bitrate, "-ac", "2",
+            "-c:v", enc.encoder, *enc.codec_args, *p.audio_args,
             "-movflags", "+faststart", str(output)]
 
 

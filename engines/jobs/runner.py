@@ -166,7 +166,7 @@ class JobRunner:
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
                 target = Path(work) / "audio.m4a"
                 self._note_decode_errors(job.id, render_sound(
-                    self.service, ctx.plan, list(ctx.audio_windows), target, bitrate=ctx.profile.audio_bitrate,
+                    self.service, ctx.plan, list(ctx.audio_windows), target, audio_args=ctx.profile.audio_args,
                     timeout=lambda p: self._timeout(p, ctx.profile.speed_factor, ctx.options, "audio"),
                     stall_timeout=stall_seconds(ctx.full), cancel=cancel, stage="audio", job_id=job.id,
                     loudness=ctx.loudness))  # the whole mix measured once, one gain for every chunk

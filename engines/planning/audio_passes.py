@@ -37,13 +37,13 @@ def pcm_bytes(plan: RenderPlan) -> int:
     return plan.samples * PCM_BYTES_PER_SAMPLE
 
 
-def encode_pcm_args(pcm: str, plan: RenderPlan, bitrate: str, output: str,
+def encode_pcm_args(pcm: str, plan: RenderPlan, audio_args: tuple[str, ...], output: str,
                     filters: list[str] | None = None) -> list[str]:
-    """ffmpeg arguments encoding joined PCM (``plan``'s rate, stereo) to the job's AAC audio;
-    ``filters`` (a loudness gain) on the way."""
+    """ffmpeg arguments encoding joined PCM (``plan``'s rate, stereo) to the job's audio (the
+    profile's ``audio_args``); ``filters`` (a loudness gain) on the way."""
     return ["-y", "-f", PCM_FORMAT, "-ar", str(plan.sample_rate), "-ac", "2", "-i", pcm,
             *(["-af", ",".join(filters)] if filters else []),
-            "-c:a", "aac", "-b:a", bitrate, "-ac", "2",
+            *audio_args,
             # the same sound gives the same bytes: no encoder version strings or dates
             "-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
             output]

@@ -292,7 +292,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
 
 def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, streams: str) -> list[str]:
     video = ["-map", "[vout]", "-c:v", enc.encoder, *enc.codec_args]
-    audio = ["-map", "[aout]", "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2"]
+    audio = ["-map", "[aout]", *profile.audio_args]
     picked = {"both": video + audio, "video": video + ["-an"], "audio": audio + ["-vn"]}[streams]
     return picked + container_args(fps)
 

@@ -23,7 +23,7 @@ from .renderer import Renderer, decode_warnings
 
 
 def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: list[tuple[int, int]], target: Path,
-                 *, bitrate: str, timeout: Callable[[RenderPlan], float], stall_timeout: float | None = None,
+                 *, audio_args: tuple[str, ...], timeout: Callable[[RenderPlan], float], stall_timeout: float | None = None,
                  cancel: threading.Event | None = None, stage: str = "audio", loudness: Target | None = None,
                  **context: Any) -> list[str]:
     """The sound of ``plan(streams="audio")`` into ``target`` (AAC in mp4); warnings for the passes
@@ -63,6 +63,6 @@ def render_sound(renderer: Renderer, plan: Callable[..., RenderPlan], windows: l
             gain = normalise_filters(measured, loudness, whole.sample_rate)
             # exactly the planned sample count, whatever the resampling around a limiter did
             filters = [*gain, "apad", f"atrim=end_sample={whole.samples}"] if gain else None
-        renderer.runner.run(encode_pcm_args(str(joined), whole, bitrate, str(target), filters=filters), stage=stage,
+        renderer.runner.run(encode_pcm_args(str(joined), whole, audio_args, str(target), filters=filters), stage=stage,
                             cancel=cancel, timeout=timeout(whole), stall_timeout=stall_timeout, **context)
     return warnings

@@ -77,8 +77,7 @@ def plan_proxy(info: MediaInfo, profile: RenderProfile, hw: HardwareDecision) ->
           "setsar=1", pinned_format(working), BT709_TAGS, enc.filter_tail]
     args = ["-y", *enc.global_args, *NO_ROTATION, "-i", info.path, "-map", f"0:{v.index}"]
     if info.audio is not None:
-        args += ["-map", f"0:{info.audio.index}", "-c:a", "aac", "-b:a", profile.audio_bitrate, "-ac", "2",
-                 "-ar", "48000"]
+        args += ["-map", f"0:{info.audio.index}", *profile.audio_args, "-ar", "48000"]
     args += ["-vf", ",".join(x for x in vf if x), "-c:v", enc.encoder, *enc.codec_args, *container_args(fps)]
     return ProxyPlan(args, width, height, fps)
 
