@@ -2,6 +2,7 @@
 
 import os
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,32 @@ def test_missing_configured_ffmpeg_is_reported(monkeypatch, tmp_path):
     with pytest.raises(FFmpegNotFound) as err:
         find_ffmpeg()
     assert "CUTLITE_FFMPEG" in err.value.message and err.value.hint
+
+
+def test_the_bundled_binary_and_its_version_are_remembered_until_the_binary_changes(monkeypatch, tmp_path, runner):
+    """A new process neither re-runs imageio-ffmpeg's validation nor ``ffmpeg -version`` (binary_facts.py)."""
+    import subprocess
+
+    from engines.ffmpeg import binary_facts
+
+    monkeypatch.setenv("CUTLITE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CUTLITE_FFMPEG", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg on PATH: the bundled one
+    fake = tmp_path / "ffmpeg-copy"
+    fake.write_bytes(Path(runner.ffmpeg).read_bytes())
+    fake.chmod(0o755)
+    binary_facts.note("bundled", str(fake), str(fake))
+    assert find_ffmpeg() == str(fake)
+    assert FFmpegRunner(str(fake)).version == runner.version  # asked once, then remembered
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a) or pytest.fail("ran ffmpeg again"))
+    assert FFmpegRunner(str(fake)).version == runner.version and not calls
+    monkeypatch.undo()
+    monkeypatch.setenv("CUTLITE_HOME", str(tmp_path / "home"))
+    with open(fake, "ab") as f:
+        f.write(b"\0")  # another binary now: nothing recalled for it
+    assert binary_facts.recall("bundled") is None
+    assert binary_facts.recall(f"version:{fake.resolve()}") is None
 
 
 def test_a_broken_ffmpeg_binary_cannot_start(tmp_path):

@@ -33,6 +33,7 @@ from engines.errors import (
     InputUnreadable,
 )
 
+from . import binary_facts
 from .profiles import GPU_FAMILIES, PROFILES, encoder_name, resolve_encoder
 from .stderr import ERROR, StderrTail
 
@@ -114,9 +115,14 @@ def find_ffmpeg() -> str:
     on_path = shutil.which("ffmpeg")
     if on_path:
         return on_path
+    bundled = binary_facts.recall("bundled")  # imageio-ffmpeg's binary, found (and run) by an earlier process
+    if bundled:
+        return bundled
     try:
         import imageio_ffmpeg
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        bundled = imageio_ffmpeg.get_ffmpeg_exe()
+        binary_facts.note("bundled", bundled, bundled)
+        return bundled
     except Exception as exc:  # the wheel raises RuntimeError when its binary is missing
         raise FFmpegNotFound("ffmpeg not found", stage="locate",
                              hint="pip install imageio-ffmpeg (a dependency of cutlite), put ffmpeg on "
@@ -177,11 +183,19 @@ class FFmpegRunner:
 
     @functools.cached_property
     def version(self) -> str:
+        """The binary's version (``ffmpeg -version``), remembered on disk for this binary."""
+        fact = f"version:{os.path.realpath(self.ffmpeg)}"
+        known = binary_facts.recall(fact)
+        if known:
+            return known
         out = subprocess.run([self.ffmpeg, "-hide_banner", "-version"], capture_output=True, text=True,
                              timeout=30, stdin=subprocess.DEVNULL)
         first = (out.stdout.splitlines() or ["unknown"])[0]
         m = re.match(r"ffmpeg version (\S+)", first)
-        return m.group(1) if m else first
+        version = m.group(1) if m else first
+        if out.returncode == 0 and m:
+            binary_facts.note(fact, self.ffmpeg, version)
+        return version
 
     def run(self, args: list[str], *, stage: str, cwd: str | Path | None = None,
             timeout: float | None = None, cancel: threading.Event | None = None,

@@ -1,0 +1,68 @@
+"""What every new process would otherwise ask the ffmpeg binary: where the bundled one lives and
+which version it is, kept on disk.
+
+Locating imageio-ffmpeg's bundled binary runs it once (``ffmpeg -version``, to validate it) and the
+runner runs it again for its version: ~30 ms of a cold ``cutlite preview`` that renders in a few
+hundred. Both answers are stored under ``CUTLITE_HOME/cache`` with the binary's identity (real
+path, size, modification time); a binary that changed in any of these is asked again. A folder
+that cannot be written only costs the next process those runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from engines.settings import home
+
+_lock = threading.Lock()
+
+
+def _file() -> Path:
+    return home() / "cache" / "ffmpeg-binaries.json"
+
+
+def _identity(binary: str) -> list[Any] | None:
+    try:
+        st = os.stat(binary)
+    except OSError:
+        return None
+    return [os.path.realpath(binary), st.st_size, st.st_mtime_ns]
+
+
+def _read() -> dict[str, Any]:
+    try:
+        doc = json.loads(_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def recall(fact: str) -> str | None:
+    """The binary path or value noted for ``fact``, if that binary is unchanged since."""
+    note = _read().get(fact)
+    if not isinstance(note, dict) or not note.get("binary"):
+        return None
+    same = note.get("identity") is not None and note.get("identity") == _identity(note["binary"])
+    return note.get("value") if same else None
+
+
+def note(fact: str, binary: str, value: str) -> None:
+    """Keep ``value`` for ``fact``, valid while ``binary`` stays the same file."""
+    identity = _identity(binary)
+    if identity is None:
+        return
+    try:
+        with _lock:
+            doc = _read()
+            doc[fact] = {"binary": binary, "identity": identity, "value": value}
+            target = _file()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(doc))
+            os.replace(tmp, target)
+    except OSError:
+        pass
