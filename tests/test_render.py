@@ -303,15 +303,18 @@ def test_a_still_image_is_decoded_once_and_gives_the_pixels_of_a_looped_input(se
     assert all(a[:2] == ["-loop", "1"] for a in args) and looped == once
 
 
-def test_every_window_around_a_crossfade_has_the_single_pass_pixels(service, media, tmp_path):
+@pytest.mark.parametrize("kind,drawn_by", [("crossfade", "fade=t=out:st=0:d=0.500000:alpha=1"),
+                                            ("wipe_left", "xfade=transition=wipeleft")])
+def test_every_window_around_a_crossfade_has_the_single_pass_pixels(service, media, tmp_path, kind, drawn_by):
     """Frame truth across a crossfade: a window (a chunk, a preview) before, across or after it
     gives exactly the single pass's frames. Two bugs this held: the concat after an xfade
     converted the next clip (xfade's output was untagged: up to 35 code values after it), and
     xfade, which works in 4:4:4, took the whole clips before and after the overlap through a
     4:2:0 -> 4:4:4 -> 4:2:0 round trip that a window without the crossfade did not make (up to 33
-    code values before it). Now only the overlap goes through xfade."""
+    code values before it). Now only the overlap is blended (a crossfade by a fade in alpha and
+    overlay, other transitions by xfade)."""
     doc = project([{"id": "v", "kind": "video", "clips": [
-        clip("a", "counter", 0, 0, 2), {**clip("b", "blue", "3/2", 0, 2), "transition_in": {"type": "crossfade", "duration": "1/2"}},
+        clip("a", "counter", 0, 0, 2), {**clip("b", "blue", "3/2", 0, 2), "transition_in": {"type": kind, "duration": "1/2"}},
         clip("c", "counter", "7/2", 1, 3)]}], {"counter": media["counter"], "blue": media["blue"]})
     proj = load_project(write_project(tmp_path, doc))
     profile = get_profile("draft_480p")
@@ -326,7 +329,7 @@ def test_every_window_around_a_crossfade_has_the_single_pass_pixels(service, med
 
     full = pictures("full.mp4")
     graph = build_plan(proj, sources.media, profile, decision, fonts=sources.fonts).filter_graph
-    assert graph.count("xfade") == 1 and "trim=end_frame=15[" in graph  # the overlap only: 15 frames each
+    assert graph.count(drawn_by) == 1 and "trim=end_frame=15[" in graph  # the overlap only: 15 frames each
     assert len(full) == 165  # 5.5 s at 30 fps; the crossfade is frames [45, 60)
     for window in ((0, 30), (40, 60), (45, 60), (50, 100), (135, 165)):  # before, into, on, out of, after it
         assert pictures("window.mp4", window=window, keyframe_at=0) == full[window[0]:window[1]], window

@@ -546,12 +546,20 @@ def _crossfade(g: _Graph, before: str, before_frames: int, incoming: str, incomi
     the crossfade; converting only the overlap is also most of a crossfade's cost gone."""
     head, tail = _cut(g, before, before_frames - d, before_frames, out)
     fading_in, rest = _cut(g, incoming, d, incoming_frames, out)
-    # xfade's output carries no colour tags: pinned and tagged again, or the concat that follows
-    # converts the next frames to match it
-    faded = g.add([tail, fading_in], [f"xfade=transition={transition}:duration="
-                                      f"{to_ffmpeg_seconds(frames_to_seconds(d, out.fps))}:offset=0",
-                                      f"settb={fraction_text(1 / out.fps)}", "setpts=N",
-                                      pinned_format("yuva420p" if transparent else out.pix_fmt), BT709_TAGS], "xf")
+    seconds = to_ffmpeg_seconds(frames_to_seconds(d, out.fps))
+    clock = [f"settb={fraction_text(1 / out.fps)}", "setpts=N"]
+    if transition == "fade" and not transparent:
+        # a plain crossfade of opaque pictures: the outgoing frames faded out in their alpha over
+        # the incoming ones, in 4:2:0 (a third of xfade's cost: measured, 640x360 and 1080p)
+        fading_out = g.add([tail], [pinned_format("yuva420p"), f"fade=t=out:st=0:d={seconds}:alpha=1"], "fo")
+        faded = g.add([fading_in, fading_out], ["overlay=format=yuv420:eof_action=pass", *clock,
+                                                pinned_format(out.pix_fmt), BT709_TAGS], "xf")
+    else:
+        # xfade's output carries no colour tags: pinned and tagged again, or the concat that follows
+        # converts the next frames to match it
+        faded = g.add([tail, fading_in], [f"xfade=transition={transition}:duration={seconds}:offset=0", *clock,
+                                          pinned_format("yuva420p" if transparent else out.pix_fmt), BT709_TAGS],
+                      "xf")
     return [label for label in (head, faded, rest) if label is not None]  # tail, fading_in: never None
 
 
