@@ -123,6 +123,32 @@ def test_a_proxy_is_read_from_the_facts_kept_when_it_was_made(svc, tmp_path, med
     assert previews(svc).plan(path, "fast").plan.plan_hash == with_facts.plan_hash and probed == [local]
 
 
+def test_a_cold_preview_imports_nothing_it_does_not_use(tmp_path, media):
+    """``cutlite preview --json`` from ready proxies, as a new process: SQLite read through sqlite3,
+    frames counted from the MP4's sample table, no tables printed, no captions, no migrations, so
+    none of SQLAlchemy, Alembic, PyAV, rich, pysubs2 is imported (a quarter second of start-up)."""
+    import json
+
+    doc = one_clip(media)
+    doc["assets"]["bed"] = {"path": str(media["tone"])}
+    doc["tracks"].append({"id": "m", "kind": "audio", "clips": [
+        {"id": "t", "asset": "bed", "start": 0, "source_in": 0, "source_out": 4}]})
+    path = write_project(tmp_path, doc)
+    env = {**os.environ, "CUTLITE_HOME": str(tmp_path / "home")}
+    made = subprocess.run([sys.executable, "-m", "engines.cli", "proxies", str(path), "--json"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    heavy = ("sqlalchemy", "alembic", "av", "rich", "pysubs2", "fastapi", "celery")
+    code = ("import json, sys\nfrom engines import cli\n"
+            f"code = cli.main(['preview', {str(path)!r}, '--start', '1', '--end', '3', '-o', "
+            f"{str(tmp_path / 'p.mp4')!r}, '--json'])\n"
+            f"print(json.dumps([code, sorted(m for m in {heavy!r} if m in sys.modules)]))\n")
+    cold = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert cold.returncode == 0, cold.stderr
+    assert json.loads(cold.stdout.strip().splitlines()[-1]) == [0, []]
+    assert measure(tmp_path / "p.mp4", decode=False).frames == 60
+
+
 def test_a_smaller_rung_serves_when_the_profiles_proxy_is_missing(svc, tmp_path, media):
     path = write_project(tmp_path, one_clip(media, width=1920, height=1080))
     with_proxies(svc, path, "draft_360p")

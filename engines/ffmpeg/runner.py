@@ -80,7 +80,8 @@ class _Reaper:
 
     def _start_if_needed(self) -> None:
         if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
-            self._proc = subprocess.Popen([sys.executable, "-c", _REAPER_CODE], stdin=subprocess.PIPE,
+            # -I -S: no site packages, no environment: the helper starts in a third of the time
+            self._proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _REAPER_CODE], stdin=subprocess.PIPE,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True, close_fds=True)
             self._pid = os.getpid()

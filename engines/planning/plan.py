@@ -9,7 +9,9 @@ How the timeline becomes a graph:
   ``source_in`` is decoded; each picture is conformed to the output grid with ``fps`` and made
   exactly as long as the clip with ``tpad`` (clone) + ``trim`` (frames), so VFR, short sources
   and speed changes all land on whole frames;
-- a video track is a ``concat`` of clips and background gaps, with ``xfade`` across transitions;
+- a video track is a ``concat`` of clips and background gaps; a transition blends only the two
+  clips' overlapping frames (a crossfade: the outgoing frames faded out in alpha and overlaid;
+  the others: ``xfade``), so every other frame keeps its pixels in any window;
   the bottom video track is opaque, higher ones are transparent outside their clips;
 - overlay clips are placed in time with ``setpts=N+start`` and composited in order with
   ``overlay`` (eof passes the picture below through); text is drawn with ``drawtext`` from a file;
@@ -540,10 +542,10 @@ def _video_track(g: _Graph, placed: tuple[PlacedClip, ...], media: dict[str, Med
 def _crossfade(g: _Graph, before: str, before_frames: int, incoming: str, incoming_frames: int, d: int,
                transition: str, out: _Out, transparent: bool) -> list[str]:
     """Two picture streams joined by a transition over their ``d`` overlapping frames: the labels to
-    concatenate, in order. Only the overlap goes through ``xfade``: it works in 4:4:4, so ffmpeg
-    converts all it is given there and back (bicubic chroma), and a clip's frames outside the
-    overlap would differ, by up to 33 code values, from the same frames in a window or chunk without
-    the crossfade; converting only the overlap is also most of a crossfade's cost gone."""
+    concatenate, in order. Only the overlap is blended: ``xfade`` works in 4:4:4, so ffmpeg converts
+    all it is given there and back (bicubic chroma), and a clip's frames outside the overlap would
+    differ, by up to 33 code values, from the same frames in a window or chunk without the
+    transition; converting only the overlap is also most of a transition's cost gone."""
     head, tail = _cut(g, before, before_frames - d, before_frames, out)
     fading_in, rest = _cut(g, incoming, d, incoming_frames, out)
     seconds = to_ffmpeg_seconds(frames_to_seconds(d, out.fps))

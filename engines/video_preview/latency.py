@@ -49,7 +49,7 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     "decode": 0.6,       # video pixels per decoded frame (the scale from them included)
     "image": 6.4,        # a still image, decoded once (PNG: inflate)
     "scale": 0.4,        # each clip's picture in its box
-    "transition": 1.3,   # frames of clips joined by xfade, whole frame
+    "transition": 1.3,   # each clip's frames inside a crossfade's overlap (fade + overlay), whole frame
     "text": 0.2,         # drawtext, per frame it shows on
     "effects": 0.1,      # eq per colour filter
     "opacity": 34.0,     # an opacity ramp: geq evaluates an expression per pixel (flat pieces: a lut, as effects)
@@ -60,6 +60,7 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     "captions": 0.3,
 }
 LAYER_MS = 0.05          # per frame of each overlay composited
+XFADE_WEIGHT = 3.0       # other transitions (xfade: to 4:4:4 and back): ~3x a crossfade's cost, measured
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
     f: dict[str, float] = {k: 0.0 for k in FILTER_MS_PER_MPX}
     f["captions"] = captions * timeline.frames * out_px
     layers = 0
+    bottom = next((t[0].track_index for t in timeline.tracks if t and t[0].track_kind == "video"), None)
     for track in timeline.tracks:
         for i, pc in enumerate(track):
             clip, n = pc.clip, pc.frames
@@ -149,8 +151,10 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
             f["scale"] += box if still else n * box
             layers += n if overlay else 0
             nxt = track[i + 1] if i + 1 < len(track) else None
-            if pc.transition_frames or (nxt is not None and nxt.transition_frames):
-                f["transition"] += n * out_px
+            for joined in (pc, nxt):  # its head in its own transition, its tail in the next clip's
+                if joined is not None and joined.transition_frames and joined.clip.transition_in is not None:
+                    weight = 1.0 if joined.clip.transition_in.type == "crossfade" and pc.track_index == bottom else XFADE_WEIGHT
+                    f["transition"] += joined.transition_frames * out_px * weight
             f["effects"] += len(clip.filters) * n * box
             if clip.opacity.constant is None:
                 ramps = _ramp_frames(clip.opacity.points, n, fps)
