@@ -10,19 +10,12 @@ that cannot be written only costs the next process those runs.
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-from pathlib import Path
 from typing import Any
 
-from engines.settings import home
+from engines import cache_notes
 
-_lock = threading.Lock()
-
-
-def _file() -> Path:
-    return home() / "cache" / "ffmpeg-binaries.json"
+NOTES = "ffmpeg-binaries.json"
 
 
 def _identity(binary: str) -> list[Any] | None:
@@ -33,17 +26,9 @@ def _identity(binary: str) -> list[Any] | None:
     return [os.path.realpath(binary), st.st_size, st.st_mtime_ns]
 
 
-def _read() -> dict[str, Any]:
-    try:
-        doc = json.loads(_file().read_text())
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
 def recall(fact: str) -> str | None:
     """The binary path or value noted for ``fact``, if that binary is unchanged since."""
-    note = _read().get(fact)
+    note = cache_notes.read(NOTES).get(fact)
     if not isinstance(note, dict) or not note.get("binary"):
         return None
     same = note.get("identity") is not None and note.get("identity") == _identity(note["binary"])
@@ -53,16 +38,5 @@ def recall(fact: str) -> str | None:
 def note(fact: str, binary: str, value: str) -> None:
     """Keep ``value`` for ``fact``, valid while ``binary`` stays the same file."""
     identity = _identity(binary)
-    if identity is None:
-        return
-    try:
-        with _lock:
-            doc = _read()
-            doc[fact] = {"binary": binary, "identity": identity, "value": value}
-            target = _file()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(doc))
-            os.replace(tmp, target)
-    except OSError:
-        pass
+    if identity is not None:
+        cache_notes.update(NOTES, fact, {"binary": binary, "identity": identity, "value": value})

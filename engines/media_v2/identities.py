@@ -13,15 +13,12 @@ machine, like the path it describes.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import threading
 from pathlib import Path
 
-from engines.settings import home
+from engines import cache_notes
 
 SAMPLE = 64 * 1024
-_lock = threading.Lock()
 
 
 def cheap_identity(path: Path) -> str:
@@ -35,16 +32,7 @@ def cheap_identity(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{h.hexdigest()[:32]}"
 
 
-def _file() -> Path:
-    return home() / "cache" / "file-identities.json"
-
-
-def _read() -> dict[str, dict[str, str]]:
-    try:
-        doc = json.loads(_file().read_text())
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+NOTES = "file-identities.json"
 
 
 def _entry(tenant: str, env: str, path: Path) -> str:
@@ -53,7 +41,7 @@ def _entry(tenant: str, env: str, path: Path) -> str:
 
 def known_asset(tenant: str, env: str, path: Path) -> str | None:
     """The asset id last registered for this path, if the file's cheap identity is unchanged."""
-    note = _read().get(_entry(tenant, env, path))
+    note = cache_notes.read(NOTES).get(_entry(tenant, env, path))
     if not note:
         return None
     try:
@@ -67,13 +55,6 @@ def remember(tenant: str, env: str, path: Path, asset_id: str) -> None:
     """Note the registration; a folder that cannot be written only costs a full hash next time."""
     try:
         identity = cheap_identity(path)
-        with _lock:
-            doc = _read()
-            doc[_entry(tenant, env, path)] = {"identity": identity, "asset_id": asset_id}
-            target = _file()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(doc))
-            os.replace(tmp, target)
     except OSError:
-        pass
+        return
+    cache_notes.update(NOTES, _entry(tenant, env, path), {"identity": identity, "asset_id": asset_id})

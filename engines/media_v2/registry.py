@@ -37,7 +37,7 @@ class Registry:
         path = sqlite_file(self.url)
         self._reader = SqliteReader(path, JSON_COLUMNS) if path is not None else None
         if self._reader is None or not self._reader.schema_is_current():
-            self.engine  # noqa: B018 - create or migrate the database now, as before any read
+            _ = self.engine  # create or migrate the database now, before any read
 
     @property
     def engine(self) -> Engine:
