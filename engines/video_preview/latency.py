@@ -71,9 +71,11 @@ class Throughput:
 
 
 # `cutlite doctor --calibrate` on a 2-core cloud VM (ffmpeg 9.0, libx264), 2026-11-25. The two
-# delivery profiles are not previews; their figures are rough, for completeness.
+# delivery profiles are not previews; their figures are rough, for completeness. draft_360p's cost
+# per input (its proxies, one filter thread) from bench_preview's two 5 s windows, 6 and 3 inputs:
+# ~3 ms each, 2026-12-01.
 DEFAULTS: dict[str, Throughput] = {
-    "draft_360p": Throughput(31.0, 10.0, 2.64),
+    "draft_360p": Throughput(31.0, 4.0, 2.64),
     "draft_480p": Throughput(47.0, 10.0, 3.67),
     "preview_720p": Throughput(86.0, 10.0, 4.52),
     "social_1080p": Throughput(150.0, 15.0, 10.0),
