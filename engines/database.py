@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from engines.extras import require
-from engines.sqlite_reads import HEAD_REVISION
+from engines.sqlite_reads import HEAD_REVISION, sqlite_file
 
 metadata = MetaData()
 
@@ -25,9 +25,14 @@ _lock = threading.Lock()
 
 
 def get_engine(url: str) -> Engine:
-    """One migrated engine per URL per process."""
+    """One migrated engine per URL per process; a SQLite file deleted since is created again (the
+    pooled connections of the old engine would otherwise go on using the deleted file)."""
     with _lock:
         engine = _engines.get(url)
+        path = sqlite_file(url)
+        if engine is not None and path is not None and not path.exists():
+            engine.dispose()
+            engine = None
         if engine is None:
             engine = _engines[url] = _create(url)
             migrate(engine)

@@ -236,3 +236,21 @@ def test_a_process_that_only_reads_sqlite_never_imports_sqlalchemy(tmp_path, ten
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "True"]  # a write loads it
     assert Registry(url).get_asset(tenant, "dev", a.id).meta == {"damage": []}
+
+
+def test_a_database_file_deleted_under_a_running_process_is_created_again(tmp_path, tenant):
+    """A state folder removed and made again (a bench's fresh home, a user clearing it): the next
+    registry of the same URL migrates a new file instead of reading a missing one."""
+    import shutil
+
+    home = tmp_path / "home"
+    url = f"sqlite:///{home / 'r.db'}"
+    first = asset(tenant)
+    Registry(url).add_asset(first)
+    shutil.rmtree(home)
+    home.mkdir()
+    reg = Registry(url)
+    assert reg.get_asset(tenant, "dev", first.id) is None
+    second = asset(tenant, "b")
+    assert reg.add_asset(second) == (second, True)
+    assert Registry(url).get_asset(tenant, "dev", second.id).id == second.id
