@@ -72,7 +72,8 @@ class RenderProfile:
                 "fps": f"fps/n <= {fraction_text(self.fps_cap)}" if self.fps_cap else "project",
                 "codec": self.codec, "pix_fmt": self.pix_fmt, "crf": str(self.crf),
                 "preset": self.preset, "gop": f"{fraction_text(self.gop_seconds)} s",
-                "audio": f"aac {self.audio_bitrate}" + (" (fast coder)" if self.role != "delivery" else ""), "threads": str(self.threads or "auto")}
+                "audio": f"aac {self.audio_bitrate}" + (" (fast coder)" if "-aac_coder" in self.audio_args else ""),
+                "threads": str(self.threads or "auto")}
 
 
 def fps_divisor(project_fps: Fraction, cap: Fraction | None) -> int:
