@@ -118,8 +118,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         _console().print(f"ffmpeg: {report.ffmpeg} ({report.ffmpeg_version})")
         _console().print(f"state folder: {doc['home']}")
         _console().print(_table("Hardware encoders (trial encode)",
-                                 [{"encoder": p.encoder, "listed": p.listed, "works": p.usable, "reason": p.reason}
-                                  for p in report.probes]))
+                                [{"encoder": p.encoder, "listed": p.listed, "works": p.usable, "reason": p.reason}
+                                 for p in report.probes]))
         _console().print(_table(f"Encoder per profile (--hw {requested})", choices))
     else:
         _emit(args, doc)
@@ -191,9 +191,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     _console().print(f"plan {plan.plan_hash}  profile {plan.profile}  encoder {plan.meta['encoder']}")
     _console().print(f"hardware: {plan.meta['hardware']['reason']}")
     _console().print(f"output: {plan.width}x{plan.height} @ {plan.fps} fps, {plan.frames} frames "
-                      f"({plan.duration} s), audio {plan.samples} samples @ {plan.sample_rate} Hz")
+                     f"({plan.duration} s), audio {plan.samples} samples @ {plan.sample_rate} Hz")
     _console().print(_table("Inputs", [{"#": i.index, "clip": i.clip, "asset": i.asset, "kind": i.kind,
-                                         "path": i.path, "args": " ".join(i.args)} for i in plan.inputs]))
+                                        "path": i.path, "args": " ".join(i.args)} for i in plan.inputs]))
     _console().print("filter graph:\n" + plan.filter_graph, markup=False, highlight=False)
     for w in plan.meta["warnings"]:
         _console(stderr=True).print(f"[yellow]warning[/yellow] {w}")
@@ -237,7 +237,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.output and not args.json:
         tracks = result.project["tracks"]
         _console(stderr=True).print(f"{args.output}: {len(tracks)} track(s), {sum(len(t['clips']) for t in tracks)} clip(s), "
-                          f"{len(result.warnings)} warning(s)", markup=False, highlight=False)
+                                    f"{len(result.warnings)} warning(s)", markup=False, highlight=False)
     return 0
 
 
@@ -409,7 +409,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             pending = service.queued_count()
             if pending and not args.json:
                 _console(stderr=True).print(f"making {pending} prox{'y' if pending == 1 else 'ies'} for the next preview "
-                                  f"(Ctrl-C skips)")
+                                            f"(Ctrl-C skips)")
             service.wait_for_proxies()
             service.close()
     except KeyboardInterrupt:
@@ -453,23 +453,23 @@ def _print_preview(args: argparse.Namespace, result: Any) -> None:
         return
     plan = result.plan
     _console().print(f"preview {args.strategy}: {result.profile} {plan.width}x{plan.height} @ {plan.fps} fps, "
-                      f"encoder {plan.meta['encoder']}, plan {plan.plan_hash[:12]}")
+                     f"encoder {plan.meta['encoder']}, plan {plan.plan_hash[:12]}")
     _console().print(f"window [{doc['window']['start']}, {doc['window']['end']}) s: {plan.frames} frames; "
-                      f"estimated {doc['estimated_latency_ms']} ms ({result.estimate.source} throughput)")
+                     f"estimated {doc['estimated_latency_ms']} ms ({result.estimate.source} throughput)")
     _console().print(_table("Read from", [{"asset": a.asset, "read from": a.read_from,
-                                            "proxy": a.proxy_profile or "-", "detail": a.detail}
-                                           for a in result.assets]))
+                                           "proxy": a.proxy_profile or "-", "detail": a.detail}
+                                          for a in result.assets]))
     for w in result.warnings:
         _console(stderr=True).print(f"[yellow]warning[/yellow] {w}", highlight=False)
     if result.output:
         _console().print(f"rendered {result.output} in {result.measured_ms:.0f} ms "
-                          f"(estimate {doc['estimated_latency_ms']} ms)")
+                         f"(estimate {doc['estimated_latency_ms']} ms)")
         _console().print(f"wait: estimated {wait['estimated_total_ms']} ms from the command's start = start-up, "
-                          f"registry and planning {wait['startup_and_planning_ms']} ms (measured) + render "
-                          f"{wait['render_estimate_ms']} ms (estimated); took {wait['total_ms']} ms")
+                         f"registry and planning {wait['startup_and_planning_ms']} ms (measured) + render "
+                         f"{wait['render_estimate_ms']} ms (estimated); took {wait['total_ms']} ms")
     if result.hls:
         _console().print(f"HLS {result.hls.playlist}: {result.hls.segments} segments, first after "
-                          f"{result.hls.first_segment_ms:.0f} ms, all after {result.hls.total_ms:.0f} ms")
+                         f"{result.hls.first_segment_ms:.0f} ms, all after {result.hls.total_ms:.0f} ms")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
