@@ -69,7 +69,7 @@ def executor() -> str:
 
 # A chunk's encode is padded (a 15-frame pre-roll and the preset's lookahead as post-roll: 35
 # frames at social_1080p's `faster`): 11.7 % more frames encoded at 10 s chunks, 5.8 % at 20 s.
-# Measured on 2 workers (docs/performance.md): 10 s chunks 1.15x the single pass, 20 s 1.09x.
+# Measured on 2 workers (docs/performance.md): 10 s chunks 0.99x the single pass, 20 s 0.93x.
 DEFAULT_CHUNK_SECONDS = "20"
 
 
