@@ -33,7 +33,17 @@ B = {"X-Tenant": "globex", "X-Env": "dev"}   # ... and of another tenant
 REAL_MEDIA = Path(os.environ.get("CUTLITE_REAL_MEDIA")
                   or Path(__file__).resolve().parents[2] / "shared" / "media" / "real").resolve()
 REAL_MEDIA_MISSING = f"needs the real-media corpus at {REAL_MEDIA} (set CUTLITE_REAL_MEDIA to its folder)"
-needs_real_media = pytest.mark.skipif(not any((REAL_MEDIA / "video").glob("*")), reason=REAL_MEDIA_MISSING)
+
+
+def needs_corpus(part: str) -> pytest.MarkDecorator:
+    """Skip unless the corpus's ``part`` folder (video, audio, timeline) has files, with the one message."""
+    folder = REAL_MEDIA / part
+    return pytest.mark.skipif(not (folder.is_dir() and any(folder.iterdir())), reason=REAL_MEDIA_MISSING)
+
+
+needs_real_media = needs_corpus("video")
+needs_real_audio = needs_corpus("audio")
+needs_real_timelines = needs_corpus("timeline")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -97,14 +97,18 @@ def _read_otio_json(path: Path, warnings: list[str]) -> Any:
 
 
 def _read_edl(path: Path, warnings: list[str]) -> Any:
-    """An EDL does not say its rate: try 24 (the adapter's default), then the other common rates."""
+    """An EDL does not say its rate: try 24 (the adapter's default), then the other common rates.
+
+    A wrong rate shows either as a timecode frame past the rate ("rate") or, where a dissolve's length
+    rounds differently, as source and record durations that "don't match": both try the next rate.
+    """
     otio = otio_module()
     first: Exception | None = None
     for rate in (24, 25, 30, 30000 / 1001, 24000 / 1001, 50, 60):
         try:
             result = otio.adapters.read_from_file(str(path), adapter_name="cmx_3600", rate=rate)
-        except ValueError as exc:
-            if "rate" not in str(exc).lower():
+        except (ValueError, otio.exceptions.OTIOError) as exc:  # the adapter's EDLParseError is an OTIOError
+            if not any(sign in str(exc).lower() for sign in ("rate", "don't match")):
                 raise
             first = first or exc
             continue
