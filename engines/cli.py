@@ -472,6 +472,15 @@ def _print_preview(args: argparse.Namespace, result: Any) -> None:
                          f"{result.hls.first_segment_ms:.0f} ms, all after {result.hls.total_ms:.0f} ms")
 
 
+def cmd_still(args: argparse.Namespace) -> int:
+    from .video_render.service import RenderService
+
+    stills = RenderService().stills(_project_input(args), args.at, args.output, profile=args.profile)
+    doc = {"profile": args.profile, "stills": [{"at": str(s.at), "frame": s.frame, "path": s.path} for s in stills]}
+    _emit(args, doc, _table(f"Stills ({args.profile})", doc["stills"]))
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from .extras import require
 
@@ -510,7 +519,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from engines.ffmpeg.hardware import HW_CHOICES
-    from engines.ffmpeg.profiles import PROFILES
+    from engines.ffmpeg.profiles import PROFILES, STILL_PROFILE
     from engines.video_preview.strategy import STRATEGIES
 
     common = argparse.ArgumentParser(add_help=False)
@@ -606,6 +615,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--detach", action="store_true",
                            help="with CUTLITE_EXECUTOR=celery: hand the job to the workers and return")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("still", parents=[common, importing], help="the composed frame(s) at timeline times")
+    p.add_argument("project", help="a project file, or any timeline `cutlite import` reads")
+    p.add_argument("--at", action="append", required=True, metavar="T",
+                   help="a timeline time in seconds (\"1.5\", \"3/2\"); repeat for several")
+    p.add_argument("--profile", default=STILL_PROFILE, choices=list(PROFILES),
+                   help=f"the output size and rate the frames are taken at (default: {STILL_PROFILE})")
+    p.add_argument("-o", "--output", required=True,
+                   help="OUT.png or OUT.jpg; several times write OUT-<frame>.png")
+    p.set_defaults(func=cmd_still)
 
     p = sub.add_parser("worker", parents=[common], help="a Celery worker rendering chunks (scale-out)")
     p.add_argument("--name", help="the worker's name, recorded on every chunk it renders (default: cutlite)")

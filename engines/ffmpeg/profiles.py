@@ -110,6 +110,9 @@ PROFILES: dict[str, RenderProfile] = {p.name: p for p in (
 )}
 
 
+STILL_PROFILE = "social_1080p"  # stills (`cutlite still`) default to the delivery size: thumbnails, posters
+
+
 def get_profile(name: str) -> RenderProfile:
     try:
         return PROFILES[name]

@@ -97,6 +97,16 @@ class Renderer:
             slate_missing_media(project, sources)
         return sources
 
+    def gather_all(self, project: Project, base_dir: Path, *, slate_missing: bool = False,
+                   stage: str = "plan") -> Sources:
+        """``gather``, raising with every blocking problem (missing or unreadable assets) at once."""
+        sources = self.gather(project, base_dir, slate_missing=slate_missing)
+        if sources.problems:
+            raise AssetError(f"{len(sources.problems)} blocking problem(s): " + "; ".join(sources.problems),
+                             stage=stage, problems=sources.problems,
+                             hint="fix or register the listed assets, then plan again")
+        return sources
+
     def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
         choice = requested_hw(hw)
         # a CPU render needs no GPU probe
@@ -113,11 +123,7 @@ class Renderer:
         refusing: imported timelines whose files did not all come along."""
         proj, folder = self.load(project)
         prof = get_profile(profile)
-        sources = self.gather(proj, base_dir or folder, slate_missing=slate_missing)
-        if sources.problems:
-            raise AssetError(f"{len(sources.problems)} blocking problem(s): " + "; ".join(sources.problems),
-                             stage="plan", problems=sources.problems,
-                             hint="fix or register the listed assets, then plan again")
+        sources = self.gather_all(proj, base_dir or folder, slate_missing=slate_missing)
         decision = self.decide(prof, hw)
 
         def plan(**kw: Any) -> RenderPlan:
@@ -158,7 +164,7 @@ class Renderer:
         """Run ``plan`` into ``target`` (in a private work folder) and check its frame count; what
         the run reported (decode errors among it)."""
         with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
-            _write_work_folder(plan, Path(work))
+            write_work_folder(plan, Path(work))
 
             def on_progress(block: dict[str, str]) -> None:
                 if progress is not None:
@@ -187,7 +193,8 @@ def decode_warnings(what: str, run: RunResult) -> list[str]:
             "the output conceals them: check the sources"]
 
 
-def _write_work_folder(plan: RenderPlan, work: Path) -> None:
+def write_work_folder(plan: RenderPlan, work: Path) -> None:
+    """The plan's graph and text files written into ``work``, its fonts linked in (ffmpeg runs there)."""
     for name, text in plan.work_files().items():
         (work / name).write_text(text, encoding="utf-8")
     for source, name in plan.links.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import Cancelled, CutliteError, FFmpegError
-from engines.ffmpeg.profiles import PROFILES, RenderProfile
+from engines.ffmpeg.profiles import PROFILES, STILL_PROFILE, RenderProfile
 from engines.jobs.records import Job, JobState
 from engines.jobs.repository import JobRepository, Limits
 from engines.jobs.service import JobService
@@ -22,10 +22,11 @@ from engines.planning.plan import RenderPlan
 from engines.rendering.proxies import ProxyOutcome
 from engines.rendering.proxies import ensure_proxies_for_project as _ensure_proxies
 from engines.rendering.renderer import ProjectInput, Renderer, RenderResult
+from engines.rendering.stills import Still, render_stills
 
 __all__ = ["RenderService", "RenderResult", "FFmpegError", "RenderProfile", "PROFILES", "RenderPlan",
            "CutliteError", "Cancelled", "load_project", "ensure_proxies_for_project", "ProxyOutcome", "JobState",
-           "Job"]
+           "Job", "Still", "STILL_PROFILE"]
 
 
 class RenderService(Renderer):
@@ -56,6 +57,11 @@ class RenderService(Renderer):
 
     def job_view(self, job_id: str, tenant: str | None = None, env: str | None = None) -> dict[str, Any]:
         return self.job_service.view(job_id, tenant, env)
+
+    def stills(self, project: ProjectInput, times: list[Any], output: str | Path, *,
+               profile: str = STILL_PROFILE, fmt: str | None = None) -> list[Still]:
+        """The composed frames at ``times`` (``engines.rendering.stills``)."""
+        return render_stills(self, project, times, output, profile=profile, fmt=fmt)
 
 
 def ensure_proxies_for_project(project: ProjectInput, profile: str = "draft_360p", *,

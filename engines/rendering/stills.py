@@ -1,0 +1,134 @@
+"""Stills: the composed frame at timeline times, as PNG or JPEG.
+
+A still is a frame of the render, not a re-creation of it: it is planned as a one-frame window of the
+same graph (``build_plan(window=...)``, the path that keeps chunks and previews identical to the single
+pass), and ffmpeg only converts that frame to RGB at the end, as any decoder of the render would. So a
+PNG still equals the frame of a lossless render at that time.
+
+The frame at time ``t`` is the one on screen then: ``floor(t * fps)`` on the profile's output grid.
+Several times in one call are grouped into runs of nearby frames (``CLUSTER_SECONDS`` apart at most):
+each run is one ffmpeg pass over its window that keeps the wanted frames (``select``), so its inputs are
+opened and decoded once, not once per frame; times far apart get passes of their own rather than one
+pass decoding everything between them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from engines.errors import FFmpegError, ValidationError
+from engines.ffmpeg.profiles import STILL_PROFILE, get_profile
+from engines.ffmpeg.threads import encoder_threads, with_threads
+from engines.model.timebase import fraction_text, parse_time
+from engines.model.timeline import place_project
+from engines.planning.plan import RenderPlan, build_plan
+
+from .renderer import ProjectInput, Renderer, write_work_folder
+
+CLUSTER_SECONDS = 2  # frames closer than this share one pass (decoding between them costs less than a start)
+FORMATS = {"png": ("png", []), "jpeg": ("mjpeg", ["-q:v", "2"])}  # encoder and its options; JPEG at high quality
+
+
+@dataclass(frozen=True)
+class Still:
+    at: Fraction   # the time asked for, exact seconds
+    frame: int     # the output frame shown then
+    path: str
+
+
+def still_frames(times: list[object], fps: Fraction, total: int) -> list[int]:
+    """Each time as the output frame on screen at it; every bad time named by its position."""
+    problems, frames = [], []
+    if not times:
+        problems.append("at: give at least one time")
+    for i, value in enumerate(times):
+        try:
+            t = parse_time(value)
+        except (ValueError, TypeError) as exc:
+            problems.append(f"at[{i}]: {exc}")
+            continue
+        frame = math.floor(t * fps)
+        if t < 0 or frame >= total:
+            problems.append(f"at[{i}]: {fraction_text(t)} s is outside the timeline [0, "
+                            f"{fraction_text(Fraction(total) / fps)}) s")
+            continue
+        frames.append(frame)
+    if problems:
+        raise ValidationError(problems, stage="still")
+    return frames
+
+
+def cluster(frames: list[int], gap: int) -> list[list[int]]:
+    """Sorted distinct frames in runs whose neighbours are at most ``gap`` frames apart."""
+    runs: list[list[int]] = []
+    for f in sorted(set(frames)):
+        if runs and f - runs[-1][-1] <= gap:
+            runs[-1].append(f)
+        else:
+            runs.append([f])
+    return runs
+
+
+def still_plan(plan: RenderPlan, wanted: list[int], fmt: str) -> RenderPlan:
+    """A windowed picture plan turned into image output: only the ``wanted`` frames (absolute output
+    frames) of its window, one image each; ``argv`` then takes the pattern ``still-%d.<fmt>``."""
+    first = plan.window[0] if plan.window else 0
+    pick = "+".join(f"eq(n\\,{f - first})" for f in wanted)
+    encoder, options = FORMATS[fmt]
+    graph = plan.filter_graph + f";\n[vout]select='{pick}'[still]"
+    output = ["-map", "[still]", "-fps_mode", "passthrough", "-frames:v", str(len(wanted)),
+              "-c:v", encoder, *options, "-f", "image2", "-start_number", "0"]
+    return plan.model_copy(update={"filter_graph": graph, "output_args": output})
+
+
+def render_stills(renderer: Renderer, project: ProjectInput, times: list[object], output: str | Path, *,
+                  profile: str = STILL_PROFILE, fmt: str | None = None) -> list[Still]:
+    """The composed frames at ``times`` into ``output`` (one time) or ``output``'s stem + ``-<frame>``
+    (several). Files appear only when every frame was made."""
+    out = Path(output).resolve()
+    fmt = fmt or {".jpg": "jpeg", ".jpeg": "jpeg"}.get(out.suffix.lower(), "png")
+    if fmt not in FORMATS:
+        raise ValidationError([f"format: unknown still format \"{fmt}\"; known: {', '.join(FORMATS)}"], stage="still")
+    proj, folder = renderer.load(project)
+    prof = get_profile(profile)
+    fps = prof.output_fps(proj.settings.fps)
+    frames = still_frames(list(times), fps, place_project(proj).at_rate(fps).frames)
+    sources = renderer.gather_all(proj, folder, stage="still")
+    decision = renderer.decide(prof, "cpu")  # no encoder runs: a still never needs a GPU
+    distinct = sorted(set(frames))
+    single = len(distinct) == 1
+    suffix = out.suffix or f".{'jpg' if fmt == 'jpeg' else 'png'}"
+    targets = {f: out if single else out.with_name(f"{out.stem}-{f}{suffix}") for f in distinct}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cutlite-still-") as work:
+        made: dict[int, Path] = {}
+        for run in cluster(distinct, max(1, int(fps * CLUSTER_SECONDS))):
+            plan = build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
+                              captions=sources.captions, slates=sources.slates, window=(run[0], run[-1] + 1),
+                              streams="video")
+            folder_ = Path(work) / f"run-{run[0]}"
+            folder_.mkdir()
+            picture = still_plan(plan, run, fmt)
+            write_work_folder(picture, folder_)
+            renderer.runner.run(with_threads(picture.argv(f"still-%d.{fmt}"), encoder_threads()), stage="still",
+                                cwd=folder_, plan_hash=plan.plan_hash, profile=prof.name)
+            for i, f in enumerate(run):
+                image = folder_ / f"still-{i}.{fmt}"
+                if not image.is_file() or image.stat().st_size == 0:
+                    raise FFmpegError(f"ffmpeg made no image for frame {f}", stage="still",
+                                      hint="this is an engine bug if it repeats: report it with `cutlite plan --json`")
+                made[f] = image
+        for f, image in made.items():  # all made: now into place, each atomically
+            partial = targets[f].with_name(f".{targets[f].name}.partial-{os.getpid()}")
+            try:
+                shutil.copyfile(image, partial)
+                os.replace(partial, targets[f])
+            finally:
+                partial.unlink(missing_ok=True)
+    return [Still(parse_time(t), f, str(targets[f])) for t, f in zip(times, frames)]
