@@ -213,12 +213,37 @@ def _project_input(args: argparse.Namespace) -> Any:
     reads, imported first (its warnings on stderr)."""
     from engines.interchange import import_timeline
 
+    values = _template_values(getattr(args, "var", None))
+    if values and _imported(args):
+        raise ValidationError(["--var: values fill a cutlite template (a project with \"variables\"), "
+                               "not an imported timeline"])
+    if values:
+        from engines.model.template import FilledTemplate
+
+        return FilledTemplate(Path(args.project), values)
     if not _imported(args):
         return args.project
     result = import_timeline(args.project, media_roots=args.media_root or (), tenant=args.tenant, env=args.env)
     for w in result.warnings:
         _console(stderr=True).print("[yellow]import warning[/yellow]", escape(w), highlight=False)
     return result.project
+
+
+def _template_values(pairs: list[str] | None) -> dict[str, str]:
+    """``--var NAME=VALUE`` flags as a dict; each malformed or repeated one named."""
+    values: dict[str, str] = {}
+    problems = []
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            problems.append(f"--var {pair}: expected NAME=VALUE")
+        elif name in values:
+            problems.append(f"--var {name}: given twice")
+        else:
+            values[name] = value
+    if problems:
+        raise ValidationError(problems)
+    return values
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -353,6 +378,67 @@ def cmd_render(args: argparse.Namespace) -> int:
         # (a job run here copied its output itself once COMPLETED)
         copy_out(jobs.output_path(done), Path(args.output))
     return _finish(args, jobs, job.id)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .jobs.batch import run_batch
+    from .video_render.service import RenderService
+
+    rows = _read_rows(Path(args.rows))
+    jobs = RenderService().job_service
+    from .settings import default_chunk_seconds
+
+    options = {"chunk_seconds": args.chunk_seconds or default_chunk_seconds(), "workers": args.workers}
+    state: dict[str, Any] = {}
+
+    def run(cancel: threading.Event, progress: Any) -> dict[str, Any]:
+        state["rows"] = run_batch(jobs, Path(args.template), rows, args.profile, args.output, options=options,
+                                  hw=args.hw, workers=args.workers, cancel=cancel,
+                                  progress=lambda f: progress(f, {}))
+        return {}
+
+    _run_with_progress(args, f"batch of {len(rows)} row(s), {args.profile}", run)
+    outcomes = state.get("rows", [])
+    manifest = {"template": str(Path(args.template).resolve()), "profile": args.profile,
+                "rows": [o.to_dict() for o in outcomes],
+                "completed": sum(o.state == "COMPLETED" for o in outcomes),
+                "failed": sum(o.state not in ("COMPLETED", "NOT_STARTED") for o in outcomes),
+                "not_started": sum(o.state == "NOT_STARTED" for o in outcomes)}
+    _emit(args, manifest, _table(f"Batch ({manifest['completed']}/{len(outcomes)} completed)", [
+        {"row": o.row, "state": o.state, "job": o.job_id or "-", "output": o.output or "-",
+         "error": (o.error or {}).get("message", "-")} for o in outcomes]))
+    if manifest["not_started"]:
+        raise Cancelled("the batch was cancelled", stage="batch")
+    if manifest["failed"]:
+        return 2 if all(o.state in ("COMPLETED", "INVALID") for o in outcomes) else 1
+    return 0
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """A batch's rows: a CSV file (a header of variable names) or a JSON array of objects."""
+    import csv
+    from decimal import Decimal
+
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as f:
+                rows: Any = list(csv.DictReader(f))
+        else:
+            rows = json.loads(path.read_bytes(), parse_float=Decimal)
+    except OSError as exc:
+        raise ValidationError([f"rows: cannot read {path}: {exc.strerror}"]) from None
+    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
+        raise ValidationError([f"rows: {path.name} is not a valid {path.suffix.lstrip('.') or 'JSON'} file: {exc}"]) \
+            from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValidationError([f"rows: {path.name} must be a JSON array of objects (NAME: value)"])
+    bad = [f"rows[{i}]: a CSV row with more cells than the header has columns"
+           for i, r in enumerate(rows) if None in r]
+    if bad:
+        raise ValidationError(bad)
+    if not rows:
+        raise ValidationError([f"rows: {path.name} has no rows"])
+    return rows
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -525,6 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument("--home", help="state folder (default $CUTLITE_HOME or ./.cutlite)")
+    templating = argparse.ArgumentParser(add_help=False)  # where PROJECT may be a template
+    templating.add_argument("--var", action="append", metavar="NAME=VALUE",
+                            help="a template variable's value (repeat for several): text, a number, "
+                                 "a colour #RRGGBB, or an asset's path or id")
     importing = argparse.ArgumentParser(add_help=False)  # where PROJECT may be another editor's timeline
     importing.add_argument("--media-root", action="append", metavar="DIR",
                            help="look media that is not where the timeline says up by file name here (repeatable)")
@@ -556,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "truncation)")
     p.set_defaults(func=cmd_probe)
 
-    p = sub.add_parser("validate", parents=[common, importing], help="validate a project completely")
+    p = sub.add_parser("validate", parents=[common, importing, templating], help="validate a project completely")
     p.add_argument("project")
     p.set_defaults(func=cmd_validate)
 
@@ -602,7 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, helptext in (("plan", cmd_plan, "the deterministic render plan (dry run)"),
                                  ("render", cmd_render, "render a project as a chunked, resumable job")):
-        p = sub.add_parser(name, parents=[common, importing], help=helptext)
+        p = sub.add_parser(name, parents=[common, importing, templating], help=helptext)
         p.add_argument("project", help="a project file, or any timeline `cutlite import` reads")
         p.add_argument("--profile", required=True, choices=list(PROFILES))
         p.add_argument("--hw", choices=HW_CHOICES)
@@ -616,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="with CUTLITE_EXECUTOR=celery: hand the job to the workers and return")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("still", parents=[common, importing], help="the composed frame(s) at timeline times")
+    p = sub.add_parser("still", parents=[common, importing, templating], help="the composed frame(s) at timeline times")
     p.add_argument("project", help="a project file, or any timeline `cutlite import` reads")
     p.add_argument("--at", action="append", required=True, metavar="T",
                    help="a timeline time in seconds (\"1.5\", \"3/2\"); repeat for several")
@@ -625,6 +715,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="OUT.png or OUT.jpg; several times write OUT-<frame>.png")
     p.set_defaults(func=cmd_still)
+
+    p = sub.add_parser("batch", parents=[common], help="a template rendered once per row of values")
+    p.add_argument("template", help="a project with \"variables\"")
+    p.add_argument("rows", help="ROWS.csv (a header of variable names) or ROWS.json (an array of objects)")
+    p.add_argument("--profile", required=True, choices=list(PROFILES))
+    p.add_argument("-o", "--output", required=True,
+                   help="the output path of each row, with {NAME} fields and {row}: 'out/{NAME}.mp4'")
+    p.add_argument("--hw", choices=HW_CHOICES)
+    p.add_argument("--chunk-seconds", help="chunk length in seconds (default: CUTLITE_CHUNK_SECONDS)")
+    p.add_argument("--workers", type=int, default=1, help="chunks of a row's job rendered at once")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("worker", parents=[common], help="a Celery worker rendering chunks (scale-out)")
     p.add_argument("--name", help="the worker's name, recorded on every chunk it renders (default: cutlite)")

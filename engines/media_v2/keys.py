@@ -13,9 +13,8 @@ import secrets
 
 from engines.errors import ValidationError
 from engines.ffmpeg.profiles import PROFILES
-from engines.model.scope import JOB_ID_RE, check_scope
+from engines.model.scope import ASSET_ID_RE, JOB_ID_RE, check_scope
 
-ASSET_ID_RE = re.compile(r"ast_[0-9a-f]{20}")
 ARTIFACT_ID_RE = re.compile(r"art_[0-9a-f]{20}")
 EXT_RE = re.compile(r"[a-z0-9]{1,8}")
 # what a whole key may look like; checked again by every store before touching anything

@@ -23,13 +23,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, mo
 from engines.errors import ValidationError
 
 from .scope import TENANT_RE
+from .template import COLOR_RE, apply_template, is_template
 from .timebase import fraction_text, parse_fps, parse_time, snap_to_frame
 
 SCHEMA_VERSION = 1
 
 PROJECT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 
 # Engine transition name -> ffmpeg xfade transition.
 TRANSITIONS: dict[str, str] = {
@@ -335,11 +335,19 @@ class Project(_Model):
 
 # ---------------------------------------------------------------- loading
 
-def load_project(source: str | Path | dict[str, Any] | bytes) -> Project:
-    """Parse and validate a project from a file, JSON text or a dict. Raises ValidationError."""
+def load_project(source: str | Path | dict[str, Any] | bytes, values: dict[str, Any] | None = None) -> Project:
+    """Parse and validate a project from a file, JSON text or a dict. Raises ValidationError.
+
+    A template (a document with ``variables``) is filled in first, with ``values`` or its defaults
+    (``template.apply_template``); ``values`` for a document without variables are refused."""
     doc = _read_document(source)
     if not isinstance(doc, dict):
         raise ValidationError(["$: a project must be a JSON object"])
+    if is_template(doc) or values:
+        if not is_template(doc):
+            raise ValidationError([f"values.{name}: the project declares no variables" for name in sorted(values or {})],
+                                  stage="template")
+        doc = apply_template(doc, values)
     version = doc.get("schema_version")
     if version != SCHEMA_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:

@@ -13,6 +13,7 @@ from engines.errors import ValidationError
 TENANT_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 ENVS = ("dev", "staging", "prod")
 JOB_ID_RE = re.compile(r"(?!chunks$)[a-z0-9][a-z0-9_-]{2,63}")  # "chunks" is the chunk cache's folder
+ASSET_ID_RE = re.compile(r"ast_[0-9a-f]{20}")  # a registered asset, as media_v2 names it
 
 
 def check_scope(tenant: object, env: object) -> tuple[str, str]:

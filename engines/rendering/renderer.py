@@ -26,6 +26,7 @@ from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, RunResult, detec
 from engines.ffmpeg.threads import encoder_threads, with_threads
 from engines.media_v2.library import MediaLibrary
 from engines.model.project import Project, load_project
+from engines.model.template import FilledTemplate
 from engines.planning.chunks import chunk_frames_of
 from engines.planning.loudness import apply_loudness, loudness_target
 from engines.planning.plan import RenderPlan, build_plan
@@ -36,7 +37,7 @@ from .loudness import measure_mix
 from .sources import AssetLookup, Sources, gather_sources, slate_missing_media
 
 Progress = Callable[[float, dict[str, str]], None]
-ProjectInput = str | Path | dict[str, Any] | Project
+ProjectInput = str | Path | dict[str, Any] | Project | FilledTemplate
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class Renderer:
         """The validated project and the folder its relative paths resolve against."""
         if isinstance(project, Project):
             return project, Path.cwd()
+        if isinstance(project, FilledTemplate):
+            return load_project(project.path, project.values), Path(project.path).resolve().parent
         if isinstance(project, (str, Path)) and not str(project).lstrip().startswith("{"):
             return load_project(project), Path(project).resolve().parent
         return load_project(project), Path.cwd()

@@ -1,0 +1,115 @@
+"""Batches: one template, many rows of values, one render job per row.
+
+Each row is an ordinary job of the filled template (``FilledTemplate``), so its id comes from what it
+renders: the same row again is the same job (already COMPLETED: nothing is rendered again), and rows
+that make the same video share it. Rows run one after another through ``JobService.start`` (here, or
+followed on the workers), each submitted only when it is its turn, so a batch of any length never
+fills the queue: past the limits (another process's jobs holding the slots) a row waits for a slot
+instead of being refused. A row that is invalid or fails is recorded with its error and the others go
+on; the outcome of every row is the batch's manifest.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from engines.errors import BackpressureError, Cancelled, CutliteError, ValidationError
+from engines.model.template import FilledTemplate
+
+from .records import JobState
+from .runner import copy_out, error_record
+from .service import JobService
+
+SLOT_WAIT = 1.0       # seconds between tries for a running slot, doubled up to SLOT_WAIT_MAX
+SLOT_WAIT_MAX = 15.0
+_UNSAFE = re.compile(r"[/\\\x00]|^\.\.?$")  # a value may not add folders to an output path
+
+
+@dataclass
+class RowOutcome:
+    row: int                       # 1-based, in the order given
+    values: dict[str, Any]
+    state: str = "NOT_STARTED"     # a job state, INVALID (refused before a job existed) or NOT_STARTED
+    job_id: str | None = None
+    output: str | None = None
+    reused: bool = False           # the job had already completed: nothing rendered again
+    error: dict[str, Any] | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def output_for(pattern: str, row: int, values: dict[str, Any]) -> str:
+    """``pattern`` with ``{NAME}`` replaced by the row's values (``{row}``: its number). A value that
+    would add or leave folders is refused."""
+    fields = {"row": row, **{k: str(v) for k, v in values.items()}}
+    for name, value in fields.items():
+        if isinstance(value, str) and _UNSAFE.search(value) and f"{{{name}}}" in pattern:
+            raise ValidationError([f"{name}: the value {value!r} cannot be part of a file name"], stage="batch")
+    try:
+        return pattern.format_map(fields)
+    except KeyError as exc:
+        raise ValidationError([f"output: {{{exc.args[0]}}} names no column of this row "
+                               f"(columns: {', '.join(sorted(values)) or 'none'})"], stage="batch") from None
+    except (ValueError, IndexError) as exc:
+        raise ValidationError([f"output: not a pattern of {{NAME}} fields: {exc}"], stage="batch") from None
+
+
+def row_values(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's values; an empty cell (CSV) or null (JSON) leaves the variable at its default."""
+    return {str(k): v for k, v in row.items() if v is not None and v != ""}
+
+
+def run_batch(jobs: JobService, template: Path, rows: list[dict[str, Any]], profile: str, output: str, *,
+              options: dict[str, Any] | None = None, hw: str | None = None, workers: int | None = None,
+              progress: Callable[[float], None] | None = None,
+              cancel: threading.Event | None = None) -> list[RowOutcome]:
+    """Every row rendered (or refused) in order; the outcomes, one per row."""
+    cancel = cancel or threading.Event()
+    outcomes = [RowOutcome(i + 1, row_values(r)) for i, r in enumerate(rows)]
+    for i, outcome in enumerate(outcomes):
+        if cancel.is_set():
+            break
+        try:
+            outcome.output = str(Path(output_for(output, outcome.row, outcome.values)).resolve())
+            job = _submit(jobs, FilledTemplate(template, outcome.values), profile, options, hw, outcome.output, cancel)
+        except Cancelled:
+            break
+        except CutliteError as exc:
+            outcome.state, outcome.error = "INVALID", error_record(exc, "submit")
+            continue
+        outcome.job_id, outcome.reused = job.id, job.state == JobState.COMPLETED
+
+        def step(f: float, _block: dict[str, str], i: int = i) -> None:
+            if progress is not None:
+                progress((i + f) / len(outcomes))
+
+        done = jobs.start(job.id, workers=workers, cancel=cancel, progress=step)
+        outcome.state = done.state.value
+        copied_by_run = not jobs.on_workers and not outcome.reused and job.params.get("output") == outcome.output
+        if done.state == JobState.COMPLETED and not copied_by_run:
+            copy_out(jobs.output_path(done), Path(outcome.output))
+        elif done.state != JobState.COMPLETED:
+            outcome.error = done.error
+        if progress is not None:
+            progress((i + 1) / len(outcomes))
+    return outcomes
+
+
+def _submit(jobs: JobService, project: FilledTemplate, profile: str, options: dict[str, Any] | None, hw: str | None,
+            output: str, cancel: threading.Event) -> Any:
+    """Submit a row's job, waiting for a slot (never refusing) while the limits are reached."""
+    wait = SLOT_WAIT
+    while True:
+        try:
+            job, _ = jobs.submit(project, profile, options=options, hw=hw, output=output,
+                                 need_slot=not jobs.on_workers)
+            return job
+        except BackpressureError:
+            if cancel.wait(wait):
+                raise Cancelled("the batch was cancelled while waiting for a slot", stage="batch") from None
+            wait = min(SLOT_WAIT_MAX, wait * 2)
