@@ -78,12 +78,12 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Table:
 # ---------------------------------------------------------------- commands
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from engines.ffmpeg.profiles import FPS_RULE, PROFILES, resolve_encoder
+    from engines.ffmpeg.profiles import FAMILIES, FPS_RULE, GPU_CODECS, PROFILES, resolve_encoder
 
     rows = [p.to_row() for p in PROFILES.values()]
     gpu = []
     for p in PROFILES.values():
-        for family in ("cpu", "nvenc", "videotoolbox", "vaapi", "qsv"):
+        for family in FAMILIES if p.codec in GPU_CODECS else ("cpu",):  # the delivery formats: CPU only
             e = resolve_encoder(p, family, p.output_fps(p.fps_cap or 30))
             gpu.append({"profile": p.name, "family": family, "encoder": e.encoder, "pix_fmt": e.pix_fmt,
                         "args": " ".join(e.codec_args)})

@@ -41,6 +41,12 @@ def needs_corpus(part: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not (folder.is_dir() and any(folder.iterdir())), reason=REAL_MEDIA_MISSING)
 
 
+# Debian's chromium, headless as root on a closed network (no background connections, no GPU)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+
 needs_real_media = needs_corpus("video")
 needs_real_audio = needs_corpus("audio")
 needs_real_timelines = needs_corpus("timeline")

@@ -18,7 +18,7 @@ import av
 import httpx
 import numpy as np
 import pytest
-from conftest import A, B, measure, serve
+from conftest import CHROMIUM, CHROMIUM_ARGS, A, B, measure, serve
 
 from engines.ffmpeg import samples
 from engines.ffmpeg.probe import probe
@@ -26,10 +26,6 @@ from engines.studio.filmstrip import plan_filmstrip, vtt_time
 from engines.studio.waveform import bucket_peaks, samples_per_bucket
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "studio"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
 FPS = 30
 # the demo: red [0, 2), blue from 1.5 crossfading for 0.5 s, so blue [1.5, 3.5); 3.5 s in all
 CLIPS = {"red": (Fraction(0), Fraction(2)), "blue": (Fraction(3, 2), Fraction(7, 2))}

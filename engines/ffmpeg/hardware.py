@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from engines.errors import HardwareError, ValidationError
 
-from .profiles import GPU_FAMILIES, encoder_name
+from .profiles import GPU_CODECS, GPU_FAMILIES, encoder_name
 from .runner import HardwareReport
 
 HW_CHOICES = ("auto", "cpu", "gpu") + GPU_FAMILIES
@@ -42,13 +42,21 @@ def requested_hw(explicit: str | None = None) -> str:
     return choice
 
 
-def decide_hardware(requested: str, codec: str, report: HardwareReport | None) -> HardwareDecision:
+def decide_hardware(requested: str, codec: str | None, report: HardwareReport | None) -> HardwareDecision:
     """The encoder family for ``codec`` under the policy above. Deterministic for a report.
 
-    ``cpu`` needs no report (callers skip the GPU probe for it); every other choice does.
+    ``cpu`` needs no report (callers skip the GPU probe for it), nor does a codec without a GPU
+    mapping (``GPU_CODECS``); every other choice does.
     """
     if requested == "cpu":
         return HardwareDecision(requested, "cpu", encoder_name("cpu", codec), "CPU requested", False)
+    if codec not in GPU_CODECS:  # the delivery formats (VP9, ProRes, GIF, sound only): no GPU mapping
+        what = codec or "an audio-only output"
+        if requested == "auto":
+            return HardwareDecision(requested, "cpu", encoder_name("cpu", codec),
+                                    f"{what} has no GPU encoder mapping; the CPU", False)
+        raise HardwareError(f"--hw {requested}: {what} has no GPU encoder mapping", stage="hardware",
+                            requested=requested, codec=codec, hint="render it with --hw auto or --hw cpu")
     if report is None:
         raise ValueError("a hardware report is needed for --hw " + requested)
     candidates = GPU_FAMILIES if requested in ("auto", "gpu") else (requested,)

@@ -18,6 +18,7 @@ FPS_RULE = ("fps/n <= cap: the project's rate divided by the smallest whole n th
 
 GPU_FAMILIES = ("nvenc", "videotoolbox", "vaapi", "qsv")  # also the auto-detection order
 FAMILIES = ("cpu",) + GPU_FAMILIES
+GPU_CODECS = ("h264", "hevc")  # codecs with a GPU encoder mapping; the delivery formats' others are CPU only
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class RenderProfile:
     short_side: int           # the output's shorter side in pixels
     upscale: bool             # may the output be larger than the project canvas?
     fps_cap: Fraction | None  # output fps = project fps / n, the smallest whole n that keeps it <= cap
-    codec: str                # "h264" | "hevc"
+    codec: str | None         # "h264" | "hevc" | "vp9" | "prores" | "gif"; None: no picture (audio only)
     pix_fmt: str
     crf: int                  # CPU quality (x264/x265 CRF); GPU quality is mapped from it
     preset: str               # x264/x265 preset
@@ -36,6 +37,8 @@ class RenderProfile:
     threads: int              # encoder threads (0 = ffmpeg decides)
     filter_threads: int       # filter graph threads (0 = ffmpeg decides)
     speed_factor: float       # expected encode speed relative to real time on one core, for timeouts
+    container: str = "mp4"    # the output's file extension and muxer: mp4 | webm | mov | gif | m4a
+    audio_codec: str | None = "aac"  # "aac" | "opus" | "pcm_s24le"; None: no sound (gif)
 
     def output_size(self, width: int, height: int) -> tuple[int, int]:
         """The project canvas scaled so its short side is ``short_side`` (even numbers)."""
@@ -57,22 +60,50 @@ class RenderProfile:
 
     @property
     def audio_args(self) -> tuple[str, ...]:
-        """AAC at the profile's bitrate, stereo. Drafts and previews use ffmpeg's fast AAC coder:
-        0.56x the default (twoloop) coder's time on 30 s of stereo, measured, for sound heard
-        while editing; deliverables keep twoloop."""
+        """The sound's encoder arguments, stereo. AAC at the profile's bitrate: drafts and previews
+        use ffmpeg's fast AAC coder (0.56x the default (twoloop) coder's time on 30 s of stereo,
+        measured, for sound heard while editing); deliverables keep twoloop. Opus (WebM) at 48 kHz,
+        the only rate of its own it keeps; PCM (ProRes masters) uncompressed."""
+        if self.audio_codec == "opus":
+            return ("-c:a", "libopus", "-b:a", self.audio_bitrate, "-ar", "48000", "-ac", "2")
+        if self.audio_codec == "pcm_s24le":
+            return ("-c:a", "pcm_s24le", "-ac", "2")
+        if self.audio_codec is None:
+            return ("-an",)
         fast = ("-aac_coder", "fast") if self.role in ("draft", "preview") else ()
         return ("-c:a", "aac", "-b:a", self.audio_bitrate, *fast, "-ac", "2")
+
+    @property
+    def has_video(self) -> bool:
+        return self.codec is not None
+
+    @property
+    def chunked(self) -> bool:
+        """Whether jobs render it in chunks. A GIF is one pass: its palette is made from every frame
+        (chunks would each make their own, and colours would jump at the seams); an audio-only
+        output is the job's sound pass itself."""
+        return self.codec not in (None, "gif")
+
+    @property
+    def audio_file(self) -> str:
+        """The name a job gives its whole-timeline sound, a container that holds the profile's codec."""
+        return {"aac": "audio.m4a", "opus": "audio.webm", "pcm_s24le": "audio.wav"}.get(self.audio_codec or "",
+                                                                                      "audio.m4a")
 
     def gop_frames(self, fps: Fraction) -> int:
         return max(1, round(fps * self.gop_seconds))
 
     def to_row(self) -> dict[str, str]:
-        return {"profile": self.name, "role": self.role, "size": f"{self.short_side}p"
-                + (" (upscales)" if self.upscale else ""),
-                "fps": f"fps/n <= {fraction_text(self.fps_cap)}" if self.fps_cap else "project",
-                "codec": self.codec, "pix_fmt": self.pix_fmt, "crf": str(self.crf),
-                "preset": self.preset, "gop": f"{fraction_text(self.gop_seconds)} s",
-                "audio": f"aac {self.audio_bitrate}" + (" (fast coder)" if "-aac_coder" in self.audio_args else ""),
+        audio = {None: "-", "pcm_s24le": "pcm 24-bit"}.get(self.audio_codec, f"{self.audio_codec} {self.audio_bitrate}")
+        return {"profile": self.name, "role": self.role, "container": self.container,
+                "size": "-" if not self.has_video else f"{self.short_side}p" + (" (upscales)" if self.upscale else ""),
+                "fps": "-" if not self.has_video else
+                f"fps/n <= {fraction_text(self.fps_cap)}" if self.fps_cap else "project",
+                "codec": self.codec or "-", "pix_fmt": self.pix_fmt if self.has_video else "-",
+                "crf": str(self.crf) if self.codec in ("h264", "hevc", "vp9") else "-",
+                "preset": self.preset if self.has_video else "-",
+                "gop": f"{fraction_text(self.gop_seconds)} s" if self.codec in ("h264", "hevc", "vp9") else "-",
+                "audio": audio + (" (fast coder)" if "-aac_coder" in self.audio_args else ""),
                 "threads": str(self.threads or "auto")}
 
 
@@ -107,6 +138,20 @@ PROFILES: dict[str, RenderProfile] = {p.name: p for p in (
     # master_4k: superfast 16, measured at 720p (3 sources) and at 2160p (the edit, a phone's own 4K)
     RenderProfile("master_4k", "delivery", 2160, True, None, "hevc", "yuv420p10le", 16, "superfast",
                   Fraction(2), "256k", 0, 0, 0.05),
+    # the delivery formats (CPU encoders only: no GPU mapping for VP9, ProRes or GIF here)
+    # web_1080p_webm: VP9 constant quality (crf 32, -b:v 0), libvpx's "good" deadline at cpu-used 4 with
+    # row multithreading; Opus sound
+    RenderProfile("web_1080p_webm", "delivery", 1080, True, Fraction(60), "vp9", "yuv420p", 32, "good/4",
+                  Fraction(2), "128k", 0, 0, 0.15, container="webm", audio_codec="opus"),
+    # gif_480p: 15 fps at most, one palette made from every frame (stats of what changes), Bayer dither
+    RenderProfile("gif_480p", "delivery", 480, False, Fraction(15), "gif", "pal8", 0, "palette",
+                  Fraction(0), "0", 0, 0, 0.5, container="gif", audio_codec=None),
+    # prores_master: ProRes 422 HQ (prores_ks profile 3), 10-bit 4:2:2, intra-only; 24-bit PCM
+    RenderProfile("prores_master", "delivery", 1080, True, None, "prores", "yuv422p10le", 0, "hq",
+                  Fraction(0), "0", 0, 0, 0.3, container="mov", audio_codec="pcm_s24le"),
+    # audio_m4a: the mix alone, AAC
+    RenderProfile("audio_m4a", "delivery", 0, False, None, None, "-", 0, "-", Fraction(0), "192k", 0, 0, 5.0,
+                  container="m4a"),
 )}
 
 
@@ -134,6 +179,7 @@ class EncoderSettings:
 
 _ENCODER_NAMES = {
     ("cpu", "h264"): "libx264", ("cpu", "hevc"): "libx265",
+    ("cpu", "vp9"): "libvpx-vp9", ("cpu", "prores"): "prores_ks", ("cpu", "gif"): "gif", ("cpu", None): "none",
     ("nvenc", "h264"): "h264_nvenc", ("nvenc", "hevc"): "hevc_nvenc",
     ("videotoolbox", "h264"): "h264_videotoolbox", ("videotoolbox", "hevc"): "hevc_videotoolbox",
     ("vaapi", "h264"): "h264_vaapi", ("vaapi", "hevc"): "hevc_vaapi",
@@ -147,7 +193,7 @@ _QSV_PRESET = {"ultrafast": "veryfast", "superfast": "veryfast", "veryfast": "ve
                "faster": "faster", "fast": "fast", "medium": "medium", "slow": "slow", "slower": "slower"}
 
 
-def encoder_name(family: str, codec: str) -> str:
+def encoder_name(family: str, codec: str | None) -> str:
     return _ENCODER_NAMES[(family, codec)]
 
 
@@ -162,6 +208,11 @@ def resolve_encoder(profile: RenderProfile, family: str, fps: Fraction) -> Encod
     """
     if family not in FAMILIES:
         raise ValidationError([f"hw: unknown hardware family \"{family}\"; known: {', '.join(FAMILIES)}"])
+    if profile.codec not in GPU_CODECS:
+        if family != "cpu":
+            raise ValidationError([f"hw: {profile.name} ({profile.codec or 'audio only'}) has no {family} encoder; "
+                                   "it renders on the CPU"])
+        return _cpu_only_encoder(profile, fps)
     enc = encoder_name(family, profile.codec)
     g = str(profile.gop_frames(fps))
     gop = ("-g", g, "-keyint_min", g)
@@ -194,3 +245,28 @@ def resolve_encoder(profile: RenderProfile, family: str, fps: Fraction) -> Encod
     return EncoderSettings(family, enc, gpu_fmt, ("-init_hw_device", "qsv=hw", "-filter_hw_device", "hw"),
                            f"format={gpu_fmt},hwupload=extra_hw_frames=64",
                            ("-preset", _QSV_PRESET[profile.preset], "-global_quality", str(profile.crf), *gop))
+
+
+def _cpu_only_encoder(profile: RenderProfile, fps: Fraction) -> EncoderSettings:
+    """The delivery formats' encoders (CPU only).
+
+    - VP9: constant quality (``-crf`` with ``-b:v 0``), a fixed keyframe interval without automatic
+      keyframes (``-auto-alt-ref`` stays on: hidden frames ride in superframes, one packet per shown
+      frame, so chunks cut and join by stream copy like H.264's closed GOPs).
+    - ProRes: prores_ks profile 3 (422 HQ), vendor ``apl0`` (what Apple's decoders expect); every
+      frame a keyframe. With alpha (a ``transparent`` background) the planner asks for 4444 (profile 4).
+    - GIF: the palette is made in the graph (``paletteuse``); the encoder writes what it is given.
+    """
+    enc = encoder_name("cpu", profile.codec)
+    if profile.codec == "vp9":
+        deadline, cpu_used = profile.preset.split("/")
+        g = str(profile.gop_frames(fps))
+        args: tuple[str, ...] = ("-crf", str(profile.crf), "-b:v", "0", "-deadline", deadline, "-cpu-used", cpu_used,
+                                 "-row-mt", "1", "-g", g, "-keyint_min", g)
+    elif profile.codec == "prores":
+        args = ("-profile:v", "3", "-vendor", "apl0")
+    else:  # gif, or no picture
+        args = ()
+    if profile.threads:
+        args += ("-threads", str(profile.threads))
+    return EncoderSettings("cpu", enc, profile.pix_fmt, (), None, args)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -55,6 +56,11 @@ from .repository import JobRepository, Limits
 
 # pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes
 REMUX_ARGS = ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact"]
+
+
+def remux_args(container: str) -> list[str]:
+    """``REMUX_ARGS`` for ``container`` (WebM has no ``movflags``)."""
+    return REMUX_ARGS if container in ("mp4", "mov", "m4a") else REMUX_ARGS[2:]
 MAX_ATTEMPTS = 3
 DECODE_EVENT = "decode_errors"  # a pass met damaged input: the job's result says so
 BACKOFF = 0.5  # seconds, doubled per attempt
@@ -161,10 +167,12 @@ class JobRunner:
         timeline is long (``engines.rendering.audio``); seconds it took."""
         t = time.monotonic()
         job = ctx.job
-        audio_key = keys.render_key(job.tenant, job.env, job.id, "audio.m4a")
+        if ctx.profile.audio_codec is None:  # a GIF: no sound
+            return 0.0
+        audio_key = keys.render_key(job.tenant, job.env, job.id, ctx.profile.audio_file)
         if not ctx.store.exists(audio_key):
             with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
-                target = Path(work) / "audio.m4a"
+                target = Path(work) / ctx.profile.audio_file
                 self._note_decode_errors(job.id, render_sound(
                     self.service, ctx.plan, list(ctx.audio_windows), target, audio_args=ctx.profile.audio_args,
                     timeout=lambda p: self._timeout(p, ctx.profile.speed_factor, ctx.options, "audio"),
@@ -218,31 +226,41 @@ class JobRunner:
         return self.finalise(ctx, cancel, timings)
 
     def finalise(self, ctx: "JobContext", cancel: threading.Event, timings: dict[str, float]) -> dict[str, Any]:
-        """Join the verified chunks by stream copy with the audio, store and register the output."""
+        """Make the output (chunks joined by stream copy with the audio; a GIF in one pass; the sound
+        pass itself for an audio-only profile), verify, store and register it."""
         svc, job, store, total, profile, decision, full = (self.service, ctx.job, ctx.store, ctx.total, ctx.profile,
                                                            ctx.decision, ctx.full)
         tenant, env, job_id = job.tenant, job.env, job.id
-        audio_key = keys.render_key(tenant, env, job_id, "audio.m4a")
-        # join by stream copy, with the audio
+        audio_key = keys.render_key(tenant, env, job_id, profile.audio_file)
         failpoint("job.before_join")
         t = time.monotonic()
         chunks = self.repo.chunks(job_id)
-        out_key = keys.render_key(tenant, env, job_id, "output.mp4")
+        out_key = keys.render_key(tenant, env, job_id, f"output.{profile.container}")
         with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
-            listing = Path(work) / "chunks.txt"
-            fps = parse_fps(full.fps)
-            listing.write_text("".join(f"file '{_concat_quote(str(store.local_path(c.key)))}'\n" for c in chunks))
-            target = Path(work) / "output.mp4"
-            svc.runner.run(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i",
-                            str(store.local_path(audio_key)), "-map", "0:v", "-map", "1:a", "-c", "copy",
-                            "-video_track_timescale", str(video_timescale(fps)), *REMUX_ARGS, str(target)],
-                           stage="join", cancel=cancel, job_id=job_id, timeout=120 + total / 100)
-            frames = count_video_frames(target)
+            target = Path(work) / f"output.{profile.container}"
+            if profile.chunked:  # join by stream copy, with the audio
+                listing = Path(work) / "chunks.txt"
+                fps = parse_fps(full.fps)
+                listing.write_text("".join(f"file '{_concat_quote(str(store.local_path(c.key)))}'\n" for c in chunks))
+                timescale = ["-video_track_timescale", str(video_timescale(fps))] if profile.container != "webm" else []
+                svc.runner.run(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-i",
+                                str(store.local_path(audio_key)), "-map", "0:v", "-map", "1:a", "-c", "copy",
+                                *timescale, *remux_args(profile.container), str(target)],
+                               stage="join", cancel=cancel, job_id=job_id, timeout=120 + total / 100)
+            elif profile.has_video:  # one pass (a GIF: one palette from every frame)
+                self._note_decode_errors(job_id, decode_warnings("render", svc.encode(
+                    full, target, cancel=cancel, stage="render", job_id=job_id,
+                    timeout=self._timeout(full, profile.speed_factor, ctx.options), stall_timeout=stall_seconds(full))))
+            else:  # sound only: the job's sound pass is the output
+                shutil.copyfile(store.local_path(audio_key), target)
+            frames = count_video_frames(target) if profile.has_video else total
             if frames != total:
                 raise FFmpegError(f"the joined output has {frames} frames, the plan {total}", stage="verify",
                                   job_id=job_id, hint="resume the job; if it repeats, report it")
-            measured = measure_file(svc.runner, target, cancel=cancel, job_id=job_id)
-            loudness = dict(measured.to_dict(), target_lufs=ctx.loudness.integrated_lufs if ctx.loudness else None)
+            loudness = None
+            if profile.audio_codec is not None:
+                measured = measure_file(svc.runner, target, cancel=cancel, job_id=job_id)
+                loudness = dict(measured.to_dict(), target_lufs=ctx.loudness.integrated_lufs if ctx.loudness else None)
             failpoint("job.after_join")
             size, checksum = store.put_file(out_key, target, move=True)
             failpoint("job.after_store")
@@ -278,7 +296,7 @@ class JobRunner:
         start, end = padded_window(c, profile, fps, total)
         window = plan(window=(start, end), streams="video", keyframe_at=c.start_frame - start)
         digest = chunk_hash(window, identities)
-        key = keys.chunk_key(job.tenant, job.env, digest)
+        key = keys.chunk_key(job.tenant, job.env, digest, profile.container)
         cached = self.repo.cached_chunk(job.tenant, job.env, digest)
         if cached and store.exists(cached["key"]):
             self.repo.update_chunk(job_id, idx, state=ChunkState.DONE, content_hash=digest, key=cached["key"],
@@ -295,12 +313,12 @@ class JobRunner:
             t = time.monotonic()
             try:
                 with tempfile.TemporaryDirectory(prefix="cutlite-chunk-") as work:
-                    padded = Path(work) / f"padded_{idx:05d}.mp4"
+                    padded = Path(work) / f"padded_{idx:05d}.{profile.container}"
                     run = self.service.encode(window, padded, cancel=cancel, stage="chunk", job_id=job_id,
                                               chunk_index=idx, timeout=self._timeout(window, profile.speed_factor, options),
                                               stall_timeout=stall_seconds(window))
                     self._note_decode_errors(job_id, decode_warnings(f"chunk {idx}", run))
-                    target = Path(work) / f"chunk_{idx:05d}.mp4"
+                    target = Path(work) / f"chunk_{idx:05d}.{profile.container}"
                     self._cut(padded, target, c.start_frame - start, frames, fps, cancel, job_id, idx)
                     _, checksum = store.put_file(key, target, move=True)
                 self.repo.cache_chunk(job.tenant, job.env, digest, key, checksum, frames)
@@ -327,7 +345,7 @@ class JobRunner:
         """Drop the pre-roll and post-roll by stream copy: seek to the chunk's first keyframe and keep
         exactly its frames (closed GOPs: they are the first packets in decode order from there)."""
         self.service.runner.run(["-y", "-ss", to_ffmpeg_seconds(lead / fps), "-i", str(padded), "-map", "0:v",
-                                 "-c", "copy", "-frames:v", str(frames), *REMUX_ARGS, str(target)],
+                                 "-c", "copy", "-frames:v", str(frames), *remux_args(target.suffix[1:]), str(target)],
                                 stage="chunk", cancel=cancel, job_id=job_id, chunk_index=idx, timeout=60)
         got = count_video_frames(target)
         if got != frames:
@@ -356,7 +374,8 @@ class JobRunner:
         """Remove the job's intermediates (audio; the output too when cancelled)."""
         job = self.repo.get(job_id)
         store = self.service.library.store(job.env)
-        names = ["audio.m4a"] + (["output.mp4"] if partial else [])
+        profile = get_profile(job.profile)
+        names = [profile.audio_file] + ([f"output.{profile.container}"] if partial else [])
         for name in names:
             try:
                 store.delete(keys.render_key(job.tenant, job.env, job_id, name))
@@ -464,8 +483,12 @@ def padded_window(chunk: Chunk, profile: RenderProfile, fps: Fraction, total: in
     frames (measured). The chunk's first frame is forced to a keyframe, so the pre-roll and
     post-roll are cut off exactly by stream copy (``JobRunner._cut``).
     """
+    if profile.codec == "prores":  # intra-only, no rate control across frames: nothing to warm up
+        return chunk.start_frame, chunk.end_frame
     start = max(0, chunk.start_frame - PREROLL_FRAMES)
-    lookahead = (LOOKAHEAD_X265 if profile.codec == "hevc" else LOOKAHEAD).get(profile.preset, 40)
+    # libvpx's own lookahead (lag-in-frames) is 25 frames in "good" mode
+    lookahead = 25 if profile.codec == "vp9" else \
+        (LOOKAHEAD_X265 if profile.codec == "hevc" else LOOKAHEAD).get(profile.preset, 40)
     end = min(total, chunk.end_frame + lookahead)
     return start, end
 

@@ -3,7 +3,7 @@
     tenants/{tenant}/{env}/media_v2/{asset_id}/source.{ext}
     tenants/{tenant}/{env}/media_v2/{asset_id}/proxy_{profile}.mp4
     tenants/{tenant}/{env}/media_v2/{asset_id}/filmstrip.jpg | filmstrip.vtt | waveform.json  (studio)
-    tenants/{tenant}/{env}/media_v2/renders/{job_id}/output.mp4
+    tenants/{tenant}/{env}/media_v2/renders/{job_id}/output.mp4  (output.webm, .mov, .gif, .m4a: the profile's)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ EXT_RE = re.compile(r"[a-z0-9]{1,8}")
 KEY_RE = re.compile(r"tenants/[a-z0-9][a-z0-9-]{0,62}/(dev|staging|prod)/media_v2/"
                     r"(ast_[0-9a-f]{20}/(source\.[a-z0-9]{1,8}|proxy_[a-z0-9_]{1,32}\.mp4|filmstrip\.(jpg|vtt)|waveform\.json)"
                     r"|renders/(?!chunks/)[a-z0-9][a-z0-9_-]{2,63}/(?!\.)[a-z0-9_.-]{1,64}"
-                    r"|renders/chunks/[0-9a-f]{64}\.mp4)")
+                    r"|renders/chunks/[0-9a-f]{64}\.(mp4|mov|webm))")
 
 
 def new_asset_id() -> str:
@@ -72,11 +72,11 @@ def render_key(tenant: str, env: str, job_id: str, name: str = "output.mp4") -> 
     return tenant_prefix(tenant, env) + f"renders/{job_id}/{name}"
 
 
-def chunk_key(tenant: str, env: str, content_hash: str) -> str:
+def chunk_key(tenant: str, env: str, content_hash: str, container: str = "mp4") -> str:
     """A rendered chunk, content-addressed so that any job of the tenant can reuse it."""
-    if not re.fullmatch(r"[0-9a-f]{64}", content_hash):
-        raise ValidationError([f"chunk hash: invalid {content_hash!r}"], stage="scope")
-    return tenant_prefix(tenant, env) + f"renders/chunks/{content_hash}.mp4"
+    if not re.fullmatch(r"[0-9a-f]{64}", content_hash) or container not in ("mp4", "mov", "webm"):
+        raise ValidationError([f"chunk hash: invalid {content_hash!r}.{container}"], stage="scope")
+    return tenant_prefix(tenant, env) + f"renders/chunks/{content_hash}.{container}"
 
 
 def check_key(key: str) -> str:

@@ -23,6 +23,9 @@ from .filtergraph import num
 PROFILE_TARGETS: dict[str, tuple[float, float]] = {  # profile -> (integrated LUFS, true peak dBTP)
     "social_1080p": (-14.0, -1.0),
     "master_4k": (-16.0, -1.0),
+    "web_1080p_webm": (-14.0, -1.0),  # like social: played in browsers next to other web video
+    "audio_m4a": (-16.0, -1.0),       # spoken word and music players' common target
+    # prores_master: none: a master goes on to another editor, who finishes the mix
 }
 SILENCE_LUFS = -70.0   # BS.1770's absolute gate: below it there is nothing to normalise
 LIMITER_HEADROOM = 1.0  # dB under the ceiling for the limiter (the AAC encoder adds up to ~0.6 dB, measured)

@@ -233,6 +233,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     ``captions`` has the captions tracks' subtitle files and font chains (``engines.planning.captions``).
     """
     s = project.settings
+    streams = profile_streams(profile, streams)
     width, height = profile.output_size(s.width, s.height)
     fps = profile.output_fps(s.fps)
     full = place_project(project).at_rate(fps)
@@ -292,11 +293,26 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     return plan.model_copy(update={"plan_hash": hash_plan(plan)})
 
 
+def profile_streams(profile: RenderProfile, streams: str) -> str:
+    """The streams a pass of ``profile`` makes: an audio-only profile has no picture, a GIF no sound."""
+    if not profile.has_video:
+        if streams == "video":
+            raise ValidationError([f"profile: {profile.name} has no picture"], stage="plan")
+        return "audio"
+    if profile.audio_codec is None:
+        if streams == "audio":
+            raise ValidationError([f"profile: {profile.name} has no sound"], stage="plan")
+        return "video"
+    return streams
+
+
 def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, streams: str) -> list[str]:
+    if profile.codec == "gif":  # the composed frames, lossless: the palette is chosen from them after
+        return ["-map", "[vout]", "-c:v", "ffv1", "-level", "3", "-an", *container_args(fps, "mkv")]
     video = ["-map", "[vout]", "-c:v", enc.encoder, *enc.codec_args]
     audio = ["-map", "[aout]", *profile.audio_args]
     picked = {"both": video + audio, "video": video + ["-an"], "audio": audio + ["-vn"]}[streams]
-    return picked + container_args(fps)
+    return picked + container_args(fps, profile.container)
 
 
 def video_timescale(fps: Fraction) -> int:
@@ -304,17 +320,24 @@ def video_timescale(fps: Fraction) -> int:
     return fps.numerator * max(1, 90000 // fps.numerator)
 
 
-def container_args(fps: Fraction) -> list[str]:
-    """Muxer flags pinned for every file the engine writes (renders and proxies)."""
+MUXERS = {"mp4": "mp4", "m4a": "mp4", "mov": "mov", "webm": "webm", "gif": "gif", "mkv": "matroska"}
+
+
+def container_args(fps: Fraction, container: str = "mp4") -> list[str]:
+    """Muxer flags pinned for every file the engine writes (renders and proxies), by container."""
     return [
         # the graph already made every frame: no duplication or dropping by the muxer
         "-fps_mode", "passthrough",
-        "-video_track_timescale", str(video_timescale(fps)),
-        "-movflags", "+faststart",
+        *(["-video_track_timescale", str(video_timescale(fps))] if container in ("mp4", "mov") else []),
+        *(["-movflags", "+faststart"] if container in ("mp4", "mov", "m4a") else []),
+        *(["-loop", "0"] if container == "gif" else []),  # a GIF plays on, as chats and pages expect
+        # the muxer named, not guessed from a file name (work files and partial outputs end in .mp4)
+        *([] if container == "mp4" else ["-f", MUXERS[container]]),
         # the same plan gives the same bytes: no encoder version strings or dates
         "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-        # every picture was brought to BT.709 limited range (setparams tags the frames too)
-        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+        # every picture was brought to BT.709 limited range (setparams tags the frames too); a GIF is RGB
+        *(["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+          if container in ("mp4", "mov", "webm", "mkv") else []),
     ]
 
 

@@ -15,13 +15,14 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
 from engines.errors import AssetError, FFmpegError
 from engines.ffmpeg.hardware import HardwareDecision, decide_hardware, requested_hw
 from engines.ffmpeg.probe import count_video_frames
-from engines.ffmpeg.profiles import RenderProfile, get_profile
+from engines.ffmpeg.profiles import GPU_CODECS, RenderProfile, get_profile
 from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, RunResult, detect_hardware
 from engines.ffmpeg.threads import encoder_threads, with_threads
 from engines.media_v2.library import MediaLibrary
@@ -33,6 +34,7 @@ from engines.planning.plan import RenderPlan, build_plan
 from engines.redaction import redact_paths
 
 from .caption_sources import gather_captions
+from .gif import encode_gif
 from .loudness import measure_mix
 from .sources import AssetLookup, Sources, gather_sources, slate_missing_media
 
@@ -113,7 +115,8 @@ class Renderer:
     def decide(self, profile: RenderProfile, hw: str | None) -> HardwareDecision:
         choice = requested_hw(hw)
         # a CPU render needs no GPU probe
-        return decide_hardware(choice, profile.codec, None if choice == "cpu" else self.hardware)
+        needs_report = choice != "cpu" and profile.codec in GPU_CODECS
+        return decide_hardware(choice, profile.codec, self.hardware if needs_report else None)
 
     def plan_project(self, project: ProjectInput, profile: str, hw: str | None = None, *,
                      base_dir: Path | None = None, chunk_seconds: Any = None, normalise: bool = False,
@@ -166,6 +169,7 @@ class Renderer:
                stall_timeout: float | None = None, **context: Any) -> RunResult:
         """Run ``plan`` into ``target`` (in a private work folder) and check its frame count; what
         the run reported (decode errors among it)."""
+        gif = get_profile(plan.profile).codec == "gif"
         with tempfile.TemporaryDirectory(prefix="cutlite-work-") as work:
             write_work_folder(plan, Path(work))
 
@@ -174,10 +178,15 @@ class Renderer:
                     frame = int(block.get("frame", "0") or 0)
                     progress(min(1.0, frame / plan.frames) if plan.frames else 1.0, block)
 
-            result = self.runner.run(with_threads(plan.argv(str(target)), encoder_threads()), stage=stage, cwd=work,
-                                     timeout=timeout, cancel=cancel, on_progress=on_progress,
+            # a GIF's plan makes lossless frames; its palette is chosen from them (``gif.py``)
+            frames_file = Path(work) / "frames.mkv" if gif else target
+            result = self.runner.run(with_threads(plan.argv(str(frames_file)), encoder_threads()), stage=stage,
+                                     cwd=work, timeout=timeout, cancel=cancel, on_progress=on_progress,
                                      stall_timeout=stall_timeout, plan_hash=plan.plan_hash, profile=plan.profile,
                                      **context)
+            if gif:
+                encode_gif(self.runner, frames_file, target, width=plan.width, height=plan.height,
+                           frames=plan.frames, fps=Fraction(plan.fps), cancel=cancel, **context)
         if plan.streams != "audio":
             frames = count_video_frames(target)
             if frames != plan.frames:
