@@ -30,7 +30,9 @@ def test_doctor_reports_ffmpeg_and_each_trial_encode():
     assert doc["ffmpeg_version"] and Path(doc["ffmpeg"]).exists()
     assert all("reason" in p and "usable" in p for p in doc["hardware_encoders"])
     assert {p["profile"] for p in doc["profiles"]} == {"draft_360p", "draft_480p", "preview_720p",
-                                                       "social_1080p", "master_4k"}
+                                                       "social_1080p", "master_4k", "web_1080p_webm", "gif_480p",
+                                                       "prores_master", "audio_m4a"}
+    assert {p["encoder"] for p in doc["profiles"] if p["profile"] == "web_1080p_webm"} == {"libvpx-vp9"}
 
 
 def test_validate_lists_every_problem_and_exits_2(tmp_path):

@@ -6,8 +6,10 @@ from engines.errors import ValidationError
 from engines.ffmpeg.profiles import PROFILES, get_profile, resolve_encoder
 
 
-def test_the_five_profiles_exist():
-    assert list(PROFILES) == ["draft_360p", "draft_480p", "preview_720p", "social_1080p", "master_4k"]
+def test_the_five_profiles_and_the_four_delivery_formats_exist():
+    assert list(PROFILES) == ["draft_360p", "draft_480p", "preview_720p", "social_1080p", "master_4k",
+                              "web_1080p_webm", "gif_480p", "prores_master", "audio_m4a"]
+    assert [p.container for p in PROFILES.values()][4:] == ["mp4", "webm", "gif", "mov", "m4a"]
 
 
 def test_drafts_never_upscale_and_deliveries_do():
@@ -84,12 +86,16 @@ def test_presets_and_crfs_are_the_measured_choices():
     """Chosen by bench/bench_presets.py (docs/presets.md): change them with a new measurement, not by hand."""
     assert {name: (p.preset, p.crf) for name, p in PROFILES.items()} == {
         "draft_360p": ("ultrafast", 32), "draft_480p": ("superfast", 30), "preview_720p": ("superfast", 26),
-        "social_1080p": ("faster", 21), "master_4k": ("superfast", 16)}
+        "social_1080p": ("faster", 21), "master_4k": ("superfast", 16),
+        # the delivery formats' own settings (docs/profiles.md#delivery-formats)
+        "web_1080p_webm": ("good/4", 32), "gif_480p": ("palette", 0), "prores_master": ("hq", 0),
+        "audio_m4a": ("-", 0)}
 
 
 def test_every_profile_preset_has_its_encoder_s_chunk_post_roll():
     from engines.jobs.runner import LOOKAHEAD, LOOKAHEAD_X265
 
     for p in PROFILES.values():
-        assert p.preset in (LOOKAHEAD_X265 if p.codec == "hevc" else LOOKAHEAD), p.name
+        if p.codec in ("h264", "hevc"):  # VP9 pads by libvpx's own lookahead; ProRes, GIF and sound need none
+            assert p.preset in (LOOKAHEAD_X265 if p.codec == "hevc" else LOOKAHEAD), p.name
     assert LOOKAHEAD_X265["superfast"] == 10 and LOOKAHEAD["superfast"] == 0  # x265 always looks ahead
