@@ -24,6 +24,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,6 +34,8 @@ from engines.access.http import AuditMiddleware, Gate, Principal
 from engines.access.quota import check_quota
 from engines.access.secret import server_secret
 from engines.access.signing import quoted, verify
+from engines.access.targets import check_callback_url
+from engines.access.webhooks import Webhooks
 from engines.jobs.records import JobState
 from engines.media_v2.library import max_upload_bytes
 from engines.model.project import Project, load_project
@@ -64,6 +67,7 @@ from .errors import (
 )
 
 SCHEMA = "cutlite.api/1"
+MULTIPART_SLACK = 64 * 1024  # bytes of multipart framing allowed around an upload's own bytes
 
 
 class Scope(BaseModel):
@@ -85,6 +89,7 @@ class JobBody(BaseModel):
     options: dict[str, Any] = {}
     job_id: str | None = None
     hw: str | None = None
+    callback_url: str | None = None  # POSTed the job, signed, when it ends (docs/security.md#webhooks)
 
 
 class PreviewBody(BaseModel):
@@ -124,12 +129,15 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     gate = gate or Gate(server_secret(env))
     executor = svc.job_service.background_executor() if run_jobs else None
     previews = PreviewService(svc)  # one warm service: its caches make repeated previews cheap
+    webhooks = Webhooks(gate.secret, svc.job_view, url=gate.keys.url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         if executor is not None:
             executor.start()
+        webhooks.start()
         yield
+        webhooks.stop()
         if executor is not None:
             executor.stop()
         previews.close(cancel=True)  # queued proxies are made again on demand
@@ -141,6 +149,10 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     def scope(request: Request) -> Principal:
         """The caller's tenant, env and role, from its API key (``engines.access.http``)."""
         return gate.principal(request)
+
+    def job_view(job_id: str, tenant: str | None = None, env: str | None = None) -> dict[str, Any]:
+        """The job as the API shows it: with its webhook's state and attempts, when it has one."""
+        return {**svc.job_view(job_id, tenant, env), "callback": webhooks.state_of(job_id)}
 
     def project_in_scope(doc: dict[str, Any], sc: Scope) -> tuple[Project, Path]:
         project = load_project(doc)
@@ -194,11 +206,19 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     async def register_asset(request: Request, sc: Scope = Depends(scope)) -> JSONResponse:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
-            check_quota(sc.tenant, sc.env, int(request.headers.get("content-length") or 0), what="the upload")
+            # before the body is read (less the multipart framing), then exactly: nothing is stored past the quota
+            check_quota(sc.tenant, sc.env, max(0, int(request.headers.get("content-length") or 0) - MULTIPART_SLACK),
+                        what="the upload")
             upload = await _uploaded_file(request)
+            check_quota(sc.tenant, sc.env, upload.size or 0, what="the upload")
             asset, created = svc.library.register_upload(sc.tenant, sc.env, upload.file, upload.filename or "upload")
         elif ctype.startswith("application/json"):
-            body = UriBody.model_validate(await request.json())
+            try:
+                body = UriBody.model_validate(await request.json())
+            except (ValueError, PydanticValidationError) as exc:  # not JSON, or not {"uri": ...}: a 400, not a 500
+                problems = ([".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors()]
+                            if isinstance(exc, PydanticValidationError) else ["body: not a JSON document"])
+                raise ValidationError(problems, stage="request") from None
             parsed = urlparse(body.uri)
             if parsed.scheme != "file":
                 raise ValidationError([f"uri: unsupported scheme {parsed.scheme!r}; upload the file instead"],
@@ -308,30 +328,34 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         if unknown:
             raise ValidationError([f"options.{k}: unknown option; known: {', '.join(sorted(allowed))}" for k in unknown],
                                   stage="request")
+        if body.callback_url is not None:
+            check_callback_url(body.callback_url)
         check_quota(sc.tenant, sc.env, 0, what="the render")
         options = {"chunk_seconds": default_chunk_seconds(), **body.options}
         job, created = svc.submit_job(project, body.profile, options=options, job_id=body.job_id, hw=body.hw,
                                       base_dir=base)
+        if body.callback_url is not None:
+            webhooks.register(job.id, sc.tenant, sc.env, body.callback_url)
         if executor is not None:
             executor.wake()
-        return JSONResponse(svc.job_view(job.id), status_code=202 if created else 200)
+        return JSONResponse(job_view(job.id), status_code=202 if created else 200)
 
     @app.get("/video_render/jobs/{job_id}")
     def get_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
-        return svc.job_view(job_id, sc.tenant, sc.env)
+        return job_view(job_id, sc.tenant, sc.env)
 
     @app.get("/video_render/jobs")
     def list_jobs(state: str | None = None, sc: Scope = Depends(scope)) -> dict[str, Any]:
         if state is not None and state not in {s.value for s in JobState}:
             raise ValidationError([f"state: unknown state {state!r}"], stage="request")
         jobs = svc.jobs.list(state=state, tenant=sc.tenant, env=sc.env)
-        return {"jobs": [svc.job_view(j.id, sc.tenant, sc.env) for j in jobs]}
+        return {"jobs": [job_view(j.id, sc.tenant, sc.env) for j in jobs]}
 
     @app.post("/video_render/jobs/{job_id}/cancel")
     def cancel_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
         svc.jobs.get(job_id, sc.tenant, sc.env)  # 404 outside the tenant, before any side effect
         svc.cancel_job(job_id)
-        return svc.job_view(job_id, sc.tenant, sc.env)
+        return job_view(job_id, sc.tenant, sc.env)
 
     @app.get("/video_render/jobs/{job_id}/download")
     def download_render(job_id: str, request: Request, sc: Scope = Depends(scope)) -> dict[str, Any]:
@@ -349,7 +373,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         svc.jobs.requeue(job_id)
         if executor is not None:
             executor.wake()
-        return svc.job_view(job_id, sc.tenant, sc.env)
+        return job_view(job_id, sc.tenant, sc.env)
 
     from .studio.routes import studio_router
     app.include_router(studio_router(svc, previews, scope, project_in_scope, gate))
@@ -359,7 +383,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
 async def _uploaded_file(request: Request) -> UploadFile:
     """The multipart field ``file``, refused before it is read when the request is over the upload limit."""
     length = int(request.headers.get("content-length") or 0)
-    if length > max_upload_bytes() + 64 * 1024:
+    if length > max_upload_bytes() + MULTIPART_SLACK:
         raise UploadTooLarge(f"upload larger than the limit of {max_upload_bytes()} bytes", stage="upload")
     form = await request.form()
     upload = form.get("file")
