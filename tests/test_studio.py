@@ -302,8 +302,9 @@ def test_the_page_asks_for_a_key_and_a_wrong_one_is_refused(browser_context, stu
         assert "cutlite keys create" in p.locator("#error .hint").inner_text()
         p.fill("#key", "cl_" + "0" * 64)
         p.click("#key-save")
-        p.wait_for_function("() => document.querySelector('#error .message').textContent.includes('refused')",
+        p.wait_for_function("() => document.querySelector('#error .message').textContent.includes('unknown or revoked')",
                             timeout=10000)
+        assert p.locator("#key-form").is_visible()
         assert p.evaluate("() => sessionStorage.getItem('cutlite.key')") is None
     finally:
         p.close()
