@@ -138,7 +138,7 @@ def test_every_route_answers_each_kind_of_caller_as_specified(world):
     spec = client.get("/openapi.json").json()
     routes = [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if p not in PUBLIC]
     assert len(routes) >= 20
-    wrong, tried, mine = [], 0, set(ids.values())
+    wrong, tried, mine, outcomes = [], 0, set(ids.values()), {}
     for method, template in routes:
         path = template.format(**ids)
         body = None
@@ -146,6 +146,7 @@ def test_every_route_answers_each_kind_of_caller_as_specified(world):
             body = {"project": doc, "profile": "draft_360p"} if template in WITH_PROFILE else {"project": doc}
         for case in CASES:
             want = expected(case, method, template)
+            outcomes[want] = outcomes.get(want, 0) + 1
             client.cookies.clear()  # a studio session opened by an earlier case would be a credential
             resp = client.request(method, path, headers=case_headers(case, world["revoked"]), json=body)
             tried += 1
@@ -160,7 +161,8 @@ def test_every_route_answers_each_kind_of_caller_as_specified(world):
     assert wrong == [], "\n".join(wrong)
     if os.environ.get("CUTLITE_REPORT_DIR"):
         Path(os.environ["CUTLITE_REPORT_DIR"], "access.json").write_text(json.dumps(
-            {"routes": len(routes), "cases": len(CASES), "requests": tried, "as_specified": tried - len(wrong)}))
+            {"routes": len(routes), "cases": len(CASES), "requests": tried, "as_specified": tried - len(wrong),
+             "expected": dict(sorted(outcomes.items()))}))
 
 
 def test_the_same_routes_answer_their_owner(world):
@@ -209,6 +211,8 @@ def test_a_signed_url_downloads_until_it_expires_and_not_when_changed(world):
         assert r.content != stored
         refused += 1
     assert refused == len(rest) > 100
+    if os.environ.get("CUTLITE_REPORT_DIR"):
+        Path(os.environ["CUTLITE_REPORT_DIR"], "signed_urls.json").write_text(json.dumps({"changed": refused}))
     assert httpx.get(answer["url"].replace("sig=", "sig=0")).status_code == 403
     assert httpx.get(answer["url"].split("?")[0]).json()["error"]["code"] == "signature_invalid"
     # the same URL signed (with the server's secret) to expire in one second: works, then refused
