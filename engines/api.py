@@ -375,7 +375,9 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
             executor.wake()
         return job_view(job_id, sc.tenant, sc.env)
 
+    from .access.routes import keys_router
     from .studio.routes import studio_router
+    app.include_router(keys_router(scope, gate.keys))
     app.include_router(studio_router(svc, previews, scope, project_in_scope, gate))
     return app
 

@@ -104,7 +104,7 @@ def world(tmp_path_factory, media):
         yield {"client": client, "base": base, "home": home, "stdout": out, "stderr": err, "doc": doc,
                "ids": {"asset_id": asset["id"], "artifact_id": asset["artifacts"][0]["id"], "job_id": job["id"],
                        "session_id": session.json()["session"]},
-               "revoked": revoked["secret"]}
+               "revoked": revoked["secret"], "revoked_id": revoked["key"]["id"], "made": []}
 
 
 def case_headers(case: str, revoked: str) -> dict[str, str]:
@@ -126,11 +126,11 @@ def expected(case: str, method: str, template: str) -> str:
         return "403"
     write = method != "GET" and template not in READ_POSTS
     if case == "viewer key":
-        return "403" if write else "allowed"
+        return "403" if write or template.startswith("/access/") else "allowed"
     # another tenant's key: an id of acme's does not exist for it; a project of acme's is not its own
     if "{" in template:
         return "404"
-    return "403" if write and template not in ("/media_v2/assets", "/video_render/import") else "scoped"
+    return "403" if write and template not in ("/media_v2/assets", "/video_render/import", "/access/keys") else "scoped"
 
 
 def test_every_route_answers_each_kind_of_caller_as_specified(world):
@@ -140,7 +140,7 @@ def test_every_route_answers_each_kind_of_caller_as_specified(world):
     assert len(routes) >= 20
     wrong, tried, mine, outcomes = [], 0, set(ids.values()), {}
     for method, template in routes:
-        path = template.format(**ids)
+        path = template.format(**ids, key_id=world["revoked_id"])
         body = None
         if method == "POST":
             body = {"project": doc, "profile": "draft_360p"} if template in WITH_PROFILE else {"project": doc}
@@ -176,12 +176,32 @@ def test_the_same_routes_answer_their_owner(world):
             assert client.get(path.format(**ids), headers=auth("acme", role=role)).status_code == 200, (path, role)
 
 
+def test_an_admin_key_manages_its_own_scopes_keys_over_http(world):
+    client = world["client"]
+    admin = auth("acme", role="admin")
+    made = client.post("/access/keys", headers=admin, json={"role": "viewer", "name": "dashboard"})
+    assert made.status_code == 201, made.text
+    key, secret = made.json()["key"], made.json()["secret"]
+    world["made"].append(secret)
+    assert (key["tenant"], key["env"], key["role"]) == ("acme", "dev", "viewer") and secret.startswith("cl_")
+    assert client.get("/video_render/jobs", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    listed = client.get("/access/keys", headers=admin).json()["keys"]
+    assert key["id"] in [k["id"] for k in listed] and {k["tenant"] for k in listed} == {"acme"}
+    assert secret not in json.dumps(listed)
+    assert client.get("/access/keys", headers=auth("acme", role="editor")).status_code == 403
+    assert client.post(f"/access/keys/{key['id']}/revoke", headers=auth("globex")).status_code == 404
+    assert client.post(f"/access/keys/{key['id']}/revoke", headers=admin).json()["key"]["revoked_at"]
+    assert client.get("/video_render/jobs", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    bad = client.post("/access/keys", headers=admin, json={"role": "owner"})
+    assert bad.status_code == 400 and "role" in bad.json()["error"]["message"]
+
+
 def test_neither_the_database_nor_the_logs_hold_a_secret(world):
     client = world["client"]
     for role in ("viewer", "editor", "admin"):  # every key in use at least once (last_used written)
         client.get("/video_render/jobs", headers=auth("acme", role=role))
     secrets = [key_secret(t, e, r) for t in ("acme", "globex") for e in ("dev", "staging")
-               for r in ("viewer", "editor", "admin")] + [world["revoked"], BAD_KEY]
+               for r in ("viewer", "editor", "admin")] + [world["revoked"], BAD_KEY, *world["made"]]
     home = world["home"]
     stored = b"".join(p.read_bytes() for p in home.glob("cutlite.db*"))
     logs = world["stderr"].read_bytes() + world["stdout"].read_bytes()

@@ -43,6 +43,8 @@ class Principal:
 
 
 def required_role(method: str, route: str) -> str:
+    if route.startswith("/access/"):
+        return "admin"  # key management
     return "viewer" if method in READS or route in READ_POSTS else "editor"
 
 
@@ -168,6 +170,6 @@ def _created(seen: dict[str, Any]) -> str | None:
     except ValueError:
         return None
     if isinstance(doc, dict):
-        value = doc.get("id") or doc.get("session")
+        value = doc.get("id") or doc.get("session") or (doc.get("key") or {}).get("id")
         return str(value) if value else None
     return None
