@@ -529,3 +529,26 @@ def test_keys_audit_and_webhooks_live_in_postgres_too(fresh_postgres):
     with sqlalchemy.create_engine(fresh_postgres).connect() as conn:
         dump = json.dumps([list(map(str, r)) for r in conn.execute(sqlalchemy.text("SELECT * FROM api_keys"))])
     assert secret not in dump and hashlib.sha256(secret.encode()).hexdigest() in dump
+
+
+# ---------------------------------------------------------------------------- S3
+
+def test_with_s3_storage_a_download_is_s3s_own_presigned_url(tmp_path):
+    from conftest import moto_s3
+
+    from engines.access.downloads import download_link
+    from engines.media_v2.storage import S3Store
+
+    payload = os.urandom(4096)
+    (tmp_path / "f.bin").write_bytes(payload)
+    with moto_s3() as (client, _endpoint):
+        store = S3Store("cutlite", "dl", client=client, cache_dir=tmp_path / "cache")
+        key = "tenants/acme/dev/media_v2/renders/job_abc/output.mp4"
+        store.put_file(key, tmp_path / "f.bin")
+        answer = download_link(store, key, "http://unused", SECRET.encode())
+        got = httpx.get(answer["url"])
+        missing = httpx.get(answer["url"].replace("job_abc", "job_abd"))
+    assert "Signature=" in answer["url"] and "Expires=" in answer["url"]  # SigV2 or SigV4, as the client signs
+    assert got.status_code == 200 and got.content == payload
+    assert missing.status_code in (403, 404) and missing.content != payload
+    assert abs(answer["expires"] - time.time() - 900) < 5
