@@ -99,7 +99,8 @@ def render(results: list, figures: dict) -> str:
     access = figures.get("access")
     if access:
         lines += ["", "## Access control", "",
-                  f"Every operation of `/openapi.json` that needs a key ({access['routes']} routes) was called with "
+                  f"Every operation of `/openapi.json` that needs a key, and the studio's {access['hidden']} media "
+                  f"routes left out of it ({access['routes']} routes in all), was called with "
                   f"each of {access['cases']} kinds of caller: no key, a bad key, a revoked key, another tenant's "
                   "key, a viewer key, a spoofed `X-Tenant`, a spoofed `X-Env`.",
                   f"{access['requests']} requests, {access['as_specified']} answered as specified "

@@ -70,11 +70,6 @@ SCHEMA = "cutlite.api/1"
 MULTIPART_SLACK = 64 * 1024  # bytes of multipart framing allowed around an upload's own bytes
 
 
-class Scope(BaseModel):
-    tenant: str
-    env: str
-
-
 class ProjectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     project: dict[str, Any]
@@ -154,7 +149,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         """The job as the API shows it: with its webhook's state and attempts, when it has one."""
         return {**svc.job_view(job_id, tenant, env), "callback": webhooks.state_of(job_id)}
 
-    def project_in_scope(doc: dict[str, Any], sc: Scope) -> tuple[Project, Path]:
+    def project_in_scope(doc: dict[str, Any], sc: Principal) -> tuple[Project, Path]:
         project = load_project(doc)
         if (project.tenant, project.env) != (sc.tenant, sc.env):
             raise Forbidden("the project belongs to another tenant or env than the request's API key",
@@ -203,7 +198,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     # -------------------------------------------------------------- media_v2
 
     @app.post("/media_v2/assets", status_code=201)
-    async def register_asset(request: Request, sc: Scope = Depends(scope)) -> JSONResponse:
+    async def register_asset(request: Request, sc: Principal = Depends(scope)) -> JSONResponse:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
             # before the body is read (less the multipart framing), then exactly: nothing is stored past the quota
@@ -232,18 +227,18 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         return JSONResponse(full.model_dump(), status_code=201 if created else 200)
 
     @app.get("/media_v2/assets/{asset_id}")
-    def get_asset(asset_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def get_asset(asset_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
         return svc.library.get_asset(sc.tenant, sc.env, asset_id).model_dump()
 
     @app.get("/media_v2/assets/{asset_id}/artifacts")
-    def list_artifacts(asset_id: str, kind: str | None = None, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def list_artifacts(asset_id: str, kind: str | None = None, sc: Principal = Depends(scope)) -> dict[str, Any]:
         asset = svc.library.get_asset(sc.tenant, sc.env, asset_id)
         arts = [a.model_dump() for a in asset.artifacts if kind is None or a.kind == kind]
         return {"asset_id": asset.id, "artifacts": arts}
 
     @app.get("/media_v2/assets/{asset_id}/artifacts/{artifact_id}/download")
     def download_artifact(asset_id: str, artifact_id: str, request: Request,
-                          sc: Scope = Depends(scope)) -> dict[str, Any]:
+                          sc: Principal = Depends(scope)) -> dict[str, Any]:
         """A signed URL that fetches the artifact (no key needed) until it expires."""
         asset = svc.library.get_asset(sc.tenant, sc.env, asset_id)
         art = next((a for a in asset.artifacts if a.id == artifact_id), None)
@@ -265,7 +260,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     # -------------------------------------------------------------- video_render
 
     @app.post("/video_render/proxies")
-    def proxies(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def proxies(body: ProjectBody, sc: Principal = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         outcomes = ensure_proxies_for_project(project, body.profile, service=svc, hw=body.hw, base_dir=base)
         results = []
@@ -278,7 +273,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         return {"schema": SCHEMA, "profile": body.profile, "results": results}
 
     @app.post("/video_render/import")
-    async def import_timeline_upload(request: Request, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    async def import_timeline_upload(request: Request, sc: Principal = Depends(scope)) -> dict[str, Any]:
         """A timeline in any format ``cutlite import`` reads -> {"project", "warnings"}. Media is linked
         only to the tenant's media_v2 assets (by file name); nothing on the server's disk is looked at
         and no server path is in the answer."""
@@ -299,7 +294,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         return {"schema": SCHEMA, "project": result.project, "warnings": result.warnings}
 
     @app.post("/video_render/plan")
-    def plan(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def plan(body: ProjectBody, sc: Principal = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         doc = svc.plan_project(project, body.profile, body.hw, base_dir=base).model_dump()
         # server paths stay on the server: inputs named by object key (or the project's own path)
@@ -311,7 +306,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         return doc
 
     @app.post("/video_preview/preview")
-    def preview(body: PreviewBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def preview(body: PreviewBody, sc: Principal = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         allowed = previews.fallback_allowed(project) and body.allow_full_res_fallback is not False
         result = previews.plan(project, body.strategy, body.start, body.end, hw=body.hw, base_dir=base,
@@ -321,7 +316,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     # -------------------------------------------------------------- jobs
 
     @app.post("/video_render/jobs")
-    def submit_job(body: JobBody, sc: Scope = Depends(scope)) -> JSONResponse:
+    def submit_job(body: JobBody, sc: Principal = Depends(scope)) -> JSONResponse:
         project, base = project_in_scope(body.project, sc)
         allowed = {"chunk_seconds", "workers", "chunk_timeout", "max_attempts", "slate_missing"}
         unknown = sorted(set(body.options) - allowed)
@@ -341,24 +336,24 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         return JSONResponse(job_view(job.id), status_code=202 if created else 200)
 
     @app.get("/video_render/jobs/{job_id}")
-    def get_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def get_job(job_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
         return job_view(job_id, sc.tenant, sc.env)
 
     @app.get("/video_render/jobs")
-    def list_jobs(state: str | None = None, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def list_jobs(state: str | None = None, sc: Principal = Depends(scope)) -> dict[str, Any]:
         if state is not None and state not in {s.value for s in JobState}:
             raise ValidationError([f"state: unknown state {state!r}"], stage="request")
         jobs = svc.jobs.list(state=state, tenant=sc.tenant, env=sc.env)
         return {"jobs": [job_view(j.id, sc.tenant, sc.env) for j in jobs]}
 
     @app.post("/video_render/jobs/{job_id}/cancel")
-    def cancel_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def cancel_job(job_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
         svc.jobs.get(job_id, sc.tenant, sc.env)  # 404 outside the tenant, before any side effect
         svc.cancel_job(job_id)
         return job_view(job_id, sc.tenant, sc.env)
 
     @app.get("/video_render/jobs/{job_id}/download")
-    def download_render(job_id: str, request: Request, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def download_render(job_id: str, request: Request, sc: Principal = Depends(scope)) -> dict[str, Any]:
         """A signed URL of a COMPLETED job's output, valid until it expires."""
         job = svc.jobs.get(job_id, sc.tenant, sc.env)
         if job.state != JobState.COMPLETED or not job.output_key:
@@ -368,7 +363,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
                 **download_link(svc.library.store(sc.env), job.output_key, str(request.base_url), gate.secret)}
 
     @app.post("/video_render/jobs/{job_id}/resume", status_code=202)
-    def resume_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def resume_job(job_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
         svc.jobs.get(job_id, sc.tenant, sc.env)
         svc.jobs.requeue(job_id)
         if executor is not None:
