@@ -555,3 +555,13 @@ def test_with_s3_storage_a_download_is_s3s_own_presigned_url(tmp_path):
     assert got.status_code == 200 and got.content == payload
     assert missing.status_code in (403, 404) and missing.content != payload
     assert abs(answer["expires"] - time.time() - 900) < 5
+
+
+def test_every_setting_of_access_is_documented():
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    code = "".join(p.read_text() for p in (root / "engines" / "access").glob("*.py"))
+    names = set(re.findall(r"\"(CUTLITE_[A-Z_]+)\"", code)) | {"CUTLITE_ENV"}
+    documented = (root / "docs" / "configuration.md").read_text()
+    assert len(names) >= 8 and sorted(n for n in names if f"`{n}`" not in documented) == []
