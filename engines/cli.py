@@ -499,7 +499,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # the first run on this machine: one admin key, shown once, so the tour and the studio just work
         key, secret = keys.create(args.tenant, "dev", role="admin", name="first-run dev key")
         _console(stderr=True).print(f"no API key existed: made {key.id} (tenant {key.tenant}, env dev, admin); "
-                                    "its secret is shown this once:", highlight=False)
+                                    f"its secret is shown this once (paste it into http://{args.host}:{args.port}"
+                                    "/studio, or send Authorization: Bearer <it>):", highlight=False)
         sys.stdout.write(secret + "\n")
         sys.stdout.flush()
     uvicorn.run(create_app(env=args.env), host=args.host, port=args.port, log_level="info")
