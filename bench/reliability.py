@@ -29,6 +29,7 @@ PARTS = [
     ("Injected faults", "tests/test_faults.py", {"CUTLITE_FAULT_REPEATS": "4"}),
     ("Load over HTTP", "tests/test_load.py", {"CUTLITE_LOAD_CLIENTS": "8", "CUTLITE_LOAD_ROUNDS": "6"}),
     ("Security", "tests/test_security.py", {}),
+    ("Access control", "tests/test_access.py", {}),
     ("Real-world media, whole files", "tests/test_real_corpus.py", {"CUTLITE_RELIABILITY": "full"}),
 ]
 
@@ -59,7 +60,8 @@ def main() -> int:
             print(f"  {r['tests']} tests, {r['failures']} failed, {r['seconds']} s", flush=True)
             results.append((title, module, env, r))
         figures = {name: json.loads((folder / f"{name}.json").read_text())
-                   for name in ("properties", "api_fuzz", "load") if (folder / f"{name}.json").exists()}
+                   for name in ("properties", "api_fuzz", "load", "access", "signed_urls")
+                   if (folder / f"{name}.json").exists()}
     REPORT.write_text(render(results, figures))
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0 if all(r["failures"] == 0 and r["returncode"] == 0 for *_, r in results) else 1
@@ -94,6 +96,24 @@ def render(results: list, figures: dict) -> str:
                   f"{fuzz['statuses']}; {fuzz['server_errors']} server errors, {fuzz['badly_shaped_errors']} "
                   f"errors not in the JSON error shape, {fuzz['leaks']} responses carrying a server path or "
                   f"another tenant's id"]
+    access = figures.get("access")
+    if access:
+        lines += ["", "## Access control", "",
+                  f"Every operation of `/openapi.json` that needs a key, and the studio's {access['hidden']} media "
+                  f"routes left out of it ({access['routes']} routes in all), was called with "
+                  f"each of {access['cases']} kinds of caller: no key, a bad key, a revoked key, another tenant's "
+                  "key, a viewer key, a spoofed `X-Tenant`, a spoofed `X-Env`.",
+                  f"{access['requests']} requests, {access['as_specified']} answered as specified "
+                  f"(expected: {access['expected']}; `allowed`: a viewer's read, `scoped`: another tenant's "
+                  "list or create, answered for its own tenant with none of the first tenant's ids)."]
+        urls = figures.get("signed_urls")
+        if urls:
+            lines.append(f"A signed download URL with each of its {urls['changed']} characters changed in turn: "
+                         f"all {urls['changed']} refused; the unchanged URL downloaded the object, and one signed "
+                         "for one second was refused once it had passed.")
+        lines.append("Neither the database file nor the server's logs held any of the secrets used; webhooks "
+                     "arrived signed, were retried after a 500, and were refused toward 127.0.0.1, "
+                     "169.254.169.254 (also through a redirect) and other private addresses.")
     lines += ["", "## Faults injected", "",
               "- A crash (SIGKILL) of `cutlite render` at each failpoint: before the first chunk, before the",
               "  join, after the join, after storing the output, before marking it COMPLETED; each time the job",

@@ -1,9 +1,12 @@
 """The HTTP API (FastAPI): media_v2 assets and artifacts, proxies and render plans.
 
-Every request carries ``X-Tenant`` and ``X-Env`` (400 when missing or invalid); a project whose
-tenant/env differ from the headers is a 403; an asset of another tenant is a 404 (its existence
-is not revealed). Errors are JSON: ``{"error": {code, message, stage, hint, context}}``, mapped
-from the error tree in one place (``_status_of``); server paths and argv never leave the server.
+Every data request carries ``Authorization: Bearer <key>``; the key decides tenant, env and role
+(``engines.access``: 401 without a valid key, 429 past its rate, 403 when ``X-Tenant``/``X-Env``
+differ from it or its role does not allow the route). A project whose tenant/env differ from the
+key's is a 403; an asset of another tenant is a 404 (its existence is not revealed). Downloads
+answer with a signed URL that expires. Errors are JSON: ``{"error": {code, message, stage, hint,
+context}}``, mapped from the error tree in one place (``_status_of``); server paths and argv never
+leave the server.
 
 Local files over HTTP: a project ``path`` or a ``file://`` URI would let a tenant pull any file of
 the server into its account, so both are refused unless the file lies under one of the folders in
@@ -17,17 +20,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engines.access.audit import AuditLog
+from engines.access.downloads import FILES, download_link
+from engines.access.http import AuditMiddleware, Gate, Principal
+from engines.access.quota import check_quota
+from engines.access.secret import server_secret
+from engines.access.signing import quoted, verify
+from engines.access.targets import check_callback_url
+from engines.access.webhooks import Webhooks
 from engines.jobs.records import JobState
 from engines.media_v2.library import max_upload_bytes
 from engines.model.project import Project, load_project
-from engines.model.scope import check_scope
 from engines.planning.plan import portable_links
 from engines.redaction import redact
 from engines.settings import default_chunk_seconds
@@ -49,17 +60,14 @@ from .errors import (
     NotFound,
     StorageError,
     TooLarge,
+    Unauthorized,
     UploadTooLarge,
     ValidationError,
     most_specific,
 )
 
 SCHEMA = "cutlite.api/1"
-
-
-class Scope(BaseModel):
-    tenant: str
-    env: str
+MULTIPART_SLACK = 64 * 1024  # bytes of multipart framing allowed around an upload's own bytes
 
 
 class ProjectBody(BaseModel):
@@ -76,6 +84,7 @@ class JobBody(BaseModel):
     options: dict[str, Any] = {}
     job_id: str | None = None
     hw: str | None = None
+    callback_url: str | None = None  # POSTed the job, signed, when it ends (docs/security.md#webhooks)
 
 
 class PreviewBody(BaseModel):
@@ -93,14 +102,6 @@ class UriBody(BaseModel):
     uri: str
 
 
-def scope(x_tenant: str | None = Header(default=None), x_env: str | None = Header(default=None)) -> Scope:
-    missing = [h for h, v in (("X-Tenant", x_tenant), ("X-Env", x_env)) if not v]
-    if missing:
-        raise ValidationError([f"header {h}: required" for h in missing], stage="scope")
-    tenant, env = check_scope(x_tenant, x_env)
-    return Scope(tenant=tenant, env=env)
-
-
 def local_roots() -> list[Path]:
     return [Path(p).resolve() for p in os.environ.get("CUTLITE_LOCAL_ROOTS", "").split(os.pathsep) if p]
 
@@ -114,29 +115,44 @@ def allowed_local_file(path: Path, env: str) -> Path:
     return resolved
 
 
-def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -> FastAPI:
+def create_app(service: RenderService | None = None, *, run_jobs: bool = True, env: str = "dev",
+               gate: Gate | None = None) -> FastAPI:
+    """The app; ``env`` is the deployment's (``prod`` needs ``CUTLITE_SECRET``), ``gate`` who may call it."""
     from contextlib import asynccontextmanager
 
     svc = service or RenderService()
+    gate = gate or Gate(server_secret(env))
     executor = svc.job_service.background_executor() if run_jobs else None
     previews = PreviewService(svc)  # one warm service: its caches make repeated previews cheap
+    webhooks = Webhooks(gate.secret, svc.job_view, url=gate.keys.url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         if executor is not None:
             executor.start()
+        webhooks.start()
         yield
+        webhooks.stop()
         if executor is not None:
             executor.stop()
         previews.close(cancel=True)  # queued proxies are made again on demand
 
     app = FastAPI(title="cutlite", version="0.1.0", lifespan=lifespan,
                   description="Render and preview engine: media_v2 registry, proxies, render plans, jobs.")
+    app.add_middleware(AuditMiddleware, log=AuditLog(gate.keys.url))
 
-    def project_in_scope(doc: dict[str, Any], sc: Scope) -> tuple[Project, Path]:
+    def scope(request: Request) -> Principal:
+        """The caller's tenant, env and role, from its API key (``engines.access.http``)."""
+        return gate.principal(request)
+
+    def job_view(job_id: str, tenant: str | None = None, env: str | None = None) -> dict[str, Any]:
+        """The job as the API shows it: with its webhook's state and attempts, when it has one."""
+        return {**svc.job_view(job_id, tenant, env), "callback": webhooks.state_of(job_id)}
+
+    def project_in_scope(doc: dict[str, Any], sc: Principal) -> tuple[Project, Path]:
         project = load_project(doc)
         if (project.tenant, project.env) != (sc.tenant, sc.env):
-            raise Forbidden("the project belongs to another tenant or env than the request's headers",
+            raise Forbidden("the project belongs to another tenant or env than the request's API key",
                             stage="scope")
         roots = local_roots()
         for name, ref in project.assets.items():
@@ -153,6 +169,8 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
             body["context"].pop(private, None)
         body = redact(body)  # messages and stderr tails name server files
         headers = {"Retry-After": str(exc.context.get("retry_after", 5))} if status == 429 else None
+        if status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="cutlite"'}
         return JSONResponse({"error": body}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -172,16 +190,30 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
                                        "hint": "retry; if it persists, report it", "context": {}}},
                             status_code=500)
 
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        """Liveness, for load balancers: no key, no tenant data."""
+        return {"ok": True}
+
     # -------------------------------------------------------------- media_v2
 
     @app.post("/media_v2/assets", status_code=201)
-    async def register_asset(request: Request, sc: Scope = Depends(scope)) -> JSONResponse:
+    async def register_asset(request: Request, sc: Principal = Depends(scope)) -> JSONResponse:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
+            # before the body is read (less the multipart framing), then exactly: nothing is stored past the quota
+            check_quota(sc.tenant, sc.env, max(0, int(request.headers.get("content-length") or 0) - MULTIPART_SLACK),
+                        what="the upload")
             upload = await _uploaded_file(request)
+            check_quota(sc.tenant, sc.env, upload.size or 0, what="the upload")
             asset, created = svc.library.register_upload(sc.tenant, sc.env, upload.file, upload.filename or "upload")
         elif ctype.startswith("application/json"):
-            body = UriBody.model_validate(await request.json())
+            try:
+                body = UriBody.model_validate(await request.json())
+            except (ValueError, PydanticValidationError) as exc:  # not JSON, or not {"uri": ...}: a 400, not a 500
+                problems = ([".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors()]
+                            if isinstance(exc, PydanticValidationError) else ["body: not a JSON document"])
+                raise ValidationError(problems, stage="request") from None
             parsed = urlparse(body.uri)
             if parsed.scheme != "file":
                 raise ValidationError([f"uri: unsupported scheme {parsed.scheme!r}; upload the file instead"],
@@ -195,19 +227,40 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         return JSONResponse(full.model_dump(), status_code=201 if created else 200)
 
     @app.get("/media_v2/assets/{asset_id}")
-    def get_asset(asset_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def get_asset(asset_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
         return svc.library.get_asset(sc.tenant, sc.env, asset_id).model_dump()
 
     @app.get("/media_v2/assets/{asset_id}/artifacts")
-    def list_artifacts(asset_id: str, kind: str | None = None, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def list_artifacts(asset_id: str, kind: str | None = None, sc: Principal = Depends(scope)) -> dict[str, Any]:
         asset = svc.library.get_asset(sc.tenant, sc.env, asset_id)
         arts = [a.model_dump() for a in asset.artifacts if kind is None or a.kind == kind]
         return {"asset_id": asset.id, "artifacts": arts}
 
+    @app.get("/media_v2/assets/{asset_id}/artifacts/{artifact_id}/download")
+    def download_artifact(asset_id: str, artifact_id: str, request: Request,
+                          sc: Principal = Depends(scope)) -> dict[str, Any]:
+        """A signed URL that fetches the artifact (no key needed) until it expires."""
+        asset = svc.library.get_asset(sc.tenant, sc.env, asset_id)
+        art = next((a for a in asset.artifacts if a.id == artifact_id), None)
+        if art is None:
+            raise NotFound(f"no artifact {artifact_id[:40]!r} on asset {asset_id}", stage="download")
+        return {"artifact_id": art.id, "key": art.key, "size": art.size,
+                **download_link(svc.library.store(sc.env), art.key, str(request.base_url), gate.secret)}
+
+    @app.get(FILES + "{key:path}", include_in_schema=False)
+    def signed_file(key: str, expires: str | None = Query(default=None),
+                    sig: str | None = Query(default=None)) -> FileResponse:
+        """An object by its signed URL: the signature is the permission, so no key is asked for."""
+        verify(gate.secret, FILES + quoted(key), expires, sig)
+        parts = key.split("/")
+        store = svc.library.store(parts[2] if len(parts) > 2 else "dev")
+        path = store.local_path(key)
+        return FileResponse(path, filename=parts[-1] if len(parts) < 6 else f"{parts[-2]}-{parts[-1]}")
+
     # -------------------------------------------------------------- video_render
 
     @app.post("/video_render/proxies")
-    def proxies(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def proxies(body: ProjectBody, sc: Principal = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         outcomes = ensure_proxies_for_project(project, body.profile, service=svc, hw=body.hw, base_dir=base)
         results = []
@@ -220,7 +273,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         return {"schema": SCHEMA, "profile": body.profile, "results": results}
 
     @app.post("/video_render/import")
-    async def import_timeline_upload(request: Request, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    async def import_timeline_upload(request: Request, sc: Principal = Depends(scope)) -> dict[str, Any]:
         """A timeline in any format ``cutlite import`` reads -> {"project", "warnings"}. Media is linked
         only to the tenant's media_v2 assets (by file name); nothing on the server's disk is looked at
         and no server path is in the answer."""
@@ -241,7 +294,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         return {"schema": SCHEMA, "project": result.project, "warnings": result.warnings}
 
     @app.post("/video_render/plan")
-    def plan(body: ProjectBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def plan(body: ProjectBody, sc: Principal = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         doc = svc.plan_project(project, body.profile, body.hw, base_dir=base).model_dump()
         # server paths stay on the server: inputs named by object key (or the project's own path)
@@ -253,7 +306,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
         return doc
 
     @app.post("/video_preview/preview")
-    def preview(body: PreviewBody, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def preview(body: PreviewBody, sc: Principal = Depends(scope)) -> dict[str, Any]:
         project, base = project_in_scope(body.project, sc)
         allowed = previews.fallback_allowed(project) and body.allow_full_res_fallback is not False
         result = previews.plan(project, body.strategy, body.start, body.end, hw=body.hw, base_dir=base,
@@ -263,54 +316,71 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
     # -------------------------------------------------------------- jobs
 
     @app.post("/video_render/jobs")
-    def submit_job(body: JobBody, sc: Scope = Depends(scope)) -> JSONResponse:
+    def submit_job(body: JobBody, sc: Principal = Depends(scope)) -> JSONResponse:
         project, base = project_in_scope(body.project, sc)
         allowed = {"chunk_seconds", "workers", "chunk_timeout", "max_attempts", "slate_missing"}
         unknown = sorted(set(body.options) - allowed)
         if unknown:
             raise ValidationError([f"options.{k}: unknown option; known: {', '.join(sorted(allowed))}" for k in unknown],
                                   stage="request")
+        if body.callback_url is not None:
+            check_callback_url(body.callback_url)
+        check_quota(sc.tenant, sc.env, 0, what="the render")
         options = {"chunk_seconds": default_chunk_seconds(), **body.options}
         job, created = svc.submit_job(project, body.profile, options=options, job_id=body.job_id, hw=body.hw,
                                       base_dir=base)
+        if body.callback_url is not None:
+            webhooks.register(job.id, sc.tenant, sc.env, body.callback_url)
         if executor is not None:
             executor.wake()
-        return JSONResponse(svc.job_view(job.id), status_code=202 if created else 200)
+        return JSONResponse(job_view(job.id), status_code=202 if created else 200)
 
     @app.get("/video_render/jobs/{job_id}")
-    def get_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
-        return svc.job_view(job_id, sc.tenant, sc.env)
+    def get_job(job_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
+        return job_view(job_id, sc.tenant, sc.env)
 
     @app.get("/video_render/jobs")
-    def list_jobs(state: str | None = None, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def list_jobs(state: str | None = None, sc: Principal = Depends(scope)) -> dict[str, Any]:
         if state is not None and state not in {s.value for s in JobState}:
             raise ValidationError([f"state: unknown state {state!r}"], stage="request")
         jobs = svc.jobs.list(state=state, tenant=sc.tenant, env=sc.env)
-        return {"jobs": [svc.job_view(j.id, sc.tenant, sc.env) for j in jobs]}
+        return {"jobs": [job_view(j.id, sc.tenant, sc.env) for j in jobs]}
 
     @app.post("/video_render/jobs/{job_id}/cancel")
-    def cancel_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def cancel_job(job_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
         svc.jobs.get(job_id, sc.tenant, sc.env)  # 404 outside the tenant, before any side effect
         svc.cancel_job(job_id)
-        return svc.job_view(job_id, sc.tenant, sc.env)
+        return job_view(job_id, sc.tenant, sc.env)
+
+    @app.get("/video_render/jobs/{job_id}/download")
+    def download_render(job_id: str, request: Request, sc: Principal = Depends(scope)) -> dict[str, Any]:
+        """A signed URL of a COMPLETED job's output, valid until it expires."""
+        job = svc.jobs.get(job_id, sc.tenant, sc.env)
+        if job.state != JobState.COMPLETED or not job.output_key:
+            raise JobError(f"job {job_id} is {job.state.value}: it has no output yet", stage="download",
+                           hint="download once the job is COMPLETED")
+        return {"job_id": job.id, "key": job.output_key,
+                **download_link(svc.library.store(sc.env), job.output_key, str(request.base_url), gate.secret)}
 
     @app.post("/video_render/jobs/{job_id}/resume", status_code=202)
-    def resume_job(job_id: str, sc: Scope = Depends(scope)) -> dict[str, Any]:
+    def resume_job(job_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
         svc.jobs.get(job_id, sc.tenant, sc.env)
         svc.jobs.requeue(job_id)
         if executor is not None:
             executor.wake()
-        return svc.job_view(job_id, sc.tenant, sc.env)
+        return job_view(job_id, sc.tenant, sc.env)
 
+    from .access.routes import keys_router
     from .studio.routes import studio_router
-    app.include_router(studio_router(svc, previews, scope, project_in_scope))
+    app.include_router(keys_router(scope, gate.keys))
+    app.include_router(studio_router(svc, previews, scope, project_in_scope, gate))
     return app
 
 
 async def _uploaded_file(request: Request) -> UploadFile:
     """The multipart field ``file``, refused before it is read when the request is over the upload limit."""
     length = int(request.headers.get("content-length") or 0)
-    if length > max_upload_bytes() + 64 * 1024:
+    if length > max_upload_bytes() + MULTIPART_SLACK:
         raise UploadTooLarge(f"upload larger than the limit of {max_upload_bytes()} bytes", stage="upload")
     form = await request.form()
     upload = form.get("file")
@@ -325,6 +395,7 @@ HTTP_STATUS: dict[type[CutliteError], int] = {
     ValidationError: 400,
     AssetError: 400,
     HardwareError: 400,
+    Unauthorized: 401,
     Forbidden: 403,
     NotFound: 404,
     JobError: 409,

@@ -28,6 +28,7 @@ from .errors import (
     MissingDependency,
     NotFound,
     TooLarge,
+    Unauthorized,
     ValidationError,
     from_record,
     most_specific,
@@ -580,9 +581,77 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .access.keys import KeyStore
+    from .access.secret import server_secret
     from .api import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    server_secret(args.env)  # prod without CUTLITE_SECRET stops here
+    keys = KeyStore()
+    if keys.active_count(args.env if args.env == "prod" else None) == 0:
+        if args.env != "dev" or not _loopback(args.host):
+            raise ValidationError([f"keys: no active API key for a {args.env} server on {args.host}"], stage="serve",
+                                  hint="make one first: cutlite keys create --tenant T --env E --role admin")
+        # the first run on this machine: one admin key, shown once, so the tour and the studio just work
+        key, secret = keys.create(args.tenant, "dev", role="admin", name="first-run dev key")
+        _console(stderr=True).print(f"no API key existed: made {key.id} (tenant {key.tenant}, env dev, admin); "
+                                    f"its secret is shown this once (paste it into http://{args.host}:{args.port}"
+                                    "/studio, or send Authorization: Bearer <it>):", highlight=False)
+        sys.stdout.write(secret + "\n")
+        sys.stdout.flush()
+    uvicorn.run(create_app(env=args.env), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from .access.keys import KeyStore
+
+    keys = KeyStore()
+    if args.action == "create":
+        if not args.tenant or not args.env:
+            raise ValidationError([f"--{f}: `cutlite keys create` needs it" for f, v in
+                                   (("tenant", args.tenant), ("env", args.env)) if not v], stage="keys")
+        key, secret = keys.create(args.tenant, args.env, role=args.role, name=args.name or "")
+        _emit(args, {"key": key.to_dict(), "secret": secret})
+        if not args.json:
+            _console(stderr=True).print(f"{key.id}: {key.role} key for {key.tenant}/{key.env}; the secret is "
+                                        "shown this once, only its hash is kept:", highlight=False)
+            sys.stdout.write(secret + "\n")
+        return 0
+    if args.action == "list":
+        listed = keys.list(args.tenant, args.env)
+        rows = [{"id": k.id, "name": k.name, "scope": f"{k.tenant}/{k.env}", "role": k.role,
+                 "created": k.created_at, "last used": k.last_used_at or "never",
+                 "revoked": k.revoked_at or "-"} for k in listed]
+        _emit(args, {"keys": [k.to_dict() for k in listed]}, _table("API keys", rows))
+        return 0
+    if not args.key_id:
+        raise ValidationError(["key_id: `cutlite keys revoke` needs a key id (cutlite keys list)"], stage="keys")
+    key = keys.revoke(args.key_id)
+    _emit(args, {"key": key.to_dict()}, f"{key.id} revoked at {key.revoked_at}")
+    if not args.json:
+        _console().print(f"{key.id} revoked at {key.revoked_at}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .access.audit import AuditLog
+
+    rows = AuditLog().list(tenant=args.tenant, env=args.env, key_id=args.key, limit=args.limit)
+    table = [{"at": r["at"], "key": r["key_id"] or "-", "scope": f"{r['tenant'] or '-'}/{r['env'] or '-'}",
+              "request": f"{r['method']} {r['route']}", "object": r["object"] or "-", "status": r["status"]}
+             for r in rows]
+    _emit(args, {"entries": rows}, _table("Audit log", table))
     return 0
 
 
@@ -688,7 +757,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--env", choices=["dev", "staging", "prod"], default=os.environ.get("CUTLITE_ENV") or "dev",
+                   help="the deployment (default $CUTLITE_ENV or dev): prod needs CUTLITE_SECRET and an API key")
+    p.add_argument("--tenant", default="demo",
+                   help="tenant of the one-time key a first dev run on loopback makes (default: demo)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("keys", parents=[common], help="API keys: create (the secret is shown once), list, revoke")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("key_id", nargs="?")
+    p.add_argument("--tenant")
+    p.add_argument("--env", choices=["dev", "staging", "prod"])
+    p.add_argument("--name", help="what the key is for (shown by keys list)")
+    p.add_argument("--role", choices=["admin", "editor", "viewer"], default="editor")
+    p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("audit", parents=[common], help="the audit log of mutating HTTP requests")
+    p.add_argument("--tenant")
+    p.add_argument("--env", choices=["dev", "staging", "prod"])
+    p.add_argument("--key", help="only this key id's requests")
+    p.add_argument("--limit", type=int, default=100, help="the newest N entries (default 100)")
+    p.set_defaults(func=cmd_audit)
 
     for name, func, helptext in (("plan", cmd_plan, "the deterministic render plan (dry run)"),
                                  ("render", cmd_render, "render a project as a chunked, resumable job")):
@@ -770,6 +859,7 @@ EXIT_CODES: dict[type[CutliteError], int] = {
     AssetError: 2,
     NotFound: 2,
     Forbidden: 2,
+    Unauthorized: 2,
     TooLarge: 2,
     HardwareError: 2,
     JobError: 2,

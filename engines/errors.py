@@ -2,13 +2,16 @@
 
     CutliteError                 root; carries keyword-only context
     ├── ValidationError          bad project / bad parameter
+    ├── Unauthorized             no API key, or an unknown or revoked one
     ├── Forbidden                the request may not touch this (another tenant's project, a server file)
+    │   └── SignatureInvalid     a signed download URL that was changed or has expired
     ├── NotFound                 no such thing in the caller's tenant and env
     │   ├── AssetNotFound        (also an AssetError)
     │   └── JobNotFound          (also a JobError)
     ├── TooLarge                 over a size or length limit
     │   ├── UploadTooLarge
-    │   └── MediaTooLong
+    │   ├── MediaTooLong
+    │   └── QuotaExceeded        the tenant's storage quota
     ├── AssetError               missing or unreadable asset
     │   └── AssetNotReady        proxies missing and the full-resolution fallback refused (retryable)
     ├── HardwareError            a required encoder is not usable
@@ -22,6 +25,7 @@
     ├── JobError                 the job state machine refuses (a conflict)
     │   └── ChunkFailed          a chunk that ended its worker on every attempt
     ├── BackpressureError        too many jobs
+    │   └── RateLimited          too many requests with one API key
     ├── BrokerUnavailable        the Celery broker refused a job
     ├── StorageError             object store failures
     └── Cancelled                the user cancelled; never matched by message text
@@ -74,8 +78,20 @@ class ValidationError(CutliteError):
         super().__init__(summary, stage=stage, problems=self.problems, **context)
 
 
+class Unauthorized(CutliteError):
+    """No API key, or one that is unknown or revoked: the request is not anyone's."""
+
+    code = "unauthorized"
+
+
 class Forbidden(CutliteError):
     code = "forbidden"
+
+
+class SignatureInvalid(Forbidden):
+    """A signed URL whose signature does not match (a changed character) or whose time has passed."""
+
+    code = "signature_invalid"
 
 
 class NotFound(CutliteError):
@@ -94,6 +110,12 @@ class UploadTooLarge(TooLarge):
 
 class MediaTooLong(TooLarge):
     code = "media_too_long"
+
+
+class QuotaExceeded(TooLarge):
+    """The tenant's stored objects would pass its storage quota; nothing was written."""
+
+    code = "quota_exceeded"
 
 
 class AssetError(CutliteError):
@@ -181,6 +203,12 @@ class ChunkFailed(JobError):
 
 class BackpressureError(CutliteError):
     code = "backpressure"
+
+
+class RateLimited(BackpressureError):
+    """One API key sent more requests than its rate allows; ``retry_after`` says when to try again."""
+
+    code = "rate_limited"
 
 
 class BrokerUnavailable(CutliteError):

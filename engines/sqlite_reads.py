@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 # The newest migration in engines/migrations/versions (a test holds this to Alembic's own head).
-HEAD_REVISION = "0003_asset_meta"
+HEAD_REVISION = "0004_access"
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -24,8 +24,54 @@ from engines.ffmpeg.runner import FFmpegRunner
 from engines.video_render.service import RenderService
 
 CLI = [sys.executable, "-m", "engines.cli"]  # the `cutlite` command, as a subprocess
-A = {"X-Tenant": "acme", "X-Env": "dev"}     # request headers of tenant acme (dev)
-B = {"X-Tenant": "globex", "X-Env": "dev"}   # ... and of another tenant
+
+# API keys of the suite: one per tenant, env and role, with secrets made from a random seed of this
+# session; `serve` stores their hashes in each server's database before it starts (keys_for).
+SUITE_TENANTS = ("acme", "globex")
+_KEY_SEED = os.urandom(16)
+
+
+def key_secret(tenant: str, env: str = "dev", role: str = "admin") -> str:
+    import hashlib
+    import hmac
+
+    return "cl_" + hmac.new(_KEY_SEED, f"{tenant}:{env}:{role}".encode(), hashlib.sha256).hexdigest()
+
+
+def auth(tenant: str, env: str = "dev", role: str = "admin", *, scope_headers: bool = True) -> dict[str, str]:
+    """Request headers of a suite key: its bearer secret (and the X-Tenant/X-Env it matches)."""
+    headers = {"Authorization": f"Bearer {key_secret(tenant, env, role)}"}
+    return {**headers, "X-Tenant": tenant, "X-Env": env} if scope_headers else headers
+
+
+def keys_for(database_url: str, tenants: tuple[str, ...] = SUITE_TENANTS) -> None:
+    """The suite's keys (every role, dev and staging) in the database at ``database_url``; once per database."""
+    from engines.access.keys import ROLES, KeyStore, hash_secret
+
+    store = KeyStore(database_url)
+    from sqlalchemy import select
+
+    from engines.access.tables import api_keys
+    with store.engine.connect() as conn:
+        have = set(conn.execute(select(api_keys.c.secret_hash)).scalars())
+    for tenant in tenants:
+        for env in ("dev", "staging"):
+            for role in ROLES:
+                secret = key_secret(tenant, env, role)
+                if hash_secret(secret) not in have:
+                    store.create(tenant, env, role=role, name=f"suite {role}", secret=secret)
+
+
+def database_of(env: dict[str, str]) -> str:
+    url = env.get("CUTLITE_DATABASE_URL") or os.environ.get("CUTLITE_DATABASE_URL")
+    if url:
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+    home = Path(env.get("CUTLITE_HOME") or os.environ.get("CUTLITE_HOME") or ".cutlite").resolve()
+    return f"sqlite:///{home / 'cutlite.db'}"
+
+
+A = auth("acme")     # request headers of tenant acme (dev), an admin key
+B = auth("globex")   # ... and of another tenant
 
 # The real-world corpus (phone footage, HDR, DV, VFR, ...: see its MANIFEST.md) is not part of the
 # repository: CUTLITE_REAL_MEDIA names its folder (holding video/ and audio/); the default is the
@@ -193,6 +239,10 @@ def serve(env: dict[str, str]):
     import httpx
 
     port = free_port()
+    keys_for(database_of(env))
+    # the suite's load and fuzz tests send hundreds of requests a second with one key; the rate limit
+    # has its own test (test_access.py)
+    env = {"CUTLITE_RATE_LIMIT": "100000", **env}
     proc = subprocess.Popen([sys.executable, "-m", "engines.cli", "serve", "--port", str(port)],
                             env=dict(os.environ, **env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import A, B, make_damaged, project, serve, server_paths
+from conftest import A, B, auth, make_damaged, project, serve, server_paths
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +43,24 @@ def test_openapi_is_served(server):
     assert "/media_v2/assets" in doc["paths"] and "/video_render/plan" in doc["paths"]
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Tenant": "acme"}, {"X-Tenant": "../etc", "X-Env": "dev"},
-                                     {"X-Tenant": "acme", "X-Env": "production"}, {"X-Tenant": "ACME", "X-Env": "dev"}])
-def test_missing_or_invalid_scope_headers_are_400(server, headers):
-    assert_error(server.get("/media_v2/assets/ast_00000000000000000000", headers=headers), 400, "invalid_project")
+def test_a_request_without_a_key_is_401_whatever_its_scope_headers_say(server):
+    resp = server.get("/media_v2/assets/ast_00000000000000000000", headers={"X-Tenant": "acme", "X-Env": "dev"})
+    assert_error(resp, 401, "unauthorized")
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("headers", [{"X-Tenant": "globex"}, {"X-Tenant": "../etc", "X-Env": "dev"},
+                                     {"X-Tenant": "acme", "X-Env": "production"}, {"X-Tenant": "ACME", "X-Env": "dev"},
+                                     {"X-Env": "prod"}])
+def test_scope_headers_that_differ_from_the_key_are_403(server, headers):
+    resp = server.get("/media_v2/assets/ast_00000000000000000000", headers={**auth("acme", scope_headers=False),
+                                                                           **headers})
+    assert_error(resp, 403, "forbidden")
+
+
+def test_the_key_alone_decides_the_scope(server):
+    resp = server.get("/video_render/jobs", headers=auth("acme", scope_headers=False))
+    assert resp.status_code == 200, resp.text
 
 
 def test_upload_registers_probes_and_dedupes(server, media):
@@ -154,7 +168,7 @@ def test_assets_are_invisible_across_tenants_and_envs(server, media):
     asset = upload(server, media["green_silent"]).json()
     assert server.get(f"/media_v2/assets/{asset['id']}", headers=A).status_code == 200
     assert_error(server.get(f"/media_v2/assets/{asset['id']}", headers=B), 404)
-    assert_error(server.get(f"/media_v2/assets/{asset['id']}", headers={**A, "X-Env": "staging"}), 404)
+    assert_error(server.get(f"/media_v2/assets/{asset['id']}", headers=auth("acme", "staging")), 404)
     assert_error(server.get(f"/media_v2/assets/{asset['id']}/artifacts", headers=B), 404)
     assert_error(server.get("/media_v2/assets/../../etc/passwd", headers=A), 404)
 
@@ -279,7 +293,7 @@ def test_a_job_submitted_over_http_is_run_by_the_server(server, media):
     assert again.status_code == 200 and again.json()["id"] == job["id"]
     listed = server.get("/video_render/jobs", headers=A, params={"state": "COMPLETED"}).json()["jobs"]
     assert job["id"] in [j["id"] for j in listed]
-    for headers in (B, {**A, "X-Env": "staging"}):  # another tenant, or the same tenant in another env
+    for headers in (B, auth("acme", "staging")):  # another tenant, or the same tenant in another env
         assert_error(server.get(f"/video_render/jobs/{job['id']}", headers=headers), 404)
         assert_error(server.post(f"/video_render/jobs/{job['id']}/cancel", headers=headers), 404)
         assert_error(server.post(f"/video_render/jobs/{job['id']}/resume", headers=headers), 404)

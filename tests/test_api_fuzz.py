@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from conftest import serve, server_paths
+from conftest import auth, key_secret, serve, server_paths
 
 EXAMPLES = int(os.environ.get("CUTLITE_FUZZ_EXAMPLES") or 12)
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
@@ -22,11 +22,11 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 
 def test_fuzzed_requests_get_no_5xx_json_errors_and_leak_nothing(tmp_path, media):
     home = tmp_path / "home"
-    acme = {"X-Tenant": "acme", "X-Env": "dev"}
+    acme = auth("acme", role="editor")
     with serve({"CUTLITE_HOME": str(home)}) as base:
         # another tenant's asset: nothing about it may reach tenant acme
         with open(media["red"], "rb") as f:
-            other = httpx.post(base + "/media_v2/assets", headers={"X-Tenant": "globex", "X-Env": "dev"},
+            other = httpx.post(base + "/media_v2/assets", headers=auth("globex"),
                                files={"file": ("red.mp4", f, "video/mp4")}).json()["id"]
         # acme's own real upload, and every read of it (the fuzzer never sends a real file)
         with open(media["blue"], "rb") as f:
@@ -43,6 +43,7 @@ def test_fuzzed_requests_get_no_5xx_json_errors_and_leak_nothing(tmp_path, media
         real.append(httpx.get(f"{base}/media_v2/assets/{mine}/artifacts", headers=acme))
         har = tmp_path / "run.har"
         run = subprocess.run([SCHEMATHESIS, "run", base + "/openapi.json", "-H", "X-Tenant: acme", "-H", "X-Env: dev",
+                              "-H", f"Authorization: Bearer {key_secret('acme', role='editor')}",
                               "-c", "not_a_server_error", "-n", str(EXAMPLES), "--generation-deterministic",
                               "--report", "har", "--report-har-path", str(har)],
                              capture_output=True, text=True, timeout=900)

@@ -12,9 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import A, serve
 
 
 @pytest.fixture
@@ -75,14 +73,10 @@ def test_an_s3_store_without_boto3_names_the_extra(hide, media, tmp_path):
                                str(tmp_path / "o.mp4")), "boto3", "s3")
 
 
-def test_over_http_a_missing_driver_is_a_500_in_the_error_shape(hide):
+def test_a_server_without_its_database_driver_does_not_start_and_names_the_extra(hide):
+    # the server reads its API keys before it listens: without the driver it cannot, and says why
     env = {**hide("psycopg"), "CUTLITE_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}
-    with serve(env) as base:
-        resp = httpx.get(base + "/video_render/jobs", headers=A, timeout=30)
-    assert resp.status_code == 500
-    err = resp.json()["error"]
-    assert set(err) == {"code", "message", "stage", "hint", "context"}
-    assert err["code"] == "missing_dependency" and "cutlite[postgres]" in err["hint"]
+    assert_names_extra(cutlite(env, "serve", "--port", "1"), "psycopg", "postgres")
 
 
 def test_the_celery_extra_brings_the_postgres_driver():

@@ -571,24 +571,26 @@ def test_project_metadata_is_free_json_that_changes_no_plan():
 # ---------------------------------------------------------------- HTTP
 
 def test_http_import_links_registered_media_and_returns_no_server_path(rgb_media, tmp_path):
+    from conftest import A, database_of, keys_for
     from fastapi.testclient import TestClient
 
     from engines.api import create_app
     from engines.video_render.service import RenderService
 
+    keys_for(database_of({}))  # the suite's keys in this process's own database
     svc = RenderService()
     blue = svc.library.register_file("acme", "dev", rgb_media["blue"])[0]
     body = json.dumps(rgb_draft(rgb_media)).encode()  # its paths are this server's files
     draft = tmp_path / "draft_content.json"
     draft.write_bytes(body)
     with TestClient(create_app(svc, run_jobs=False)) as client:
-        resp = client.post("/video_render/import", headers={"X-Tenant": "acme", "X-Env": "dev"},
+        resp = client.post("/video_render/import", headers=A,
                            files={"file": ("draft_content.json", body, "application/json")})
-        bad = client.post("/video_render/import", headers={"X-Tenant": "acme", "X-Env": "dev"},
+        bad = client.post("/video_render/import", headers=A,
                           files={"file": ("draft_content.json", b"\x8f\x02garbage", "application/json")})
         # an OTIO exported on this server: its file URLs and stored assets are server paths
         exported = project_to_timeline(load_project(import_timeline(draft).project))
-        via_otio = client.post("/video_render/import", headers={"X-Tenant": "acme", "X-Env": "dev"},
+        via_otio = client.post("/video_render/import", headers=A,
                                files={"file": ("cut.otio", otio.adapters.write_to_string(exported).encode(),
                                                "application/json")})
     assert via_otio.status_code == 200, via_otio.text

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import serve
+from conftest import auth, key_secret, serve
 
 CLIENTS = int(os.environ.get("CUTLITE_LOAD_CLIENTS") or 4)
 ROUNDS = int(os.environ.get("CUTLITE_LOAD_ROUNDS") or 3)
@@ -29,7 +29,7 @@ LIMITS = {"CUTLITE_MAX_RUNNING_JOBS": "2", "CUTLITE_MAX_RUNNING_JOBS_PER_TENANT"
 CLIENT = r'''
 import json, sys, time, httpx
 base, tenant, asset, rounds, variants = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-h = {"X-Tenant": tenant, "X-Env": "dev"}
+h = {"Authorization": "Bearer " + sys.argv[6], "X-Tenant": tenant, "X-Env": "dev"}
 out = []
 with httpx.Client(base_url=base, timeout=60) as c:
     for r in range(rounds):
@@ -65,7 +65,7 @@ def test_concurrent_submissions_are_accepted_deduplicated_or_refused_and_none_is
         assets = {}
         for tenant in ("acme", "globex"):
             with open(media["red"], "rb") as f:
-                assets[tenant] = httpx.post(base + "/media_v2/assets", headers={"X-Tenant": tenant, "X-Env": "dev"},
+                assets[tenant] = httpx.post(base + "/media_v2/assets", headers=auth(tenant),
                                             files={"file": ("red.mp4", f, "video/mp4")}).json()["id"]
         samples: list[tuple[int, int, dict[str, int]]] = []
         stop = threading.Event()
@@ -75,7 +75,7 @@ def test_concurrent_submissions_are_accepted_deduplicated_or_refused_and_none_is
                 while not stop.is_set():
                     running, queued, per_tenant = 0, 0, {}
                     for tenant in ("acme", "globex"):
-                        h = {"X-Tenant": tenant, "X-Env": "dev"}
+                        h = auth(tenant)
                         r = len(c.get("/video_render/jobs?state=RUNNING", headers=h).json()["jobs"])
                         queued += len(c.get("/video_render/jobs?state=QUEUED", headers=h).json()["jobs"])
                         running += r
@@ -87,7 +87,8 @@ def test_concurrent_submissions_are_accepted_deduplicated_or_refused_and_none_is
         sampler.start()
         started = time.monotonic()
         procs = [subprocess.Popen([sys.executable, "-c", CLIENT, base, ("acme", "globex")[i % 2],
-                                   assets[("acme", "globex")[i % 2]], str(ROUNDS), str(VARIANTS)],
+                                   assets[("acme", "globex")[i % 2]], str(ROUNDS), str(VARIANTS),
+                                   key_secret(("acme", "globex")[i % 2], role="editor")],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for i in range(CLIENTS)]
         results = []
@@ -103,7 +104,7 @@ def test_concurrent_submissions_are_accepted_deduplicated_or_refused_and_none_is
         with httpx.Client(base_url=base, timeout=30) as c:
             while time.monotonic() < deadline:
                 for tenant in ("acme", "globex"):
-                    for job in c.get("/video_render/jobs", headers={"X-Tenant": tenant, "X-Env": "dev"}).json()["jobs"]:
+                    for job in c.get("/video_render/jobs", headers=auth(tenant)).json()["jobs"]:
                         states[job["id"]] = job["state"]
                 if all(states.get(j) == "COMPLETED" for j in accepted):
                     break

@@ -269,7 +269,7 @@ def _submit(farm: Farm, path: Path, options: dict, profile: str = "draft_360p") 
 def test_two_api_processes_share_the_limits_and_finalise_each_job_once(farm, moving, tmp_path):
     """Two servers on the same database and broker, submissions to both at once."""
     import httpx
-    from conftest import serve
+    from conftest import auth, serve
 
     env = {k: farm.env[k] for k in ("CUTLITE_HOME", "CUTLITE_EXECUTOR", "CUTLITE_QUEUE", "CUTLITE_DATABASE_URL")
            if k in farm.env}
@@ -279,7 +279,7 @@ def test_two_api_processes_share_the_limits_and_finalise_each_job_once(farm, mov
     for d in docs:
         d["assets"]["m"]["path"] = moving.name
         d["tracks"][0]["clips"][0]["source_in"] = f"{docs.index(d)}/7"  # six different jobs
-    h = {"X-Tenant": "acme", "X-Env": "dev"}
+    h = auth("acme")
     with serve(env) as a, serve(env) as b:
         statuses, accepted, running_seen = [], set(), 0
         for i, d in enumerate(docs):

@@ -18,7 +18,7 @@ import av
 import httpx
 import numpy as np
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, A, B, measure, serve
+from conftest import CHROMIUM, CHROMIUM_ARGS, A, B, auth, key_secret, measure, serve
 
 from engines.ffmpeg import samples
 from engines.ffmpeg.probe import probe
@@ -74,15 +74,23 @@ def browser_context(tmp_path_factory):
             shutil.rmtree(profile, ignore_errors=True)
 
 
+def open_studio(p, base: str, folder: Path) -> None:
+    """The studio opened, acme's editor key typed into its key form, the demo project loaded."""
+    p.goto(base + "/studio")
+    p.fill("#key", key_secret("acme", role="editor"))
+    p.click("#key-save")
+    p.wait_for_selector("body[data-scope='acme/dev']", timeout=20000)
+    p.set_input_files("#project-file", str(folder / "project.json"))
+
+
 @pytest.fixture
 def page(browser_context, studio):
-    """The studio opened as ``/studio?tenant=acme&env=dev`` with the demo project loaded."""
+    """The studio opened with acme's key and the demo project loaded."""
     _, base, _, folder = studio
     p = browser_context.new_page()
     requests: list = []
     p.on("request", lambda r: requests.append(r))
-    p.goto(base + "/studio?tenant=acme&env=dev")
-    p.set_input_files("#project-file", str(folder / "project.json"))
+    open_studio(p, base, folder)
     p.wait_for_selector("body[data-loaded='studio-demo']", timeout=20000)
     p.requests = requests  # type: ignore[attr-defined]
     yield p
@@ -143,9 +151,11 @@ def test_the_page_loads_the_demo_and_draws_its_clips_at_their_times(page, tmp_pa
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; }""", timeout=20000)
     shot(page, tmp_path, "1-loaded")
-    headerless = [r.url for r in page.requests if "/studio/api/" in r.url or "/video_render/" in r.url
-                  if r.headers.get("x-tenant") != "acme" or r.headers.get("x-env") != "dev"]
-    assert headerless == []
+    secret = key_secret("acme", role="editor")
+    keyless = [r.url for r in page.requests if "/studio/api/" in r.url or "/video_render/" in r.url
+               if r.headers.get("authorization") != f"Bearer {secret}"]
+    assert keyless == []
+    assert not [r.url for r in page.requests if secret in r.url]  # the key is never in a URL
 
 
 def test_the_player_plays_the_window_and_shows_the_right_colour(page, tmp_path):
@@ -232,19 +242,21 @@ def test_missing_media_shows_beside_the_player_as_a_warning(page, tmp_path, stud
     shot(page, tmp_path, "6-warnings")
 
 
-def test_without_mse_the_browsers_own_hls_player_plays_with_the_scope_in_the_query(browser_context, studio, tmp_path):
+def test_without_mse_the_browsers_own_hls_player_plays_with_the_session_cookie(browser_context, studio, tmp_path):
     _, base, _, folder = studio
     p = browser_context.new_page()
     try:   # as on iOS: no Media Source Extensions, so no hls.js; Chromium has its own HLS player
         p.add_init_script("for (const k of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource']) "
                           "Object.defineProperty(window, k, {value: undefined});")
-        p.goto(base + "/studio?tenant=acme&env=dev")
-        p.set_input_files("#project-file", str(folder / "project.json"))
+        open_studio(p, base, folder)
         p.wait_for_selector("body[data-loaded='studio-demo']", timeout=20000)
         assert p.evaluate("() => Hls.isSupported()") is False
         p.click("#play")
         wait_playing_past(p, 0.3)
-        assert "?tenant=acme&env=dev" in p.evaluate("() => document.getElementById('player').currentSrc")
+        assert "?" not in p.evaluate("() => document.getElementById('player').currentSrc")
+        cookie = next(c for c in browser_context.cookies() if c["name"] == "cutlite_studio")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert key_secret("acme", role="editor") not in cookie["value"]
         shot(p, tmp_path, "7-native-hls")
         assert close_to(p.evaluate(FRAME_COLOUR, 0.5), (255, 0, 0))
     finally:
@@ -277,12 +289,19 @@ def test_without_the_import_route_the_page_says_so(page, studio):
     assert "cutlite import" in page.locator("#error .hint").inner_text()
 
 
-def test_the_page_opened_without_a_scope_says_how_to_open_it(browser_context, studio):
+def test_the_page_asks_for_a_key_and_a_wrong_one_is_refused(browser_context, studio):
     p = browser_context.new_page()
     try:
         p.goto(studio[1] + "/studio")
-        p.wait_for_selector("#error:not([hidden])", timeout=10000)
-        assert "/studio?tenant=TENANT&env=ENV" in p.locator("#error .message").inner_text()
+        p.wait_for_selector("#key-form:not([hidden])", timeout=10000)
+        assert "needs an API key" in p.locator("#error .message").inner_text()
+        assert "cutlite keys create" in p.locator("#error .hint").inner_text()
+        p.fill("#key", "cl_" + "0" * 64)
+        p.click("#key-save")
+        p.wait_for_function("() => document.querySelector('#error .message').textContent.includes('unknown or revoked')",
+                            timeout=10000)
+        assert p.locator("#key-form").is_visible()
+        assert p.evaluate("() => sessionStorage.getItem('cutlite.key')") is None
     finally:
         p.close()
 
@@ -307,11 +326,10 @@ def test_timeline_lists_clips_at_exact_times_and_assets_without_paths(studio):
     ("GET", "/studio/api/assets/ast_00000000000000000000/waveform.json"),
     ("GET", "/studio/api/assets/ast_00000000000000000000/filmstrip.jpg"),
     ("GET", "/studio/api/jobs/job_x0000/output")])
-def test_a_missing_scope_header_is_400(studio, method, path):
+def test_a_request_without_a_key_is_401(studio, method, path):
     client = studio[0]
-    r = client.request(method, path, headers={"X-Tenant": "acme"}, json={"project": {}})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_project"
-    assert "X-Env" in r.json()["error"]["message"]
+    r = client.request(method, path, headers={"X-Tenant": "acme", "X-Env": "dev"}, json={"project": {}})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
 
 
 def test_filmstrip_is_a_tiled_sprite_with_xywh_cues_made_once(studio):
@@ -375,10 +393,19 @@ def test_a_preview_session_serves_its_playlist_by_name_and_leaks_no_path(studio)
     segment = next(line for line in playlist.splitlines() if line and not line.startswith("#"))
     assert segment == "seg_00000.ts"
     assert client.get(body["playlist"].replace("index.m3u8", segment), headers=A).status_code == 200
-    # a browser's own HLS player cannot send headers: the scope may come in the query
-    native = client.get(body["playlist"], params={"tenant": "acme", "env": "dev"}).text
-    assert "seg_00000.ts?tenant=acme&env=dev" in native
-    assert client.get(body["playlist"]).status_code == 400
+    # a browser's own HLS player cannot send headers: the studio session's cookie lets it through
+    assert client.get(body["playlist"], params={"tenant": "acme", "env": "dev"}).status_code == 401
+    with httpx.Client(base_url=str(client.base_url)) as browser:
+        assert browser.get(body["playlist"]).status_code == 401
+        opened = browser.post("/studio/api/session", headers=auth("acme", role="viewer"))
+        assert opened.json() == {"tenant": "acme", "env": "dev", "role": "viewer", "key_id": opened.json()["key_id"]}
+        assert "httponly" in opened.headers["set-cookie"].lower() and "samesite=strict" in opened.headers["set-cookie"].lower()
+        assert browser.get(body["playlist"]).text == playlist
+        assert browser.get(body["playlist"].replace("index.m3u8", segment)).status_code == 200
+        assert browser.post("/studio/api/previews", json={"project": doc}).status_code == 401  # reads only
+        browser.cookies.set("cutlite_studio", browser.cookies["cutlite_studio"][:-1] + "0", path="/studio/api/")
+    with httpx.Client(base_url=str(client.base_url), cookies={"cutlite_studio": "key_x.9999999999.00"}) as forged:
+        assert forged.get(body["playlist"]).status_code == 401
     assert client.get(body["playlist"].replace("index.m3u8", "..%2F..%2Fetc%2Fpasswd"), headers=A).status_code == 404
     status = client.get(f"/studio/api/previews/{body['session']}", headers=A)
     for text in (r.text, status.text, playlist):

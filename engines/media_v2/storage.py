@@ -231,6 +231,14 @@ class S3Store:
                 tmp.unlink(missing_ok=True)
         return target
 
+    def presigned_url(self, key: str, seconds: int) -> str:
+        """A GET URL for the object that S3 itself honours until ``seconds`` from now (downloads)."""
+        try:
+            return self.client.generate_presigned_url(  # type: ignore[attr-defined]
+                "get_object", Params={"Bucket": self.bucket, "Key": self._name(key)}, ExpiresIn=seconds)
+        except Exception as exc:
+            raise self._fail(key, exc) from None
+
     def delete(self, key: str) -> None:
         name = self._name(key)
         try:

@@ -1,7 +1,10 @@
 """The studio's HTTP routes, mounted by ``engines.api`` with one ``include_router`` line.
 
 - ``GET /studio`` and ``/studio/static/...``: the page and its files (the same for everyone:
-  no tenant data; the page reads ``?tenant=&env=`` and sends them as headers on every request).
+  no tenant data, no key needed; the page asks for an API key once and keeps it in the tab's
+  ``sessionStorage``, never in a URL).
+- ``POST /studio/api/session``: the key's tenant, env and role, and an HttpOnly, SameSite=Strict
+  cookie bound to the key, so media the browser fetches itself (a native HLS player) need no header.
 - ``POST /studio/api/timeline``: the project's tracks and clips at their placed times, and each
   asset's registry facts (local ``path`` assets register on first use, as previews do).
 - ``GET /studio/api/assets/{asset_id}/filmstrip.jpg|filmstrip.vtt|waveform.json``: made once
@@ -12,26 +15,25 @@
 - ``GET /studio/api/projects`` and ``/studio/api/projects/{job_id}``: the projects the tenant
   has rendered (the job registry keeps each job's project document).
 
-Every data route takes the API's ``X-Tenant``/``X-Env`` check; another tenant's asset, session
-or job is a 404. Preview media alone also accept ``?tenant=&env=`` because a browser's own HLS
-player cannot send headers (the page uses hls.js, which can, wherever the browser has MSE).
+Every data route takes the API's key check (``engines.access``); another tenant's asset, session
+or job is a 404. GETs under ``/studio/api/`` also accept the session cookie, because a browser's
+own HLS player cannot send headers (the page uses hls.js, which can, wherever the browser has MSE).
 """
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from engines.errors import CutliteError, JobError, NotFound, ValidationError
+from engines.access.http import Gate
+from engines.errors import CutliteError, JobError, NotFound
 from engines.jobs.records import JobState
 from engines.model.project import Project
-from engines.model.scope import check_scope
 from engines.rendering.proxies import ProxyLadder
 from engines.video_preview.hls import PLAYLIST
 from engines.video_preview.service import PreviewService
@@ -68,19 +70,8 @@ def static_files() -> dict[str, Path]:
     return {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
 
 
-def media_scope(request: Request, tenant: str | None = Query(default=None), env: str | None = Query(default=None)
-                ) -> tuple[str, str]:
-    """Headers, or (native HLS players only) the same values as query parameters."""
-    t = request.headers.get("x-tenant") or tenant
-    e = request.headers.get("x-env") or env
-    missing = [h for h, v in (("X-Tenant", t), ("X-Env", e)) if not v]
-    if missing:
-        raise ValidationError([f"header {h}: required" for h in missing], stage="scope")
-    return check_scope(t, e)
-
-
 def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[..., Any],
-                  project_in_scope: Callable[[dict[str, Any], Any], tuple[Project, Path]]) -> APIRouter:
+                  project_in_scope: Callable[[dict[str, Any], Any], tuple[Project, Path]], gate: Gate) -> APIRouter:
     router = APIRouter()
     sessions = PreviewSessions(previews)
     files = static_files()
@@ -95,6 +86,13 @@ def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[
         if path is None:
             raise NotFound(f"no studio file {name[:60]!r}", stage="studio")
         return FileResponse(path, media_type=TYPES.get(path.suffix, "application/octet-stream"))
+
+    @router.post("/studio/api/session")
+    def session(request: Request, sc: Any = Depends(scope)) -> JSONResponse:
+        """Who the key is, and the cookie that lets the browser's own requests for media through."""
+        answer = JSONResponse({"tenant": sc.tenant, "env": sc.env, "role": sc.role, "key_id": sc.key_id})
+        gate.set_cookie(answer, sc, secure=request.url.scheme == "https")
+        return answer
 
     @router.post("/studio/api/timeline")
     def timeline(body: TimelineBody, sc: Any = Depends(scope)) -> dict[str, Any]:
@@ -140,16 +138,11 @@ def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[
         return {"session": session_id, "state": "deleted"}
 
     @router.get("/studio/api/previews/{session_id}/{name}", include_in_schema=False)
-    def preview_file(session_id: str, name: str, request: Request,
-                     tenant_env: tuple[str, str] = Depends(media_scope)) -> Response:
-        path = sessions.file(session_id, *tenant_env, name)
+    def preview_file(session_id: str, name: str, sc: Any = Depends(scope)) -> Response:
+        path = sessions.file(session_id, sc.tenant, sc.env, name)
         if name != PLAYLIST:
             return FileResponse(path, media_type="video/mp2t")
-        text = path.read_text()
-        if not request.headers.get("x-tenant"):  # a native player: its segment requests need the scope too
-            query = f"?tenant={tenant_env[0]}&env={tenant_env[1]}"
-            text = re.sub(r"(?m)^(seg_\d{5}\.ts)$", r"\1" + query, text)
-        return Response(text, media_type="application/vnd.apple.mpegurl", headers=NO_STORE)
+        return Response(path.read_text(), media_type="application/vnd.apple.mpegurl", headers=NO_STORE)
 
     @router.get("/studio/api/jobs/{job_id}/output", include_in_schema=False)
     def job_output(job_id: str, sc: Any = Depends(scope)) -> FileResponse:

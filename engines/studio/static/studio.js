@@ -1,12 +1,13 @@
 // cutlite studio: a client of the engine's own HTTP API. No build step, no framework.
-// Every request carries X-Tenant / X-Env (from the page's ?tenant=&env=); the server sends
-// object names and keys only, never a server path.
+// Every request carries the API key (Authorization: Bearer), asked for once and kept in this tab's
+// sessionStorage, never in a URL; the key decides the tenant and env. The server sends object
+// names and keys only, never a server path.
 (function () {
   "use strict";
 
-  const params = new URLSearchParams(location.search);
-  const scope = { tenant: params.get("tenant") || "", env: params.get("env") || "" };
-  const HEADERS = { "X-Tenant": scope.tenant, "X-Env": scope.env };
+  const KEY = "cutlite.key";
+  const scope = { tenant: "", env: "", role: "" };
+  const HEADERS = {};
   const $ = (id) => document.getElementById(id);
   const video = $("player");
 
@@ -35,6 +36,7 @@
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
     const res = await fetch(path, init);
+    if (res.status === 401) { forgetKey(); }
     if (!res.ok) {
       let error = { code: "http_" + res.status, message: `${method} ${path}: HTTP ${res.status}`, hint: null, context: {} };
       try { const doc = await res.json(); if (doc && doc.error) error = doc.error; } catch (_) { /* not JSON */ }
@@ -313,7 +315,7 @@
     if (window.Hls && window.Hls.isSupported()) {
       const hls = new window.Hls({
         startPosition: 0,
-        xhrSetup: (xhr) => { xhr.setRequestHeader("X-Tenant", scope.tenant); xhr.setRequestHeader("X-Env", scope.env); },
+        xhrSetup: (xhr) => { xhr.setRequestHeader("Authorization", HEADERS.Authorization); },
       });
       state.hls = hls;
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}); });
@@ -330,8 +332,9 @@
   }
 
   async function attachNative(session) {
-    // A browser's own HLS player cannot send headers: the scope goes in the query instead. It gets
-    // the finished window: Chromium's player fails on a growing EVENT playlist (measured).
+    // A browser's own HLS player cannot send headers: the session cookie (HttpOnly, SameSite=Strict,
+    // set by POST /studio/api/session) lets its requests through. It gets the finished window:
+    // Chromium's player fails on a growing EVENT playlist (measured).
     const token = state.token;
     for (;;) {
       let s;
@@ -341,7 +344,7 @@
       if (s.state === "done") break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    video.src = `${session.playlist}?tenant=${encodeURIComponent(scope.tenant)}&env=${encodeURIComponent(scope.env)}`;
+    video.src = session.playlist;
     video.play().catch(() => {});
   }
 
@@ -426,12 +429,44 @@
 
   // ------------------------------------------------------------------ wiring
 
-  $("scope").textContent = `${scope.tenant || "?"} / ${scope.env || "?"}`;
-  if (!scope.tenant || !scope.env) {
-    showError({ message: "open the studio as /studio?tenant=TENANT&env=ENV", hint: null });
-  } else {
+  // ------------------------------------------------------------------ the API key
+
+  function askForKey(message) {
+    $("key-form").hidden = false;
+    $("scope").textContent = "no key";
+    if (message) showError({ code: "unauthorized", message, hint: "paste an API key: `cutlite keys create --tenant T " +
+      "--env E` prints one (a first `cutlite serve` in dev prints a one-time key)" });
+    $("key").focus();
+  }
+
+  function forgetKey() {
+    sessionStorage.removeItem(KEY);
+    delete HEADERS.Authorization;
+    document.body.dataset.scope = "";
+    askForKey("the API key was refused (unknown or revoked)");
+  }
+
+  async function useKey(secret) {
+    HEADERS.Authorization = "Bearer " + secret;
+    let who;
+    try { who = await request("POST", "/studio/api/session"); } catch (err) { showError(err); return; }
+    sessionStorage.setItem(KEY, secret);
+    Object.assign(scope, { tenant: who.tenant, env: who.env, role: who.role });
+    $("key-form").hidden = true;
+    $("key").value = "";
+    clearError();
+    $("scope").textContent = `${scope.tenant} / ${scope.env} (${scope.role})`;
+    document.body.dataset.scope = `${scope.tenant}/${scope.env}`;
     loadRecent();
   }
+
+  $("key-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const secret = $("key").value.trim();
+    if (secret) useKey(secret);
+  });
+  if (sessionStorage.getItem(KEY)) useKey(sessionStorage.getItem(KEY));
+  else askForKey("this studio needs an API key");
   $("project-file").addEventListener("change", (ev) => { const f = ev.target.files[0]; if (f) openFile(f); ev.target.value = ""; });
   $("recent").addEventListener("change", async (ev) => {
     if (!ev.target.value) return;
