@@ -15,14 +15,15 @@ the server into its account, so both are refused unless the file lies under one 
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from starlette.datastructures import UploadFile
@@ -36,14 +37,17 @@ from engines.access.secret import server_secret
 from engines.access.signing import quoted, verify
 from engines.access.targets import check_callback_url
 from engines.access.webhooks import Webhooks
+from engines.jobs.batch import BatchFeeder, PendingRow, row_values
 from engines.jobs.records import JobState
 from engines.media_v2.library import max_upload_bytes
+from engines.media_v2.templates import get_template, put_template
 from engines.model.project import Project, load_project
+from engines.model.template import apply_template, dummy_values
 from engines.planning.plan import portable_links
 from engines.redaction import redact
 from engines.settings import default_chunk_seconds
 from engines.video_preview.service import PreviewService
-from engines.video_render.service import RenderService, ensure_proxies_for_project
+from engines.video_render.service import STILL_PROFILE, RenderService, ensure_proxies_for_project
 
 from .errors import (
     AssetError,
@@ -97,6 +101,32 @@ class PreviewBody(BaseModel):
     allow_full_res_fallback: bool | None = None  # a request may forbid the fallback, never force it
 
 
+class StillBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project: dict[str, Any]
+    at: list[float | str]  # timeline times, seconds: numbers or rational strings
+    profile: str = STILL_PROFILE
+    format: Literal["png", "jpeg"] = "png"
+
+
+class MergeField(BaseModel):
+    """Shotstack's merge field: ``{{ find }}`` in the template becomes ``replace``."""
+    model_config = ConfigDict(extra="forbid")
+    find: str
+    replace: Any
+
+
+class TemplateRenderBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    profile: str
+    merge: list[MergeField] | None = None
+    variables: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] | None = None  # a batch: one job per row
+    options: dict[str, Any] = {}
+    hw: str | None = None
+    callback_url: str | None = None  # for each job
+
+
 class UriBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     uri: str
@@ -126,6 +156,14 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     previews = PreviewService(svc)  # one warm service: its caches make repeated previews cheap
     webhooks = Webhooks(gate.secret, svc.job_view, url=gate.keys.url)
 
+    def row_submitted(row: PendingRow, job: Any) -> None:
+        if row.callback_url:
+            webhooks.register(job.id, job.tenant, job.env, row.callback_url)
+        if executor is not None:
+            executor.wake()
+
+    feeder = BatchFeeder(svc.job_service, row_submitted)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         if executor is not None:
@@ -133,6 +171,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         webhooks.start()
         yield
         webhooks.stop()
+        feeder.stop()
         if executor is not None:
             executor.stop()
         previews.close(cancel=True)  # queued proxies are made again on demand
@@ -149,8 +188,8 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         """The job as the API shows it: with its webhook's state and attempts, when it has one."""
         return {**svc.job_view(job_id, tenant, env), "callback": webhooks.state_of(job_id)}
 
-    def project_in_scope(doc: dict[str, Any], sc: Principal) -> tuple[Project, Path]:
-        project = load_project(doc)
+    def project_in_scope(doc: dict[str, Any] | Project, sc: Principal) -> tuple[Project, Path]:
+        project = doc if isinstance(doc, Project) else load_project(doc)
         if (project.tenant, project.env) != (sc.tenant, sc.env):
             raise Forbidden("the project belongs to another tenant or env than the request's API key",
                             stage="scope")
@@ -369,6 +408,94 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         if executor is not None:
             executor.wake()
         return job_view(job_id, sc.tenant, sc.env)
+
+    # -------------------------------------------------------------- stills and templates
+
+    @app.post("/video_render/stills")
+    def stills(body: StillBody, sc: Principal = Depends(scope)) -> Response:
+        """The composed frame at each time: one image, or a zip of ``still-<frame>.<ext>`` for several."""
+        import tempfile
+        import zipfile
+
+        project, base = project_in_scope(body.project, sc)
+        ext = "jpg" if body.format == "jpeg" else "png"
+        with tempfile.TemporaryDirectory(prefix="cutlite-stills-") as work:
+            made = svc.stills(project, list(body.at), Path(work) / f"still.{ext}", profile=body.profile,
+                              fmt=body.format, base_dir=base)
+            files = {Path(s.path).name: Path(s.path).read_bytes() for s in made}
+        headers = {"X-Cutlite-Frames": ",".join(str(s.frame) for s in made)}
+        if len(files) == 1:
+            return Response(next(iter(files.values())), media_type=f"image/{body.format}", headers=headers)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:  # images are compressed already
+            for name, data in sorted(files.items()):
+                z.writestr(name, data)
+        return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+    @app.post("/templates", status_code=201)
+    async def store_template(request: Request, sc: Principal = Depends(scope)) -> JSONResponse:
+        """Store a template project (a project with ``variables``); its id comes from its content."""
+        try:
+            doc = await request.json()
+        except ValueError:
+            raise ValidationError(["body: not a JSON document"], stage="request") from None
+        if not isinstance(doc, dict) or "variables" not in doc:
+            raise ValidationError(["variables: a template is a project with \"variables\""], stage="templates")
+        # the whole template checked as the project its values would make (placeholder values)
+        project_in_scope(apply_template(doc, dummy_values(doc)), sc)
+        tid, created = put_template(svc.library.store(sc.env), sc.tenant, sc.env, doc)
+        return JSONResponse({"id": tid, "variables": doc["variables"]}, status_code=201 if created else 200)
+
+    @app.get("/templates/{template_id}")
+    def read_template(template_id: str, sc: Principal = Depends(scope)) -> dict[str, Any]:
+        return {"id": template_id, "template": get_template(svc.library.store(sc.env), sc.tenant, sc.env,
+                                                            template_id)}
+
+    @app.post("/templates/{template_id}/renders", status_code=202)
+    def render_template(template_id: str, body: TemplateRenderBody, sc: Principal = Depends(scope)) -> JSONResponse:
+        """One job (``merge`` or ``variables``) or one per row (``rows``); rows past the limits wait
+        in this server and are submitted in order as slots free."""
+        given = [k for k in ("merge", "variables", "rows") if getattr(body, k) is not None]
+        if len(given) != 1:
+            raise ValidationError(["body: give exactly one of \"merge\", \"variables\" or \"rows\""],
+                                  stage="request")
+        template = get_template(svc.library.store(sc.env), sc.tenant, sc.env, template_id)
+        if body.callback_url is not None:
+            check_callback_url(body.callback_url)
+        options = {"chunk_seconds": default_chunk_seconds(), **body.options}
+        if body.rows is None:
+            values = body.variables if body.merge is None else {m.find: m.replace for m in body.merge}
+            project, base = project_in_scope(load_project(template, values or {}), sc)
+            check_quota(sc.tenant, sc.env, 0, what="the render")
+            job, created = svc.submit_job(project, body.profile, options=options, hw=body.hw, base_dir=base)
+            row_submitted(PendingRow(1, project, body.profile, options, body.hw, base, body.callback_url), job)
+            return JSONResponse(job_view(job.id), status_code=202 if created else 200)
+        answers, waiting = [], []
+        for i, row in enumerate(body.rows, 1):
+            try:
+                project, base = project_in_scope(load_project(template, row_values(row)), sc)
+            except CutliteError as exc:  # a bad row fails alone, named by its number
+                answers.append({"row": i, "state": "INVALID", "job_id": None, "error": redact(exc.to_dict())})
+                continue
+            pending = PendingRow(i, project, body.profile, options, body.hw, base, body.callback_url)
+            job = None
+            if not waiting:  # in order: once a row waits, the rows after it wait behind it
+                try:
+                    job, _ = svc.submit_job(project, body.profile, options=options, hw=body.hw, base_dir=base)
+                except BackpressureError:
+                    pass
+                except CutliteError as exc:
+                    answers.append({"row": i, "state": "INVALID", "job_id": None, "error": redact(exc.to_dict())})
+                    continue
+            if job is None:
+                waiting.append(pending)
+                answers.append({"row": i, "state": "WAITING", "job_id": None, "error": None})
+            else:
+                row_submitted(pending, job)
+                answers.append({"row": i, "state": job.state.value, "job_id": job.id, "error": None})
+        feeder.add(waiting)
+        return JSONResponse({"template_id": template_id, "profile": body.profile, "rows": answers,
+                             "waiting": len(waiting)}, status_code=202)
 
     from .access.routes import keys_router
     from .studio.routes import studio_router

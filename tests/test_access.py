@@ -99,14 +99,32 @@ def world(tmp_path_factory, media):
         wait_job(client, job["id"], ACME)
         session = client.post("/studio/api/previews", headers=ACME, json={"project": doc, "start": 0, "end": 1})
         assert session.status_code == 201, session.text
+        template = client.post("/templates", headers=ACME, json=template_of(doc))
+        assert template.status_code == 201, template.text
         made = cutlite(home, "keys", "create", "--tenant", "acme", "--env", "dev", "--role", "admin", "--json")
         assert made.returncode == 0, made.stderr
         revoked = json.loads(made.stdout)
         assert cutlite(home, "keys", "revoke", revoked["key"]["id"]).returncode == 0
         yield {"client": client, "base": base, "home": home, "stdout": out, "stderr": err, "doc": doc,
                "ids": {"asset_id": asset["id"], "artifact_id": asset["artifacts"][0]["id"], "job_id": job["id"],
-                       "session_id": session.json()["session"]},
+                       "session_id": session.json()["session"], "template_id": template.json()["id"]},
                "revoked": revoked["secret"], "revoked_id": revoked["key"]["id"], "made": []}
+
+
+def template_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` as a template: its clip's start a number variable."""
+    tracks = json.loads(json.dumps(doc["tracks"]))
+    tracks[0]["clips"][0]["start"] = "{{ START }}"
+    return {**doc, "tracks": tracks, "variables": {"START": {"type": "number", "default": 0}}}
+
+
+def body_of(template: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """A well-formed body for each POST route, so that only the caller decides the answer."""
+    return {"/templates": template_of(doc),
+            "/templates/{template_id}/renders": {"profile": "draft_360p", "variables": {"START": 0}},
+            "/video_render/stills": {"project": doc, "at": [0], "profile": "draft_360p"},
+            }.get(template) or ({"project": doc, "profile": "draft_360p"} if template in WITH_PROFILE
+                                else {"project": doc})
 
 
 def case_headers(case: str, revoked: str) -> dict[str, str]:
@@ -144,9 +162,7 @@ def test_every_route_answers_each_kind_of_caller_as_specified(world):
     wrong, tried, mine, outcomes = [], 0, set(ids.values()), {}
     for method, template in routes:
         path = template.format(**ids, key_id=world["revoked_id"])
-        body = None
-        if method == "POST":
-            body = {"project": doc, "profile": "draft_360p"} if template in WITH_PROFILE else {"project": doc}
+        body = body_of(template, doc) if method == "POST" else None
         for case in CASES:
             want = expected(case, method, template)
             outcomes[want] = outcomes.get(want, 0) + 1

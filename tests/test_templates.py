@@ -7,7 +7,6 @@ import os
 import subprocess
 import threading
 import time
-from decimal import Decimal
 
 import pytest
 from conftest import CLI, close, measure, project, service_for, write_project
@@ -40,7 +39,7 @@ def test_values_fill_text_assets_colours_and_numbers(media):
     filled = apply_template(doc, {"NAME": "Ana", "CLIP": str(media["blue"]), "INK": "#FF0000", "SIZE": "55.5"})
     assert "variables" not in filled and "variables" in doc  # the template itself is left as it was
     title = filled["tracks"][1]["clips"][0]
-    assert (title["text"], title["color"], title["font_size"]) == ("Hi Ana", "#FF0000", Decimal("55.5"))
+    assert (title["text"], title["color"], title["font_size"]) == ("Hi Ana", "#FF0000", 55.5)
     assert filled["assets"]["clip"] == {"path": str(media["blue"])}
     assert apply_template(doc, {"NAME": "x", "CLIP": "ast_0123456789abcdef0123"})["assets"]["clip"] == \
         {"asset_id": "ast_0123456789abcdef0123"}

@@ -11,6 +11,7 @@ on; the outcome of every row is the batch's manifest.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from .records import JobState
 from .runner import copy_out, error_record
 from .service import JobService
 
+log = logging.getLogger(__name__)
 SLOT_WAIT = 1.0       # seconds between tries for a running slot, doubled up to SLOT_WAIT_MAX
 SLOT_WAIT_MAX = 15.0
 _UNSAFE = re.compile(r"[/\\\x00]|^\.\.?$")  # a value may not add folders to an output path
@@ -113,3 +115,76 @@ def _submit(jobs: JobService, project: FilledTemplate, profile: str, options: di
             if cancel.wait(wait):
                 raise Cancelled("the batch was cancelled while waiting for a slot", stage="batch") from None
             wait = min(SLOT_WAIT_MAX, wait * 2)
+
+
+@dataclass
+class PendingRow:
+    """A row's job not submitted yet: the limits were reached when its batch came in."""
+    row: int
+    project: Any
+    profile: str
+    options: dict[str, Any]
+    hw: str | None
+    base_dir: Path | None
+    callback_url: str | None = None
+
+
+class BatchFeeder:
+    """An API server's batches past the limits: their waiting rows submitted in order, as slots free.
+
+    ``on_submitted(row, job)`` is told of each (to register a webhook, wake the executor). Waiting
+    rows live in this process: a server that stops before it submitted them loses them (the batch's
+    answer said which rows were waiting; posting the batch again submits them, the others being the
+    same jobs)."""
+
+    def __init__(self, jobs: JobService, on_submitted: Callable[[PendingRow, Any], None]) -> None:
+        self.jobs = jobs
+        self.on_submitted = on_submitted
+        self._rows: list[PendingRow] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, rows: list[PendingRow]) -> None:
+        with self._lock:
+            self._rows.extend(rows)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="batch-feeder", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        wait = SLOT_WAIT
+        while not self._stop.is_set():
+            with self._lock:
+                row = self._rows[0] if self._rows else None
+            if row is None:
+                self._wake.wait(SLOT_WAIT_MAX)
+                self._wake.clear()
+                continue
+            try:
+                job, _ = self.jobs.submit(row.project, row.profile, options=row.options, hw=row.hw,
+                                          base_dir=row.base_dir)
+            except BackpressureError:
+                self._stop.wait(wait)
+                wait = min(SLOT_WAIT_MAX, wait * 2)
+                continue
+            except CutliteError as exc:  # the sources changed since the batch came in: said, not skipped silently
+                log.warning("batch row %d was not submitted: %s", row.row, exc.message)
+                job = None
+            wait = SLOT_WAIT
+            with self._lock:
+                self._rows.pop(0)
+            if job is not None:
+                self.on_submitted(row, job)

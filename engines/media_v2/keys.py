@@ -4,6 +4,7 @@
     tenants/{tenant}/{env}/media_v2/{asset_id}/proxy_{profile}.mp4
     tenants/{tenant}/{env}/media_v2/{asset_id}/filmstrip.jpg | filmstrip.vtt | waveform.json  (studio)
     tenants/{tenant}/{env}/media_v2/renders/{job_id}/output.mp4  (output.webm, .mov, .gif, .m4a: the profile's)
+    tenants/{tenant}/{env}/media_v2/templates/{template_id}.json
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ EXT_RE = re.compile(r"[a-z0-9]{1,8}")
 KEY_RE = re.compile(r"tenants/[a-z0-9][a-z0-9-]{0,62}/(dev|staging|prod)/media_v2/"
                     r"(ast_[0-9a-f]{20}/(source\.[a-z0-9]{1,8}|proxy_[a-z0-9_]{1,32}\.mp4|filmstrip\.(jpg|vtt)|waveform\.json)"
                     r"|renders/(?!chunks/)[a-z0-9][a-z0-9_-]{2,63}/(?!\.)[a-z0-9_.-]{1,64}"
-                    r"|renders/chunks/[0-9a-f]{64}\.(mp4|mov|webm))")
+                    r"|renders/chunks/[0-9a-f]{64}\.(mp4|mov|webm)"
+                    r"|templates/tpl_[0-9a-f]{20}\.json)")
 
 
 def new_asset_id() -> str:
@@ -84,3 +86,13 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not KEY_RE.fullmatch(key) or "/../" in key:
         raise ValidationError([f"key: refusing object key {key!r}"], stage="storage")
     return key
+
+
+TEMPLATE_ID_RE = re.compile(r"tpl_[0-9a-f]{20}")
+
+
+def template_key(tenant: str, env: str, template_id: str) -> str:
+    """A stored template project (``POST /templates``), named by its content."""
+    if not isinstance(template_id, str) or not TEMPLATE_ID_RE.fullmatch(template_id):
+        raise ValidationError([f"template_id: invalid template id {template_id!r}"], stage="scope")
+    return tenant_prefix(tenant, env) + f"templates/{template_id}.json"

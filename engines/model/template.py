@@ -80,6 +80,19 @@ def apply_template(doc: dict[str, Any], values: dict[str, Any] | None = None) ->
     return out
 
 
+PLACEHOLDER_VALUES = {"text": "x", "number": 1, "color": "#000000", "asset": "ast_00000000000000000000"}
+
+
+def dummy_values(doc: dict[str, Any]) -> dict[str, Any]:
+    """A value of the right type for each required variable: enough to check a whole template as the
+    project it makes before any real value is known (``POST /templates``)."""
+    raw = doc.get("variables")
+    if not isinstance(raw, dict):
+        return {}
+    return {name: PLACEHOLDER_VALUES[spec["type"]] for name, spec in raw.items()
+            if isinstance(spec, dict) and "default" not in spec and spec.get("type") in PLACEHOLDER_VALUES}
+
+
 def _declarations(raw: Any, problems: list[str]) -> dict[str, tuple[str, Any, bool]]:
     """NAME -> (type, default typed, has a default), every bad declaration named."""
     if not isinstance(raw, dict):
@@ -119,7 +132,9 @@ def _typed(kind: str, value: Any, where: str, problems: list[str]) -> Any:
             number = Decimal(str(value).strip())
             if not number.is_finite():
                 raise InvalidOperation
-            return int(number) if number == number.to_integral_value() and "." not in str(value) else number
+            # a float's repr is the shortest decimal that round-trips, and the model reads times from it
+            # exactly (0.1 -> 1/10); a float also survives the dict -> JSON path a Decimal would not
+            return int(number) if number == number.to_integral_value() and "." not in str(value) else float(number)
         except (InvalidOperation, ValueError):
             problems.append(f"{where}: must be a number, not {value!r}")
     elif kind == "color":

@@ -88,9 +88,10 @@ def still_plan(plan: RenderPlan, wanted: list[int], fmt: str) -> RenderPlan:
 
 
 def render_stills(renderer: Renderer, project: ProjectInput, times: list[object], output: str | Path, *,
-                  profile: str = STILL_PROFILE, fmt: str | None = None) -> list[Still]:
+                  profile: str = STILL_PROFILE, fmt: str | None = None, base_dir: Path | None = None) -> list[Still]:
     """The composed frames at ``times`` into ``output`` (one time) or ``output``'s stem + ``-<frame>``
-    (several). Files appear only when every frame was made."""
+    (several). Files appear only when every frame was made. ``base_dir``: where relative asset paths
+    resolve (default: the project file's folder)."""
     out = Path(output).resolve()
     fmt = fmt or {".jpg": "jpeg", ".jpeg": "jpeg"}.get(out.suffix.lower(), "png")
     if fmt not in FORMATS:
@@ -99,7 +100,7 @@ def render_stills(renderer: Renderer, project: ProjectInput, times: list[object]
     prof = get_profile(profile)
     fps = prof.output_fps(proj.settings.fps)
     frames = still_frames(list(times), fps, place_project(proj).at_rate(fps).frames)
-    sources = renderer.gather_all(proj, folder, stage="still")
+    sources = renderer.gather_all(proj, base_dir or folder, stage="still")
     decision = renderer.decide(prof, "cpu")  # no encoder runs: a still never needs a GPU
     distinct = sorted(set(frames))
     single = len(distinct) == 1
