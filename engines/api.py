@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engines.http_limits import install_limits
 from engines.jobs.records import JobState
 from engines.media_v2.library import max_upload_bytes
 from engines.model.project import Project, load_project
@@ -44,9 +45,11 @@ from .errors import (
     FFmpegError,
     Forbidden,
     HardwareError,
+    HeadersTooLarge,
     JobError,
     MissingDependency,
     NotFound,
+    QueryTooLong,
     StorageError,
     TooLarge,
     UploadTooLarge,
@@ -132,6 +135,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True) -
 
     app = FastAPI(title="cutlite", version="0.1.0", lifespan=lifespan,
                   description="Render and preview engine: media_v2 registry, proxies, render plans, jobs.")
+    install_limits(app, _status_of)  # body, header and query limits; JSON bodies through the one loader
 
     def project_in_scope(doc: dict[str, Any], sc: Scope) -> tuple[Project, Path]:
         project = load_project(doc)
@@ -331,6 +335,8 @@ HTTP_STATUS: dict[type[CutliteError], int] = {
     AssetNotReady: 409,
     Cancelled: 409,
     TooLarge: 413,
+    QueryTooLong: 414,
+    HeadersTooLarge: 431,
     BackpressureError: 429,
     FFmpegError: 500,
     MissingDependency: 500,

@@ -486,8 +486,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api import create_app
+    from .http_limits import server_head_bytes
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    # h11 with a bounded buffer for the request line and headers: a longer head is refused by the
+    # server itself; within it, the API's own limits answer in the JSON error shape
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", http="h11",
+                h11_max_incomplete_event_size=server_head_bytes())
     return 0
 
 

@@ -8,7 +8,11 @@
     │   └── JobNotFound          (also a JobError)
     ├── TooLarge                 over a size or length limit
     │   ├── UploadTooLarge
-    │   └── MediaTooLong
+    │   ├── MediaTooLong
+    │   ├── DocumentTooLarge     a project, draft or timeline file (or JSON text) over the limit
+    │   ├── BodyTooLarge         an HTTP request body over the limit
+    │   ├── HeadersTooLarge      HTTP request headers over the limit
+    │   └── QueryTooLong         an HTTP query string over the limit
     ├── AssetError               missing or unreadable asset
     │   └── AssetNotReady        proxies missing and the full-resolution fallback refused (retryable)
     ├── HardwareError            a required encoder is not usable
@@ -94,6 +98,22 @@ class UploadTooLarge(TooLarge):
 
 class MediaTooLong(TooLarge):
     code = "media_too_long"
+
+
+class DocumentTooLarge(TooLarge):
+    code = "document_too_large"
+
+
+class BodyTooLarge(TooLarge):
+    code = "body_too_large"
+
+
+class HeadersTooLarge(TooLarge):
+    code = "headers_too_large"
+
+
+class QueryTooLong(TooLarge):
+    code = "query_too_long"
 
 
 class AssetError(CutliteError):

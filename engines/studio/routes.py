@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from engines.errors import CutliteError, JobError, NotFound, ValidationError
+from engines.http_limits import JsonRoute
 from engines.jobs.records import JobState
 from engines.model.project import Project
 from engines.model.scope import check_scope
@@ -81,7 +82,7 @@ def media_scope(request: Request, tenant: str | None = Query(default=None), env:
 
 def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[..., Any],
                   project_in_scope: Callable[[dict[str, Any], Any], tuple[Project, Path]]) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)  # JSON bodies through the one loader
     sessions = PreviewSessions(previews)
     files = static_files()
 
