@@ -151,8 +151,8 @@ class JsonRoute(APIRoute):
 
         async def run(request: Request) -> Any:
             request = _JsonRequest(request.scope, request.receive)
-            kind = request.headers.get("content-type")
-            if (is_json(kind) or (not kind and self.body_field is not None)) and await request.body():
+            # (a body without a JSON content type is never parsed as JSON: FastAPI's strict content type)
+            if is_json(request.headers.get("content-type")) and await request.body():
                 # parsed here, outside FastAPI's body handling (which would turn a refusal into a bare 400)
                 await request.json()
             return await handler(request)

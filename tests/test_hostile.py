@@ -243,6 +243,17 @@ def timeline_file(folder: Path, family: str, cls: str) -> Path:
     return path
 
 
+def test_a_project_of_100_000_clips_validates_in_bounded_time(tmp_path):
+    doc = project_doc()
+    doc["tracks"][0]["clips"] = [{"id": f"c{i}", "text": "hi", "start": i, "duration": 1} for i in range(100_000)]
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    started = time.monotonic()
+    run = cutlite("validate", "p.json", "--json", cwd=tmp_path)
+    assert run.returncode == 0 and json.loads(run.stdout)["valid"], run.stderr[-2000:]
+    assert time.monotonic() - started < 120
+    tally("cli", "accepted")
+
+
 def test_a_document_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
     (tmp_path / "p.json").write_bytes(json.dumps(project_doc()).encode() + b" " * 4096)
     env = dict(os.environ, CUTLITE_MAX_DOCUMENT_BYTES="4096")
@@ -446,6 +457,8 @@ def test_a_refused_300_mb_body_costs_the_server_little_memory(server):
     assert _status(answer) == 413, answer[:500]
     assert _json_error(answer)["code"] == "body_too_large"
     after_chunked = rss_kib(proc.pid)
+    tally("http_server", "refused")
+    tally("http_server", "refused")
     peak_growth = after_chunked[1] - before[1]
     FIGURES["refused_300mb"] = {
         "content_length": {"rss_growth_kib": after_known[0] - before[0], "peak_growth_kib": after_known[1] - before[1],
@@ -526,3 +539,42 @@ def test_a_streamed_upload_over_its_limit_is_refused_while_it_streams(client, mo
         assert resp.json()["error"]["code"] == "upload_too_large"
     assert not [p for p in (home / "objects").rglob("*") if p.is_file() and "big" in p.name]
     tally("http", "refused")
+
+
+# ---------------------------------------------------------------- the loader itself
+
+def loader_problems(text: str | bytes) -> list[str]:
+    from engines.documents import read_json
+    from engines.errors import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        read_json(text)
+    return info.value.problems
+
+
+def test_the_loader_counts_only_brackets_outside_strings():
+    from engines.documents import nesting_depth, read_json
+
+    assert read_json('{"text": "' + "[{" * 10_000 + '"}') == {"text": "[{" * 10_000}
+    assert nesting_depth('[[["]]]\\"]]]"]]]') == 3
+    assert read_json(b"\xef\xbb\xbf" + json.dumps(project_doc()).encode())["id"] == "hostile"  # a BOM is allowed
+    assert loader_problems("[" * 129 + "]" * 129) == ["$: nested 129 levels deep; at most 128 (CUTLITE_MAX_DOCUMENT_DEPTH)"]
+    assert read_json("[" * 128 + "]" * 128) is not None
+
+
+def test_the_loader_names_every_problem_by_its_path():
+    assert loader_problems('[{"a": 1, "a": 2}, {"b c": {"d": NaN}}, "\\ud800", {"k\\u0000": 1}]') == [
+        "$[0].a: given twice", '$[1]["b c"].d: NaN is not a JSON number',
+        "$[2]: contains half of a surrogate pair (not a character)",
+        '$[3]["k\\u0000"]: the key contains a NUL character (\\u0000)']
+    # an escaped backslash before "u0000" is text, not a NUL
+    from engines.documents import read_json
+    assert read_json('{"a": "\\\\u0000", "b": "\\ud83d\\ude00"}') == {"a": "\\u0000", "b": "\U0001F600"}
+
+
+def test_a_body_without_a_json_content_type_is_not_parsed(client):
+    c, _ = client
+    resp = c.post("/video_render/plan", content=b'{"project": {"a": 1, "a": 2}}', headers=A)
+    assert resp.status_code == 400 and set(resp.json()["error"]) == {"code", "message", "stage", "hint", "context"}
+    resp = c.post("/video_render/plan", content=b"[" * 200_000, headers={**A, "content-type": "text/plain"})
+    assert resp.status_code == 400, resp.text
