@@ -79,8 +79,8 @@ def hostile_lines(hostile: dict | None) -> list[str]:
              "  100,000-element array, NUL and U+202E in ids and text, invalid UTF-8, a text that stops mid-way;",
              "  for the importers also deep, cut-short and entity-bomb XML and a non-UTF-8 EDL): " + counts + ".",
              "  Every refusal was exit 2 or a 4xx with the JSON error naming the path, no traceback, nothing",
-             "  written; what was accepted (bidi marks in text, ids an importer does not keep, arrays it ignores)",
-             "  imported or rendered."]
+             "  written; what was accepted (bidi marks in text, a 100,000-clip project, ids an importer does not",
+             "  keep, arrays it ignores) validated, imported or rendered."]
     mem = hostile.get("refused_300mb")
     if mem:
         known, chunked = mem["content_length"], mem["chunked"]
