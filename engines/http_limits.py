@@ -25,7 +25,15 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engines.documents import read_json
-from engines.errors import BodyTooLarge, CutliteError, HeadersTooLarge, QueryTooLong, TooLarge, UploadTooLarge
+from engines.errors import (
+    BodyTooLarge,
+    CutliteError,
+    HeadersTooLarge,
+    QueryTooLong,
+    TooLarge,
+    UploadTooLarge,
+    ValidationError,
+)
 from engines.media_v2.library import max_upload_bytes
 from engines.settings import max_header_bytes, max_json_body_bytes, max_query_bytes
 
@@ -120,7 +128,7 @@ class RequestLimits:
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
-                raise BodyTooLarge(f"content-length: not a byte count ({length[:40]!r})", stage="request")
+                raise ValidationError([f"header Content-Length: not a byte count ({length[:40]!r})"], stage="request")
             if int(length) > limit:
                 raise too_large(f"a request body of {int(length)} bytes (content-length)")
         return limit, too_large
