@@ -4,8 +4,8 @@
 
 Each part is the suite's own test module, run with bigger numbers than CI's short version:
 property tests over generated projects, API fuzzing (schemathesis), crashes at every failpoint,
-a full disk and a failing store, concurrent HTTP load, security checks, and every real-world
-file whole. Figures come from the tests themselves (CUTLITE_REPORT_DIR) and their JUnit XML.
+a full disk and a failing store, concurrent HTTP load, security checks, hostile documents on every
+surface that reads one, and every real-world file whole. Figures come from the tests themselves (CUTLITE_REPORT_DIR) and their JUnit XML.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ PARTS = [
     ("Load over HTTP", "tests/test_load.py", {"CUTLITE_LOAD_CLIENTS": "8", "CUTLITE_LOAD_ROUNDS": "6"}),
     ("Security", "tests/test_security.py", {}),
     ("Access control", "tests/test_access.py", {}),
+    ("Hostile documents", "tests/test_hostile.py", {}),
     ("Real-world media, whole files", "tests/test_real_corpus.py", {"CUTLITE_RELIABILITY": "full"}),
 ]
 
@@ -60,11 +61,35 @@ def main() -> int:
             print(f"  {r['tests']} tests, {r['failures']} failed, {r['seconds']} s", flush=True)
             results.append((title, module, env, r))
         figures = {name: json.loads((folder / f"{name}.json").read_text())
-                   for name in ("properties", "api_fuzz", "load", "access", "signed_urls")
+                   for name in ("properties", "api_fuzz", "load", "access", "signed_urls", "hostile")
                    if (folder / f"{name}.json").exists()}
     REPORT.write_text(render(results, figures))
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0 if all(r["failures"] == 0 and r["returncode"] == 0 for *_, r in results) else 1
+
+
+def hostile_lines(hostile: dict | None) -> list[str]:
+    """The hostile-documents figures: what each surface refused or accepted, and a refused body's cost."""
+    if not hostile:
+        return []
+    names = {"cli": "`cutlite validate`/`plan`/`render` runs", "importers": "`cutlite import` runs",
+             "http": "HTTP requests to the project routes", "http_import": "HTTP imports",
+             "http_server": "raw requests to a real server"}
+    counts = "; ".join(f"{sum(c.values())} {names.get(k, k)} ({', '.join(f'{n} {v}' for v, n in sorted(c.items()))})"
+                       for k, c in hostile["surfaces"].items())
+    lines = ["- Hostile documents (nesting 200,000 deep, a key given twice at every level, a 5 MiB string, a",
+             "  100,000-element array, NUL and U+202E in ids and text, invalid UTF-8, a text that stops mid-way;",
+             "  for the importers also deep, cut-short and entity-bomb XML and a non-UTF-8 EDL): " + counts + ".",
+             "  Every refusal was exit 2 or a 4xx with the JSON error naming the path, no traceback, nothing",
+             "  written; what was accepted (bidi marks in text, a 100,000-clip project, ids an importer does not",
+             "  keep, arrays it ignores) validated, imported or rendered."]
+    mem = hostile.get("refused_300mb")
+    if mem:
+        known, chunked = mem["content_length"], mem["chunked"]
+        lines += [f"- A 300 MB JSON body refused by a real `cutlite serve` (resident {mem['server_rss_kib'] // 1024} MiB): "
+                  f"with `Content-Length`, 413 in {known['seconds']} s, peak memory +{known['peak_growth_kib']} KiB; "
+                  f"chunked, 413 after the 16 MiB limit in {chunked['seconds']} s, peak +{chunked['peak_growth_kib']} KiB."]
+    return lines
 
 
 def render(results: list, figures: dict) -> str:
@@ -114,6 +139,7 @@ def render(results: list, figures: dict) -> str:
         lines.append("Neither the database file nor the server's logs held any of the secrets used; webhooks "
                      "arrived signed, were retried after a 500, and were refused toward 127.0.0.1, "
                      "169.254.169.254 (also through a redirect) and other private addresses.")
+    lines += hostile_lines(figures.get("hostile"))
     lines += ["", "## Faults injected", "",
               "- A crash (SIGKILL) of `cutlite render` at each failpoint: before the first chunk, before the",
               "  join, after the join, after storing the output, before marking it COMPLETED; each time the job",

@@ -37,6 +37,7 @@ from engines.access.secret import server_secret
 from engines.access.signing import quoted, verify
 from engines.access.targets import check_callback_url
 from engines.access.webhooks import Webhooks
+from engines.http_limits import install_limits
 from engines.jobs.batch import BatchFeeder, PendingRow, row_values
 from engines.jobs.records import JobState
 from engines.media_v2.library import max_upload_bytes
@@ -59,9 +60,11 @@ from .errors import (
     FFmpegError,
     Forbidden,
     HardwareError,
+    HeadersTooLarge,
     JobError,
     MissingDependency,
     NotFound,
+    QueryTooLong,
     StorageError,
     TooLarge,
     Unauthorized,
@@ -179,6 +182,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     app = FastAPI(title="cutlite", version="0.1.0", lifespan=lifespan,
                   description="Render and preview engine: media_v2 registry, proxies, render plans, jobs.")
     app.add_middleware(AuditMiddleware, log=AuditLog(gate.keys.url))
+    install_limits(app, _status_of)  # body, header and query limits; JSON bodies through the one loader
 
     def scope(request: Request) -> Principal:
         """The caller's tenant, env and role, from its API key (``engines.access.http``)."""
@@ -529,6 +533,8 @@ HTTP_STATUS: dict[type[CutliteError], int] = {
     AssetNotReady: 409,
     Cancelled: 409,
     TooLarge: 413,
+    QueryTooLong: 414,
+    HeadersTooLarge: 431,
     BackpressureError: 429,
     FFmpegError: 500,
     MissingDependency: 500,

@@ -420,17 +420,18 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     import csv
     from decimal import Decimal
 
-    try:
-        if path.suffix.lower() == ".csv":
+    from .documents import read_json_file
+
+    if path.suffix.lower() != ".csv":  # JSON through the one loader: its limits, duplicate keys, NaN
+        rows: Any = read_json_file(path, stage="batch", parse_float=Decimal, what=f"rows file {path.name}")
+    else:
+        try:
             with path.open(newline="", encoding="utf-8-sig") as f:
-                rows: Any = list(csv.DictReader(f))
-        else:
-            rows = json.loads(path.read_bytes(), parse_float=Decimal)
-    except OSError as exc:
-        raise ValidationError([f"rows: cannot read {path}: {exc.strerror}"]) from None
-    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
-        raise ValidationError([f"rows: {path.name} is not a valid {path.suffix.lstrip('.') or 'JSON'} file: {exc}"]) \
-            from None
+                rows = list(csv.DictReader(f))
+        except OSError as exc:
+            raise ValidationError([f"rows: cannot read {path}: {exc.strerror}"]) from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValidationError([f"rows: {path.name} is not a valid CSV file: {exc}"]) from None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValidationError([f"rows: {path.name} must be a JSON array of objects (NAME: value)"])
     bad = [f"rows[{i}]: a CSV row with more cells than the header has columns"
@@ -584,6 +585,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .access.keys import KeyStore
     from .access.secret import server_secret
     from .api import create_app
+    from .http_limits import server_head_bytes
 
     server_secret(args.env)  # prod without CUTLITE_SECRET stops here
     keys = KeyStore()
@@ -598,7 +600,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                     "/studio, or send Authorization: Bearer <it>):", highlight=False)
         sys.stdout.write(secret + "\n")
         sys.stdout.flush()
-    uvicorn.run(create_app(env=args.env), host=args.host, port=args.port, log_level="info")
+    # h11 with a bounded buffer for the request line and headers: a longer head is refused by the
+    # server itself; within it, the API's own limits answer in the JSON error shape
+    uvicorn.run(create_app(env=args.env), host=args.host, port=args.port, log_level="info", http="h11",
+                h11_max_incomplete_event_size=server_head_bytes())
     return 0
 
 

@@ -11,7 +11,11 @@
     ├── TooLarge                 over a size or length limit
     │   ├── UploadTooLarge
     │   ├── MediaTooLong
-    │   └── QuotaExceeded        the tenant's storage quota
+    │   ├── QuotaExceeded        the tenant's storage quota
+    │   ├── DocumentTooLarge     a project, draft or timeline file (or JSON text) over the limit
+    │   ├── BodyTooLarge         an HTTP request body over the limit
+    │   ├── HeadersTooLarge      HTTP request headers over the limit
+    │   └── QueryTooLong         an HTTP query string over the limit
     ├── AssetError               missing or unreadable asset
     │   └── AssetNotReady        proxies missing and the full-resolution fallback refused (retryable)
     ├── HardwareError            a required encoder is not usable
@@ -116,6 +120,22 @@ class QuotaExceeded(TooLarge):
     """The tenant's stored objects would pass its storage quota; nothing was written."""
 
     code = "quota_exceeded"
+
+
+class DocumentTooLarge(TooLarge):
+    code = "document_too_large"
+
+
+class BodyTooLarge(TooLarge):
+    code = "body_too_large"
+
+
+class HeadersTooLarge(TooLarge):
+    code = "headers_too_large"
+
+
+class QueryTooLong(TooLarge):
+    code = "query_too_long"
 
 
 class AssetError(CutliteError):

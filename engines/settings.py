@@ -78,3 +78,58 @@ def default_chunk_seconds() -> str:
     many machines wants longer chunks: docs/engines/scale_out.md)."""
     return (os.environ.get("CUTLITE_CHUNK_SECONDS") or "").strip() or DEFAULT_CHUNK_SECONDS
 
+
+
+# ---------------------------------------------------------------- limits on what comes in
+
+# The largest document read (a project file, a draft, a timeline file, the JSON text of an HTTP body):
+# a 2,000-clip project is ~0.5 MB and the largest real drafts and OTIO files a few MB.
+DEFAULT_MAX_DOCUMENT_BYTES = 64 << 20
+# The deepest nesting of arrays and objects in a JSON document: a project is 6 levels deep, a CapCut
+# draft about 12, an OTIO file 4 per nested stack.
+DEFAULT_MAX_DOCUMENT_DEPTH = 128
+# HTTP: the largest JSON (or any non-multipart) request body, and the request line and headers.
+DEFAULT_MAX_JSON_BODY_BYTES = 16 << 20
+DEFAULT_MAX_HEADER_BYTES = 32 << 10
+DEFAULT_MAX_QUERY_BYTES = 8 << 10
+
+
+def _limit(name: str, default: int) -> int:
+    """A whole number >= 1 from ``name``, else ``default``; anything else is a config error."""
+    from .errors import ValidationError
+
+    text = (os.environ.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValidationError([f"{name}: must be a whole number >= 1 (got {text!r})"], stage="config")
+    return value
+
+
+def max_document_bytes() -> int:
+    """``CUTLITE_MAX_DOCUMENT_BYTES``: the largest project, draft or timeline file (or JSON text) read."""
+    return _limit("CUTLITE_MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES)
+
+
+def max_document_depth() -> int:
+    """``CUTLITE_MAX_DOCUMENT_DEPTH``: the deepest nesting of arrays and objects a JSON document may have."""
+    return _limit("CUTLITE_MAX_DOCUMENT_DEPTH", DEFAULT_MAX_DOCUMENT_DEPTH)
+
+
+def max_json_body_bytes() -> int:
+    """``CUTLITE_MAX_JSON_BODY_BYTES``: the largest HTTP request body that is not a multipart upload."""
+    return _limit("CUTLITE_MAX_JSON_BODY_BYTES", DEFAULT_MAX_JSON_BODY_BYTES)
+
+
+def max_header_bytes() -> int:
+    """``CUTLITE_MAX_HEADER_BYTES``: the largest HTTP request headers (names and values together)."""
+    return _limit("CUTLITE_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES)
+
+
+def max_query_bytes() -> int:
+    """``CUTLITE_MAX_QUERY_BYTES``: the longest query string of an HTTP request."""
+    return _limit("CUTLITE_MAX_QUERY_BYTES", DEFAULT_MAX_QUERY_BYTES)

@@ -9,12 +9,12 @@ Pure code and file reading: nothing here runs ffmpeg.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from engines.documents import read_json_file
 from engines.errors import CutliteError, ValidationError
 from engines.model.project import load_project
 
@@ -64,8 +64,6 @@ def import_timeline(path: str | Path, media_roots: Iterable[str | Path] = (), te
         doc, warnings, base = _convert(p, shown, project_id, name, tenant, env)
     except CutliteError:
         raise
-    except (RecursionError, MemoryError):
-        raise ValidationError([f"{shown}: too deeply nested or too large to import"], stage="import") from None
     except Exception as exc:  # noqa: BLE001 - a file shaped in a way no importer expects: say so, no traceback
         raise ValidationError([f"{shown}: cannot import: the file is not shaped as its format says "
                                f"({type(exc).__name__}: {exc})"], stage="import") from None
@@ -83,6 +81,11 @@ def import_timeline(path: str | Path, media_roots: Iterable[str | Path] = (), te
 
 def _convert(p: Path, shown: str, project_id: str, name: str | None, tenant: str | None,
              env: str | None) -> tuple[dict[str, Any], list[str], Path]:
+    if p.suffix.lower() == ".json" and p.is_file() and p.name not in capcut.DRAFT_FILES:
+        try:  # a .json the loader refuses says why, rather than "not a timeline"
+            read_json_file(p, stage="import", what=shown)
+        except ValidationError as exc:
+            raise ValidationError([f"{shown}: {problem}" for problem in exc.problems], stage="import") from None
     if p.is_dir() or p.name in capcut.DRAFT_FILES or (p.suffix.lower() == ".json" and _is_draft_json(p)):
         draft, file = capcut.read_draft(p)
         doc, warnings = capcut.draft_to_project(draft, project_id=project_id, tenant=tenant or DEFAULT_TENANT,
@@ -102,10 +105,11 @@ def _convert(p: Path, shown: str, project_id: str, name: str | None, tenant: str
 
 
 def _is_draft_json(path: Path) -> bool:
-    """A ``.json`` under another name that is a draft (and not a cutlite project)."""
+    """A ``.json`` under another name that is a draft (and not a cutlite project). A file the loader
+    refuses is not one: reading it as a project then says why."""
     try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        doc = read_json_file(path, stage="import")
+    except CutliteError:
         return False
     return capcut.looks_like_draft(doc) and "schema_version" not in doc
 

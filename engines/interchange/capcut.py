@@ -11,13 +11,13 @@ file is refused (no decryption), as is anything that is not a draft.
 
 from __future__ import annotations
 
-import json
 import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from engines.errors import ValidationError
+from engines.documents import read_json, read_json_file
+from engines.errors import CutliteError, ValidationError
 from engines.model.project import TRANSITIONS
 
 from .document import ProjectBuilder, exact_number, exact_rate, file_name, time_text
@@ -55,19 +55,21 @@ def read_draft(path: Path) -> tuple[dict[str, Any], Path]:
                                   stage="import")
         file = found[0]
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as f:
+            head = f.read(64)
     except OSError as exc:
         raise ValidationError([f"{file}: cannot read: {exc.strerror}"], stage="import") from None
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head and not head.startswith((b"{", b"[")):
+        raise ValidationError(
+            [f"{file}: an encrypted draft (newer JianYing/CapCut versions encrypt draft_content.json); "
+             f"cutlite does not decrypt drafts"], stage="import",
+            hint="open the draft in an app version that writes plain JSON, or use a draft made by a "
+                 "draft-generating tool")
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        if not raw.lstrip().startswith((b"{", b"[")):
-            raise ValidationError(
-                [f"{file}: an encrypted draft (newer JianYing/CapCut versions encrypt draft_content.json); "
-                 f"cutlite does not decrypt drafts"], stage="import",
-                hint="open the draft in an app version that writes plain JSON, or use a draft made by a "
-                     "draft-generating tool") from None
-        raise ValidationError([f"{file}: not valid JSON"], stage="import") from None
+        doc = read_json_file(file, stage="import", what=file.name)
+    except ValidationError as exc:
+        raise ValidationError([f"{file}: {p}" for p in exc.problems], stage="import") from None
     if not looks_like_draft(doc):
         raise ValidationError([f"{file}: not a CapCut/JianYing draft (no \"materials\" and \"tracks\")"],
                               stage="import")
@@ -482,8 +484,8 @@ def _text_of(mat: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "", {}
     if content.lstrip().startswith("{"):
         try:
-            doc = json.loads(content)
-        except json.JSONDecodeError:
+            doc = read_json(content, stage="import")
+        except CutliteError:  # not JSON after all (or refused by the loader): the text as written
             return content, {}
         if isinstance(doc, dict) and isinstance(doc.get("text"), str):
             styles = [s for s in _list(doc.get("styles")) if isinstance(s, dict)]

@@ -13,10 +13,13 @@ import contextlib
 import importlib
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
-from engines.errors import MissingDependency, ValidationError
+from engines.documents import read_json, read_json_file
+from engines.errors import DocumentTooLarge, MissingDependency, ValidationError
+from engines.settings import max_document_bytes
 
 from .document import exact_rate
 
@@ -46,6 +49,7 @@ def read_timeline(path: Path) -> tuple[Any, list[str]]:
         raise ValidationError([f"{path.name}: not a timeline cutlite can import (known: "
                                f"{', '.join(sorted(ADAPTERS))}, CapCut/JianYing drafts)"], stage="import")
     adapter, module, fmt = ADAPTERS[suffix]
+    check_limits(path)
     otio = otio_module()
     warnings: list[str] = []
     if module is not None:
@@ -63,7 +67,7 @@ def read_timeline(path: Path) -> tuple[Any, list[str]]:
                 result = _read_edl(path, warnings)
             else:
                 result = otio.adapters.read_from_file(str(path), adapter_name=adapter)
-    except (ValidationError, MissingDependency):
+    except (ValidationError, MissingDependency, DocumentTooLarge):
         raise
     except Exception as exc:  # an adapter's own error: the file, not a traceback
         raise ValidationError([f"{path.name}: cannot read as {fmt}: {type(exc).__name__}: {exc}"],
@@ -81,13 +85,45 @@ def read_timeline(path: Path) -> tuple[Any, list[str]]:
     return timelines[0], warnings
 
 
+def check_limits(path: Path) -> None:
+    """The file within the document limits before OTIO (whose JSON reader is not ours) sees it: an
+    OTIO document (``.otio``, or the ``content.otio`` of a bundle) through the one JSON loader, any
+    other format by its size."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".otio":
+            read_json_file(path, stage="import", what=path.name)
+        elif suffix == ".otiod" and path.is_dir():
+            read_json_file(path / "content.otio", stage="import", what=f"{path.name}/content.otio")
+        elif suffix == ".otioz" and path.is_file():
+            _check_otioz(path)
+        elif path.is_file() and path.stat().st_size > max_document_bytes():
+            raise DocumentTooLarge(f"{path.name} is {path.stat().st_size} bytes; at most {max_document_bytes()} "
+                                   f"are read (CUTLITE_MAX_DOCUMENT_BYTES)", stage="import")
+    except ValidationError as exc:
+        raise ValidationError([f"{path.name}: {p}" for p in exc.problems], stage="import") from None
+
+
+def _check_otioz(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("content.otio")
+            if info.file_size > max_document_bytes():  # a zip says how big a member unpacks to
+                raise DocumentTooLarge(f"{path.name}/content.otio unpacks to {info.file_size} bytes; at most "
+                                       f"{max_document_bytes()} are read (CUTLITE_MAX_DOCUMENT_BYTES)", stage="import")
+            raw = z.read(info)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ValidationError([f"$: not an OTIO bundle ({exc})"], stage="import") from None
+    read_json(raw, stage="import", what=f"{path.name}/content.otio")
+
+
 def _read_otio_json(path: Path, warnings: list[str]) -> Any:
     otio = otio_module()
     text = path.read_text(encoding="utf-8")
     try:
         return otio.adapters.read_from_string(text, "otio_json")
     except otio.exceptions.UnsupportedSchemaError:
-        doc = json.loads(text)
+        doc = read_json(text, stage="import", what=path.name)
         changed = _downgrade(doc)
         if not changed:
             raise

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_serializer, model_validator
 
+from engines.documents import read_json, read_json_file
 from engines.errors import ValidationError
 
 from .scope import TENANT_RE
@@ -369,20 +370,13 @@ def load_project(source: str | Path | dict[str, Any] | bytes, values: dict[str, 
 
 
 def _read_document(source: str | Path | dict[str, Any] | bytes) -> Any:
+    """The document through the one loader (engines.documents): its limits, duplicate keys, NaN."""
     if isinstance(source, dict):
         # Round-trip floats through Decimal so 0.1 stays exactly 1/10.
-        return json.loads(json.dumps(source), parse_float=Decimal)
+        return read_json(json.dumps(source), parse_float=Decimal)
     if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
-        try:
-            text = Path(source).read_bytes()
-        except OSError as exc:
-            raise ValidationError([f"$: cannot read project file {source}: {exc.strerror}"]) from None
-    else:
-        text = source.encode() if isinstance(source, str) else source
-    try:
-        return json.loads(text, parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError([f"$: not valid JSON: {exc}"]) from None
+        return read_json_file(source, parse_float=Decimal, what=f"project file {source}")
+    return read_json(source, parse_float=Decimal)
 
 
 def _json_path(loc: tuple[Any, ...]) -> str:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engines.access.http import Gate
 from engines.errors import CutliteError, JobError, NotFound
+from engines.http_limits import JsonRoute
 from engines.jobs.records import JobState
 from engines.model.project import Project
 from engines.rendering.proxies import ProxyLadder
@@ -72,7 +73,7 @@ def static_files() -> dict[str, Path]:
 
 def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[..., Any],
                   project_in_scope: Callable[[dict[str, Any], Any], tuple[Project, Path]], gate: Gate) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=JsonRoute)  # JSON bodies through the one loader
     sessions = PreviewSessions(previews)
     files = static_files()
 
