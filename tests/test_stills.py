@@ -73,9 +73,12 @@ def test_stills_equal_the_frames_of_a_lossless_render(service, runner, edit, tmp
         print(f"still {s.at}: {own:.1f} dB")
         assert own >= 50, f"still at {s.at} s: {own:.1f} dB from the lossless render's frame {s.frame}"
         assert s.path.endswith(f"s-{s.frame}.png")
-    # a time between frames shows the frame on screen then (floor), not the next one
+    # a time between frames shows the nearest frame (ties to the earlier), as a preview window starting there
     (between,) = service.stills(edit, ["0.62"], tmp_path / "b.png", profile="draft_360p")
-    assert between.frame == 18 and between.path.endswith("b.png")
+    assert between.frame == 19 and between.path.endswith("b.png")
+    near_end = service.stills(edit, [str(Fraction(plan.frames) / fps - Fraction(1, 100))], tmp_path / "e.png",
+                              profile="draft_360p")
+    assert near_end[0].frame == plan.frames - 1
 
 
 def test_several_nearby_times_are_one_pass_and_distant_ones_their_own(edit, tmp_path):

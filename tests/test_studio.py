@@ -186,6 +186,10 @@ def test_scrubbing_moves_the_playhead_and_plays_that_time(page, tmp_path):
         "scrub_to_play_ms": round(scrub_to_play * 1000), "first_segment_ms": session["first_segment_ms"],
         "estimated_latency_ms": session["estimated_latency_ms"]}))
     assert scrub_to_play < 10, scrub_to_play
+    # the scrubbed frame itself came first, as a still (the player's poster): 2.9 s is frame 87 at draft_360p
+    still = page.evaluate("() => window.studio.still")
+    assert still["frame"] == 87 and still["url"].startswith("blob:")
+    assert page.evaluate("() => document.getElementById('player').poster") == still["url"]
     wait_playing_past(page, 0.2)
     assert float(page.locator("#playhead").get_attribute("data-seconds")) >= 3.0
     shot(page, tmp_path, "3-scrubbed")

@@ -5,7 +5,8 @@ same graph (``build_plan(window=...)``, the path that keeps chunks and previews 
 pass), and ffmpeg only converts that frame to RGB at the end, as any decoder of the render would. So a
 PNG still equals the frame of a lossless render at that time.
 
-The frame at time ``t`` is the one on screen then: ``floor(t * fps)`` on the profile's output grid.
+The frame at time ``t`` is the output frame nearest to it on the profile's grid (ties to the earlier
+one; the last frame up to the end): the frame a preview window starting at ``t`` starts with.
 Several times in one call are grouped into runs of nearby frames (``CLUSTER_SECONDS`` apart at most):
 each run is one ffmpeg pass over its window that keeps the wanted frames (``select``), so its inputs are
 opened and decoded once, not once per frame; times far apart get passes of their own rather than one
@@ -14,7 +15,6 @@ pass decoding everything between them.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -25,7 +25,7 @@ from pathlib import Path
 from engines.errors import FFmpegError, ValidationError
 from engines.ffmpeg.profiles import STILL_PROFILE, get_profile
 from engines.ffmpeg.threads import encoder_threads, with_threads
-from engines.model.timebase import fraction_text, parse_time
+from engines.model.timebase import fraction_text, parse_time, snap_to_frame
 from engines.model.timeline import place_project
 from engines.planning.plan import RenderPlan, build_plan
 
@@ -53,8 +53,8 @@ def still_frames(times: list[object], fps: Fraction, total: int) -> list[int]:
         except (ValueError, TypeError) as exc:
             problems.append(f"at[{i}]: {exc}")
             continue
-        frame = math.floor(t * fps)
-        if t < 0 or frame >= total:
+        frame = min(snap_to_frame(t, fps), total - 1)
+        if t < 0 or t * fps >= total:
             problems.append(f"at[{i}]: {fraction_text(t)} s is outside the timeline [0, "
                             f"{fraction_text(Fraction(total) / fps)}) s")
             continue

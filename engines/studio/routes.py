@@ -71,6 +71,10 @@ def static_files() -> dict[str, Path]:
     return {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
 
 
+OUTPUT_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime", ".gif": "image/gif",
+                ".m4a": "audio/mp4"}
+
+
 def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[..., Any],
                   project_in_scope: Callable[[dict[str, Any], Any], tuple[Project, Path]], gate: Gate) -> APIRouter:
     router = APIRouter(route_class=JsonRoute)  # JSON bodies through the one loader
@@ -152,7 +156,9 @@ def studio_router(svc: RenderService, previews: PreviewService, scope: Callable[
             raise JobError(f"job {job_id} is {job.state.value}: it has no output yet", stage="studio",
                            hint="download once the job is COMPLETED")
         path = svc.library.store(sc.env).local_path(job.output_key)
-        return FileResponse(path, media_type="video/mp4", filename=f"{job_id}.mp4")
+        suffix = Path(job.output_key).suffix  # the profile's container
+        return FileResponse(path, media_type=OUTPUT_TYPES.get(suffix, "application/octet-stream"),
+                            filename=f"{job_id}{suffix}")
 
     @router.get("/studio/api/projects")
     def projects(sc: Any = Depends(scope)) -> dict[str, Any]:

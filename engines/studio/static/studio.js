@@ -19,6 +19,7 @@
     session: null,        // the preview session being played
     hls: null,
     token: 0,             // bumped by every scrub: older windows are dropped
+    still: null,          // the scrubbed time's composed frame: {url, seconds, frame}, the player's poster
     job: null,
     poll: null,
     assets: {},           // asset_id -> {filmstrip: Promise, peaks: Promise}
@@ -286,9 +287,24 @@
     }
   }
 
+  // The composed frame at the scrubbed time, at once (POST /video_render/stills): the player shows it as
+  // its poster while the window around it renders.
+  async function showStill(t, token) {
+    try {
+      const res = await request("POST", "/video_render/stills",
+        { project: state.project, at: [Math.round(t * 1000) / 1000], profile: "draft_360p" }, false);
+      const url = URL.createObjectURL(await res.blob());
+      if (token !== state.token) { URL.revokeObjectURL(url); return; }
+      if (state.still) URL.revokeObjectURL(state.still.url);
+      state.still = { url, seconds: t, frame: Number(res.headers.get("X-Cutlite-Frames")) };
+      video.poster = url;
+    } catch (err) { /* the window's own request reports what is wrong */ }
+  }
+
   async function startWindow(t) {
     stopPreview();
     const token = state.token;
+    showStill(t, token);
     $("preview-status").textContent = `rendering the window at ${t.toFixed(3)} s…`;
     let session;
     try {
@@ -420,7 +436,8 @@
     try {
       const res = await request("GET", `/studio/api/jobs/${state.job.id}/output`, undefined, false);
       const url = URL.createObjectURL(await res.blob());
-      const a = el("a", { href: url, download: `${state.job.id}.mp4`, id: "download-link" });
+      const ext = (state.job.output_key || "output.mp4").split(".").pop();  // the profile's container
+      const a = el("a", { href: url, download: `${state.job.id}.${ext}`, id: "download-link" });
       document.body.appendChild(a);
       a.click();
       setTimeout(() => { a.remove(); URL.revokeObjectURL(url); }, 60000);
