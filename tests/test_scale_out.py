@@ -405,3 +405,36 @@ def test_a_broker_that_refuses_leaves_the_job_queued_with_a_clear_error(moving, 
     assert error["stage"] == "dispatch" and "broker refused" in error["message"] and "RabbitMQ" in error["hint"]
     listed = subprocess.run([*CLI, "jobs", "list", "--json"], env=env, capture_output=True, text=True, check=True)
     assert [j["state"] for j in json.loads(listed.stdout)["jobs"]] == ["QUEUED"]  # nothing lost, nothing stuck
+
+
+@needs_rabbitmq
+def test_a_batch_runs_its_rows_on_the_workers(farm, moving, tmp_path):
+    """``cutlite batch`` with the Celery executor: each row's job is handed to the workers and followed."""
+    doc = project([{"id": "v", "kind": "video", "clips": [
+                       {"id": "a", "asset": "m", "start": 0, "source_in": 0, "source_out": 2}]},
+                   {"id": "o", "kind": "overlay", "clips": [
+                       {"id": "t", "text": "{{ NAME }}", "start": 0, "duration": 2}]}], {"m": moving},
+                  width=320, height=180)
+    doc["variables"] = {"NAME": {"type": "text"}}
+    template = write_project(tmp_path, doc, "t.json")
+    (tmp_path / "rows.csv").write_text("NAME\nAna\nBo\nCy\n")
+    run = farm.cli("batch", str(template), str(tmp_path / "rows.csv"), "--profile", "draft_360p",
+                   "-o", str(tmp_path / "out" / "{NAME}.mp4"), "--chunk-seconds", "1", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    manifest = json.loads(run.stdout)
+    assert [r["state"] for r in manifest["rows"]] == ["COMPLETED"] * 3
+    workers = {c["worker"].split("@")[0] for r in manifest["rows"] for c in farm.job(r["job_id"])["chunks"]}
+    assert workers <= {"w1", "w2"} and workers  # rendered by the workers, not by the batch's process
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["Ana.mp4", "Bo.mp4", "Cy.mp4"]
+
+
+@needs_rabbitmq
+def test_one_pass_formats_are_made_by_the_workers_finalise_step(farm, moving, tmp_path):
+    """A GIF or a sound-only output has no chunks: the finalise task on a worker makes it."""
+    path = a_project(tmp_path, moving, 2, width=320)
+    for profile, suffix in (("gif_480p", "gif"), ("audio_m4a", "m4a")):
+        run = farm.cli("render", str(path), "--profile", profile, "-o", str(tmp_path / f"o.{suffix}"), "--json")
+        assert run.returncode == 0, run.stderr[-2000:]
+        view = json.loads(run.stdout)
+        assert view["state"] == "COMPLETED" and view["chunks"] == [] and view["output_key"].endswith(f".{suffix}")
+        assert (tmp_path / f"o.{suffix}").stat().st_size > 0
