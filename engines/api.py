@@ -159,13 +159,14 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     previews = PreviewService(svc)  # one warm service: its caches make repeated previews cheap
     webhooks = Webhooks(gate.secret, svc.job_view, url=gate.keys.url)
 
-    def row_submitted(row: PendingRow, job: Any) -> None:
-        if row.callback_url:
-            webhooks.register(job.id, job.tenant, job.env, row.callback_url)
+    def submitted(job: Any, callback_url: str | None) -> None:
+        """A job a template render made: its webhook registered, the executor told."""
+        if callback_url:
+            webhooks.register(job.id, job.tenant, job.env, callback_url)
         if executor is not None:
             executor.wake()
 
-    feeder = BatchFeeder(svc.job_service, row_submitted)
+    feeder = BatchFeeder(svc.job_service, lambda row, job: submitted(job, row.callback_url))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
@@ -361,15 +362,10 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     @app.post("/video_render/jobs")
     def submit_job(body: JobBody, sc: Principal = Depends(scope)) -> JSONResponse:
         project, base = project_in_scope(body.project, sc)
-        allowed = {"chunk_seconds", "workers", "chunk_timeout", "max_attempts", "slate_missing"}
-        unknown = sorted(set(body.options) - allowed)
-        if unknown:
-            raise ValidationError([f"options.{k}: unknown option; known: {', '.join(sorted(allowed))}" for k in unknown],
-                                  stage="request")
+        options = job_options(body.options)
         if body.callback_url is not None:
             check_callback_url(body.callback_url)
         check_quota(sc.tenant, sc.env, 0, what="the render")
-        options = {"chunk_seconds": default_chunk_seconds(), **body.options}
         job, created = svc.submit_job(project, body.profile, options=options, job_id=body.job_id, hw=body.hw,
                                       base_dir=base)
         if body.callback_url is not None:
@@ -464,15 +460,15 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
             raise ValidationError(["body: give exactly one of \"merge\", \"variables\" or \"rows\""],
                                   stage="request")
         template = get_template(svc.library.store(sc.env), sc.tenant, sc.env, template_id)
+        options = job_options(body.options)
         if body.callback_url is not None:
             check_callback_url(body.callback_url)
-        options = {"chunk_seconds": default_chunk_seconds(), **body.options}
+        check_quota(sc.tenant, sc.env, 0, what="the render")
         if body.rows is None:
             values = body.variables if body.merge is None else {m.find: m.replace for m in body.merge}
             project, base = project_in_scope(load_project(template, values or {}), sc)
-            check_quota(sc.tenant, sc.env, 0, what="the render")
             job, created = svc.submit_job(project, body.profile, options=options, hw=body.hw, base_dir=base)
-            row_submitted(PendingRow(1, project, body.profile, options, body.hw, base, body.callback_url), job)
+            submitted(job, body.callback_url)
             return JSONResponse(job_view(job.id), status_code=202 if created else 200)
         answers, waiting = [], []
         for i, row in enumerate(body.rows, 1):
@@ -495,7 +491,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
                 waiting.append(pending)
                 answers.append({"row": i, "state": "WAITING", "job_id": None, "error": None})
             else:
-                row_submitted(pending, job)
+                submitted(job, body.callback_url)
                 answers.append({"row": i, "state": job.state.value, "job_id": job.id, "error": None})
         feeder.add(waiting)
         return JSONResponse({"template_id": template_id, "profile": body.profile, "rows": answers,
@@ -506,6 +502,18 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
     app.include_router(keys_router(scope, gate.keys))
     app.include_router(studio_router(svc, previews, scope, project_in_scope, gate))
     return app
+
+
+JOB_OPTIONS = ("chunk_seconds", "workers", "chunk_timeout", "max_attempts", "slate_missing")
+
+
+def job_options(given: dict[str, Any]) -> dict[str, Any]:
+    """A request's job options, each unknown one named; the chunk length defaults to the configured one."""
+    unknown = sorted(set(given) - set(JOB_OPTIONS))
+    if unknown:
+        raise ValidationError([f"options.{k}: unknown option; known: {', '.join(sorted(JOB_OPTIONS))}" for k in unknown],
+                              stage="request")
+    return {"chunk_seconds": default_chunk_seconds(), **given}
 
 
 async def _uploaded_file(request: Request) -> UploadFile:
