@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import opentimelineio as otio
 import pytest
-from conftest import CLI, A, free_port, measure
+from conftest import CLI, A, database_of, free_port, keys_for, measure
 
 CLASSES = ["deep", "duplicate_keys", "huge_string", "array_100k", "nul_in_id", "bidi_in_id", "nul_in_text",
            "bidi_in_text", "invalid_utf8", "truncated"]
@@ -279,6 +279,7 @@ def client(tmp_path_factory):
     home = tmp_path_factory.mktemp("hostile-home")
     old = os.environ["CUTLITE_HOME"]
     os.environ["CUTLITE_HOME"] = str(home)
+    keys_for(database_of({}))  # the suite's API keys in this app's database: requests get past the key check
     try:
         with TestClient(create_app(RenderService(), run_jobs=False)) as c:
             yield c, home
@@ -370,6 +371,7 @@ def test_http_headers_and_query_over_their_limits(client):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("hostile-server")
+    keys_for(database_of({"CUTLITE_HOME": str(home)}))  # the suite's API keys (no first-run key is made)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "engines.cli", "serve", "--port", str(port)],
                             env=dict(os.environ, CUTLITE_HOME=str(home)), stdout=subprocess.DEVNULL,
@@ -476,7 +478,8 @@ def test_a_refused_300_mb_body_costs_the_server_little_memory(server):
 def test_a_body_that_stops_mid_way_gets_no_answer_and_leaves_nothing(server):
     proc, port = server
     body = json.dumps({"profile": "draft_360p", "project": project_doc()}).encode()
-    head = (f"POST /video_render/jobs HTTP/1.1\r\nHost: x\r\nX-Tenant: acme\r\nX-Env: dev\r\n"
+    head = (f"POST /video_render/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: {A['Authorization']}\r\n"
+            f"X-Tenant: acme\r\nX-Env: dev\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     answer, _ = send_raw(port, head, [body[: len(body) // 2]], timeout=20)
     assert answer == b"" or _status(answer) in (400, 408), answer[:500]
