@@ -34,7 +34,7 @@ def timeline_view(project: Project) -> dict[str, Any]:
                                     "start": start["exact"], "end": end["exact"],
                                     "start_seconds": start["seconds"], "end_seconds": end["seconds"],
                                     "source_in_seconds": float(clip.source_in or Fraction(0)),
-                                    "speed": float(clip.speed), "transition": None}
+                                    "speed": float(clip.rate), "transition": None}
             if clip.transition_in is not None and pc.transition_frames:
                 item["transition"] = {"type": clip.transition_in.type, "start_seconds": start["seconds"],
                                       "end_seconds": at(pc.start + pc.transition_frames)["seconds"]}
