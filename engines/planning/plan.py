@@ -487,7 +487,7 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo | None, out: _Out, 
         filters += _place_in_frame(w, h, x, y, out, transparent_bg)
         x = y = 0
     filters += _conform(read, pc, out)
-    filters += [_eq(f, _local(pc, out)) for f in animated]
+    filters += [_eq(f, _clock(pc, out, "t", pc.head)) for f in animated]
     if animated:
         filters += [pinned_format(fmt), BT709_TAGS]
     label = g.add([f"{idx}:{v.index}"], filters, "v")
@@ -541,25 +541,32 @@ def _static_color(f: Any) -> bool:
     return all(k.constant is not None for k in (f.brightness, f.contrast, f.saturation))
 
 
-def _eq(f: Any, shift: Fraction | None) -> str:
+def _eq(f: Any, clock: str | None) -> str:
     """``eq`` for a colour filter: numbers, or (animated) expressions on the clip's own clock."""
-    if shift is None:
+    if clock is None:
         return f"eq=brightness={num(f.brightness.constant)}:contrast={num(f.contrast.constant)}" \
                f":saturation={num(f.saturation.constant)}"
-    parts = [f"{name}={_curve(getattr(f, name), shift, 't')}" for name in ("brightness", "contrast", "saturation")]
+    parts = [f"{name}={_curve(getattr(f, name), clock)}" for name in ("brightness", "contrast", "saturation")]
     return "eq=" + ":".join(parts) + ":eval=frame"
 
 
-def _local(pc: PlacedClip, out: _Out) -> Fraction:
-    """Seconds of the clip before this part's first frame: keys minus this are on its own clock."""
-    return frames_to_seconds(pc.head, out.fps) + pc.offset
+def _clock(pc: PlacedClip, out: _Out, var: str, frames_before: int) -> str:
+    """The clip's own seconds as an expression, from a stream time ``var`` whose frame 0 is the
+    clip's frame ``frames_before``: the frame index is rounded to a whole number first, so the
+    clip's frame ``c`` gives the same double ``c / fps`` in every window and chunk (keys shifted
+    by a window's start would round differently, a code value here and there)."""
+    n, d = out.fps.numerator, out.fps.denominator
+    frame = f"round({var}*{n}/{d})" + (f"+{frames_before}" if frames_before > 0 else
+                                        f"-{-frames_before}" if frames_before < 0 else "")
+    offset = f"+{const(float(pc.offset))}" if pc.offset else ""
+    return f"({frame})*{d}/{n}{offset}"
 
 
-def _curve(kf: Keyframes, shift: Fraction, var: str) -> str:
-    """A keyframed field as an expression in ``var``, keys moved ``shift`` seconds earlier."""
+def _curve(kf: Keyframes, clock: str) -> str:
+    """A keyframed field as an expression of the clip's seconds (register 6 holds them)."""
     if kf.constant is not None:
         return num(kf.constant)
-    return keyframe_expr([(t - shift, v) for t, v in kf.points], kf.eases, var)
+    return f"(st(6\\,{clock})\\;{keyframe_expr(list(kf.points), kf.eases, 'ld(6)')})"
 
 
 def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info: MediaInfo, out: _Out, *,
@@ -576,7 +583,7 @@ def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info:
     clip = pc.clip
     v = info.video
     assert v is not None
-    local = _local(pc, out)
+    local = _clock(pc, out, "t", pc.head)  # the clip's chain: its first frame is the clip's frame ``head``
     default = 0.25 if overlay else 1.0
     scale = clip.scale if clip.scale is not None else Keyframes(points=((Fraction(0), default),))
     crop, size = _source_crop(v, clip)
@@ -598,7 +605,7 @@ def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info:
     turning = rotation.constant != 0.0
     pic_fmt = "yuva420p10le" if out.pix_fmt.endswith("10le") else "yuva420p"
     filters: list[str | None] = [*_decode_filters(read, info, out), *crop]
-    s_expr = _curve(scale, local, "t")
+    s_expr = _curve(scale, local)
 
     def sized(w: int, h: int) -> str:
         if scale.constant is not None:
@@ -606,27 +613,34 @@ def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info:
             return f"scale={max(2, nearest_even(w * k))}:{max(2, nearest_even(h * k))}"
         return f"scale=w=max(2\\,2*round({w}*({s_expr})/2)):h=max(2\\,2*round({h}*({s_expr})/2)):eval=frame"
 
-    if turning and scale.constant is None:
-        # fitted once, turned, then scaled frame by frame
-        filters += [f"scale={w1}:{h1}{to_bt709(v)}", "setsar=1", *_flip(clip),
-                    *[_eq(f, None) for f in clip.filters if _static_color(f)], pinned_format(pic_fmt), BT709_TAGS,
-                    *_conform(read, pc, out)]
-        side = nearest_even(math.ceil(math.hypot(w1, h1)))
-        filters += [_rotate(rotation, local, side), sized(side, side)]
-    else:
-        filters += [*_conform(read, pc, out), sized(w1, h1) + to_bt709(v), "setsar=1", *_flip(clip),
-                    *[_eq(f, None) for f in clip.filters if _static_color(f)], pinned_format(pic_fmt), BT709_TAGS]
+    static_eq = [_eq(f, None) for f in clip.filters if _static_color(f)]
+    # filters that keep the size they were configured with (rotate, eq, flip, geq, lut) all run
+    # before a scale that changes frame by frame
+    steady = [*[_eq(f, local) for f in clip.filters if not _static_color(f)],
+              *(_moving_opacity(clip.opacity, _clock(pc, out, "T", pc.head)) if overlay else [])]
+    if scale.constant is not None:
+        filters += [sized(w1, h1) + to_bt709(v), "setsar=1", *_flip(clip), *static_eq, pinned_format(pic_fmt),
+                    BT709_TAGS, *_conform(read, pc, out), *steady]
         if turning:
-            s = Fraction(scale.constant)  # type: ignore[arg-type]
+            s = Fraction(scale.constant)
             side = nearest_even(math.ceil(math.hypot(nearest_even(w1 * s), nearest_even(h1 * s))))
             filters.append(_rotate(rotation, local, side))
-    filters += [_eq(f, local) for f in clip.filters if not _static_color(f)]
+    elif turning or static_eq or steady or clip.flip != "none":
+        # fitted once, coloured, faded and turned at that size, then scaled frame by frame
+        filters += [f"scale={w1}:{h1}{to_bt709(v)}", "setsar=1", *_flip(clip), *static_eq, pinned_format(pic_fmt),
+                    BT709_TAGS, *_conform(read, pc, out), *steady]
+        side = nearest_even(math.ceil(math.hypot(w1, h1))) if turning else 0
+        filters += [_rotate(rotation, local, side), sized(side, side)] if turning else [sized(w1, h1)]
+    else:
+        # the common zoom: one resample a frame, fit and zoom together
+        filters += [*_conform(read, pc, out), sized(w1, h1) + to_bt709(v), "setsar=1"]
     filters += [pinned_format(pic_fmt), BT709_TAGS]
     label = g.add([f"{idx}:{v.index}"], filters, "v")
     if overlay:
-        # placed on the timeline's clock (``t`` of the overlay: the composed picture's time)
-        shift = -(frames_to_seconds(pc.origin, out.fps) - pc.offset)
-        return label, _position(clip.x, shift, out.width, "overlay_w"), _position(clip.y, shift, out.height, "overlay_h")
+        # placed by the overlay, whose ``t`` is the composed picture's: frame ``start`` is the clip's ``head``
+        timeline = _clock(pc, out, "t", pc.head - pc.start)
+        return (label, _position(clip.x, timeline, out.width, "overlay_w"),
+                _position(clip.y, timeline, out.height, "overlay_h"))
     fmt = "yuva420p" if transparent_bg else out.pix_fmt
     canvas = g.add([], [f"color=c={'black@0' if transparent_bg else out.background}:s={out.width}x{out.height}"
                         f":r={rate(out.fps)}", pinned_format(fmt), BT709_TAGS, f"trim=end_frame={pc.frames}",
@@ -639,14 +653,24 @@ def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info:
     return placed, 0, 0
 
 
-def _rotate(rotation: Keyframes, shift: Fraction, side: int) -> str:
+def _moving_opacity(kf: Keyframes, clock: str) -> list[str]:
+    """A moving overlay's opacity, in its own chain at a steady size (``lut`` and ``geq`` keep
+    the size they were configured with): a table for a constant, one expression for a curve."""
+    if kf.constant == 1.0:
+        return []
+    if kf.constant is not None:
+        return [_alpha_lut(kf.constant, None, None)]
+    return [f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*{_curve(kf, clock)}"]
+
+
+def _rotate(rotation: Keyframes, clock: str, side: int) -> str:
     """Clockwise degrees about the centre, into a transparent ``side``-pixel square."""
-    return f"rotate=a=({_curve(rotation, shift, 't')})*PI/180:ow={side}:oh={side}:c=black@0"
+    return f"rotate=a={_curve(rotation, clock)}*PI/180:ow={side}:oh={side}:c=black@0"
 
 
-def _position(kf: Keyframes, shift: Fraction, extent: int, size_var: str) -> str:
+def _position(kf: Keyframes, clock: str, extent: int, size_var: str) -> str:
     """The top-left coordinate that puts the picture's centre at the keyframed fraction."""
-    return f"round({extent}*({_curve(kf, shift, 't')})-{size_var}/2)"
+    return f"round({extent}*{_curve(kf, clock)}-{size_var}/2)"
 
 
 SLATE_BACKGROUND = "0x3A3A3A"
@@ -803,7 +827,9 @@ def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict
                 continue
             label, x, y = _clip_picture(g, pc, media.get(pc.clip.asset or ""), out, overlay=True,
                                         transparent_bg=True)
-            placed_label = g.add([label], [f"setpts=N+{pc.start}", _opacity(pc, out)], "ov")
+            # a moving clip carries its opacity already (``_moving_opacity``)
+            placed_label = g.add([label], [f"setpts=N+{pc.start}", None if pc.clip.has_motion else _opacity(pc, out)],
+                                 "ov")
             base = g.add([base, placed_label], [f"overlay=x={x}:y={y}:eof_action=pass:repeatlast=0",
                                                 pinned_format(out.pix_fmt)], "comp")
     return base
@@ -832,37 +858,48 @@ def _opacity(pc: PlacedClip, out: _Out) -> str | None:
     if kf.constant is not None:
         return _alpha_lut(kf.constant, None, None)
     points = _abs_points(pc, kf.points, out.fps)
-    pieces: list[tuple[Fraction | None, Fraction | None, float, float, Any]] = [
-        (None, points[0][0], points[0][1], points[0][1], "linear")]
-    pieces += [(t0, t1, v0, v1 if kf.ease(i) != "hold" else v0, kf.ease(i))
+    pieces: list[tuple[Fraction | None, Fraction | None, float, float, Any, int]] = [
+        (None, points[0][0], points[0][1], points[0][1], "linear", -1)]
+    pieces += [(t0, t1, v0, v1 if kf.ease(i) != "hold" else v0, kf.ease(i), i)
                for i, ((t0, v0), (t1, v1)) in enumerate(zip(points, points[1:])) if t1 > t0]
-    pieces.append((points[-1][0], None, points[-1][1], points[-1][1], "linear"))
+    pieces.append((points[-1][0], None, points[-1][1], points[-1][1], "linear", -1))
     first, end = frames_to_seconds(pc.start, out.fps), frames_to_seconds(pc.end, out.fps)
+    grid = None if kf.linear else out.fps
     filters = []
-    for lo, hi, v0, v1, ease in pieces:
+    for lo, hi, v0, v1, ease, i in pieces:
         if (hi is not None and hi <= first) or (lo is not None and lo >= end):
             continue  # no frame of the clip is in it
         if v0 != v1:
             assert lo is not None and hi is not None
-            u = f"(T-{to_ffmpeg_seconds(lo)})/{to_ffmpeg_seconds(hi - lo)}"
-            ramp = f"{num(v0)}+({num(v1 - v0)})*{u}" if ease == "linear" else \
-                f"{const(v0)}+({const(v1 - v0)})*{progress_expr(ease, u)}"
+            if kf.linear:
+                u = f"(T-{to_ffmpeg_seconds(lo)})/{to_ffmpeg_seconds(hi - lo)}"
+                ramp = f"{num(v0)}+({num(v1 - v0)})*{u}"
+            else:  # eased curves run on the clip's own frame clock (see ``_clock``)
+                k0 = kf.points[i][0]
+                u = f"({_clock(pc, out, 'T', pc.head - pc.start)}-{to_ffmpeg_seconds(k0)})/{to_ffmpeg_seconds(hi - lo)}"
+                ramp = f"{const(v0)}+({const(v1 - v0)})*{progress_expr(ease, u)}"
             filters.append(f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({ramp})"
-                           f":enable={_between(lo, hi)}")
+                           f":enable={_between(lo, hi, grid)}")
         elif v0 != 1.0:
-            filters.append(_alpha_lut(v0, lo, hi))
+            filters.append(_alpha_lut(v0, lo, hi, grid))
     return ",".join(filters) or None
 
 
-def _between(lo: Fraction | None, hi: Fraction | None) -> str:
-    """Timeline ``enable`` for ``lo <= t < hi`` (an open end where ``None``)."""
+def _between(lo: Fraction | None, hi: Fraction | None, grid: Fraction | None = None) -> str:
+    """Timeline ``enable`` for ``lo <= t < hi`` (an open end where ``None``).
+
+    With ``grid`` (eased curves) each bound moves half a frame before the first frame at or after
+    it: a key on a frame whose time has no exact microsecond text (a window starting 1/6 s
+    before it) still falls on the same side of the bound in every window."""
+    if grid is not None:
+        lo, hi = (None if b is None else (math.ceil(b * grid) - Fraction(1, 2)) / grid for b in (lo, hi))
     terms = ([f"gte(t\\,{to_ffmpeg_seconds(lo)})"] if lo is not None else []) + \
             ([f"lt(t\\,{to_ffmpeg_seconds(hi)})"] if hi is not None else [])
     return "*".join(terms)
 
 
-def _alpha_lut(value: float, lo: Fraction | None, hi: Fraction | None) -> str:
-    enable = _between(lo, hi)
+def _alpha_lut(value: float, lo: Fraction | None, hi: Fraction | None, grid: Fraction | None = None) -> str:
+    enable = _between(lo, hi, grid)
     return f"lut=y=val:u=val:v=val:a=val*{num(value)}" + (f":enable={enable}" if enable else "")
 
 
@@ -882,8 +919,8 @@ def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str) -> str:
         cx: int | str = round(Fraction(out.width) * Fraction(clip.x.constant))
         cy: int | str = round(Fraction(out.height) * Fraction(clip.y.constant))
     else:  # keyframed: on the timeline's clock, like the opacity
-        cx = f"round({out.width}*({keyframe_expr(_abs_points(pc, clip.x.points, out.fps), clip.x.eases, 't')}))"
-        cy = f"round({out.height}*({keyframe_expr(_abs_points(pc, clip.y.points, out.fps), clip.y.eases, 't')}))"
+        clock = _clock(pc, out, "t", pc.head - pc.start)
+        cx, cy = f"round({out.width}*{_curve(clip.x, clock)})", f"round({out.height}*{_curve(clip.y, clock)})"
     alpha = keyframe_expr(_abs_points(pc, clip.opacity.points, out.fps), clip.opacity.eases, "t")
     color = "0x" + clip.color[1:].upper()
     opts = [f"textfile={quote(text_file)}", f"fontfile={quote(font_name)}", "expansion=none",
@@ -957,10 +994,6 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             clip = pc.clip
             if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0 or clip.freeze_at is not None:
                 continue  # a freeze frame is silent
-            if clip.ramp is not None:
-                g.warnings.append(f"{pc.path}.speed: a speed ramp's sound is not rendered: the clip is "
-                                  f"silent (set \"muted\" to say so and drop this warning)")
-                continue
             info = media.get(clip.asset or "")
             if info is None or info.audio is None:
                 continue  # no sound, or a slate's silence
@@ -985,7 +1018,8 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             n = spans[k][1] - spans[k][0]
             after = (spans[members[j + 1]][0] if j + 1 < len(members) else total) - spans[k][1]
             feed, head_filters = feeds[k]
-            filters: list[str | None] = [*head_filters, *_atempo(clip.rate), fmt, "apad", f"atrim=end_sample={n}",
+            tempo = _atempo(clip.rate) if clip.ramp is None else _ramp_tempo(g, pc, out)
+            filters: list[str | None] = [*head_filters, *tempo, fmt, "apad", f"atrim=end_sample={n}",
                                          "areverse" if clip.reverse else None, f"asetpts=N/{sr}/TB"]
             kf = clip.volume
             if kf.constant is not None:
@@ -1013,6 +1047,31 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
                           "aout"))
 
 
+RAMP_STEP = Fraction(1, 50)  # source seconds between a ramp's tempo changes
+
+
+def _ramp_tempo(g: _Graph, pc: PlacedClip, out: _Out) -> list[str]:
+    """A speed ramp's sound: ``rubberband`` (pitch kept) told the ramp's speed every ``RAMP_STEP``
+    source seconds by ``asendcmd`` from a file, so the sound follows the picture's time map; the
+    lane's padding and trim then make it exactly as long as the picture."""
+    clip = pc.clip
+    ramp = clip.ramp
+    assert ramp is not None and isinstance(clip.speed, Keyframes)
+    lead = frames_to_seconds(pc.head, out.fps) + pc.offset
+    first = ramp.source(float(lead))
+    span = ramp.source(float(lead + frames_to_seconds(pc.frames, out.fps))) - first
+    name = g.label("rb")
+    lines = []
+    step = float(RAMP_STEP)
+    for i in range(int(span / step) + 1):
+        # the speed at the timeline moment the middle of this bit of source is shown
+        middle = ramp.timeline(first + (i + 0.5) * step)
+        lines.append(f"{i * step:.6f} rubberband@{name} tempo {clip.speed.value_at(Fraction(middle)):.6f};")
+    cmd = f"ramp_{clip.id}.cmd"
+    g.files[cmd] = "\n".join(lines) + "\n"
+    return [f"asendcmd=f={quote(cmd)}", f"rubberband@{name}=tempo={num(clip.speed.value_at(lead))}"]
+
+
 def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Out) -> list[tuple[str, list[str]]]:
     """For each clip with sound: the stream its sound comes from and the filters that cut its part
     out of it, starting at its first sample on a 0-based clock.
@@ -1029,7 +1088,9 @@ def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Ou
     for pc, _ in sounds:
         seek, preroll = _seek(pc, out)
         point = seek + preroll  # the sound's first source second
-        reads.append((point, point + frames_to_seconds(pc.frames, out.fps) * pc.clip.rate))
+        lead = frames_to_seconds(pc.head, out.fps) + pc.offset
+        reads.append((point, point + _source_point(pc, out, lead + frames_to_seconds(pc.frames, out.fps))
+                      - _source_point(pc, out, lead)))
     groups: dict[tuple[str, int], list[int]] = {}
     for k, (_, info) in enumerate(sounds):
         assert info.audio is not None
