@@ -270,13 +270,49 @@ def test_draft_transitions_keyframes_fades_and_transform():
     # the transition sits on the earlier segment: it plays 10 frames on under the next one
     assert (a["source_in"], a["source_out"]) == ("1", "17/5")
     assert b["start"] == "2" and b["transition_in"] == {"type": "crossfade", "duration": "2/5"}
-    assert (b["x"], b["y"], b["scale"], b["opacity"]) == (0.75, 0.75, 0.5, 0.5)
+    # position keyframes replace the static position (half-canvas units from the centre)
+    assert (b["x"], b["y"], b["scale"], b["opacity"]) == ([["0", 0.55]], 0.75, 0.5, 0.5)
+    assert (b["rotation"], b["flip"]) == (90.0, "horizontal")
     assert doc["tracks"][1]["clips"][0]["volume"] == [["0", 0.0], ["1", 1.0], ["2", 1.0], ["4", 0.0]]
-    for expected in ("tracks[0].segments[1].clip.rotation", "tracks[0].segments[1].clip.flip",
-                     "tracks[0].segments[1].common_keyframes[0]: KFTypePositionX",
-                     "tracks[0].segments[0]: canvas \"canvas_blur\""):
-        assert any(w.startswith(expected) for w in warnings), (expected, warnings)
+    assert any(w.startswith("tracks[0].segments[0]: canvas \"canvas_blur\"") for w in warnings), warnings
+    assert not any(w.startswith(("tracks[0].segments[1].clip.", "tracks[0].segments[1].common_keyframes"))
+                   for w in warnings), warnings
     load_project(doc)
+
+
+def test_draft_motion_keyframes_curves_curve_speed_and_reverse_come_along():
+    """The app's keyframes (position, uniform scale, rotation, alpha, volume) with their curves
+    (``FreeCurveInOut`` handles: the CSS ease-in-out's 0.42 of the interval here), a curve speed
+    as a speed ramp playing the source the ramp reaches, and reverse."""
+    def key(t, v, curve="Line", right=(0, 0), left=(0, 0)):
+        return {"time_offset": t, "values": [v], "curveType": curve,
+                "right_control": {"x": right[0], "y": right[1]}, "left_control": {"x": left[0], "y": left[1]}}
+    draft = {
+        "canvas_config": {"width": 1280, "height": 720}, "fps": 25,
+        "materials": {
+            "videos": [{"id": "a", "type": "video", "path": "/x/a.mp4", "duration": 60 * US}],
+            "speeds": [{"id": "sp", "type": "speed", "mode": 1, "speed": 1.0,
+                        "curve_speed": {"name": "Montage", "speed_points": [
+                            {"x": 0.0, "y": 1.0}, {"x": 0.5, "y": 3.0}, {"x": 1.0, "y": 1.0}]}}]},
+        "tracks": [{"type": "video", "segments": [
+            seg("a", Fraction(0), Fraction(2), Fraction(1), extra=["sp"], common_keyframes=[
+                {"property_type": "KFTypePositionX", "keyframe_list": [
+                    key(0, -0.5, "FreeCurveInOut", right=(420_000, 0)), key(1 * US, 0.5, left=(-420_000, 0))]},
+                {"property_type": "UNIFORM_SCALE", "keyframe_list": [key(0, 1.0), key(2 * US, 1.5)]},
+                {"property_type": "KFTypeRotation", "keyframe_list": [key(0, 0.0), key(1 * US, 30.0)]},
+                {"property_type": "KFTypeVolume", "keyframe_list": [key(0, 1.0), key(1 * US, 0.0)]}]),
+            {**seg("a", Fraction(2), Fraction(1), Fraction(10)), "reverse": True}]}]}
+    doc, warnings = _convert(draft)
+    a, r = doc["tracks"][0]["clips"]
+    assert a["x"] == [{"t": "0", "value": 0.25, "ease": [0.42, 0.0, 0.58, 1.0]}, ["1", 0.75]]
+    assert a["scale"] == [["0", 1.0], ["2", 1.5]] and a["rotation"] == [["0", 0.0], ["1", 30.0]]
+    assert a["volume"] == [["0", 1.0], ["1", 0.0]]
+    assert a["speed"] == [["0", 1.0], ["1", 3.0], ["2", 1.0]]
+    assert (a["source_in"], a["source_out"]) == ("1", "5")  # 2 s at 1 -> 3 -> 1: 4 s of source
+    assert r["reverse"] is True
+    assert not any("not supported" in w for w in warnings), warnings
+    project = load_project(doc)
+    assert project.tracks[0].clips[0].ramp is not None
 
 
 def _convert(draft):
