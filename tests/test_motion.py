@@ -218,3 +218,25 @@ def test_a_freeze_past_the_end_and_reverse_on_an_image_are_refused(service, medi
         service.plan_project(write_project(tmp_path, doc), "draft_480p", "cpu")
     assert "tracks[0].clips[0].freeze_at: 9 s is past the end of \"red\" (4.000 s)" in str(err.value)
     assert "tracks[0].clips[1].reverse: \"logo\" is an image" in str(err.value)
+
+
+def test_an_eased_volume_curve_shapes_the_sound(service, media, tmp_path):
+    """Volume keyframes with an ease: the level at each moment is the curve's (a 440 Hz tone's RMS
+    over 20 ms at 0.25, 0.5 and 0.75 s of an ease-in from 0 to 1)."""
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": 2,
+         "volume": [{"t": 0, "value": 0, "ease": "ease_in"}, [1, 1]]},
+        ]}], {"red": media["red"]})
+    flat = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": 2}]}], {"red": media["red"]})
+
+    def rms_at(d: dict, name: str) -> list[float]:
+        _, out = render_doc(service, tmp_path, d, name)
+        with av.open(str(out)) as c:
+            data = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)[0]
+        return [float(np.sqrt(np.mean(data[int(s * 48000) - 480:int(s * 48000) + 480] ** 2)))
+                for s in (0.25, 0.5, 0.75, 1.5)]
+
+    eased, level = rms_at(doc, "eased.mp4"), rms_at(flat, "flat.mp4")
+    for (s, got, ref) in zip((0.25, 0.5, 0.75, 1.5), eased, level):
+        assert abs(got / ref - progress("ease_in", min(s, 1.0))) < 0.03, (s, got / ref)
