@@ -1088,9 +1088,12 @@ def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Ou
     for pc, _ in sounds:
         seek, preroll = _seek(pc, out)
         point = seek + preroll  # the sound's first source second
-        lead = frames_to_seconds(pc.head, out.fps) + pc.offset
-        reads.append((point, point + _source_point(pc, out, lead + frames_to_seconds(pc.frames, out.fps))
-                      - _source_point(pc, out, lead)))
+        if pc.clip.ramp is None:
+            reads.append((point, point + frames_to_seconds(pc.frames, out.fps) * pc.clip.rate))
+        else:
+            lead = frames_to_seconds(pc.head, out.fps) + pc.offset
+            reads.append((point, point + _source_point(pc, out, lead + frames_to_seconds(pc.frames, out.fps))
+                          - _source_point(pc, out, lead)))
     groups: dict[tuple[str, int], list[int]] = {}
     for k, (_, info) in enumerate(sounds):
         assert info.audio is not None
