@@ -170,7 +170,10 @@ def test_every_window_across_motion_has_the_single_pass_pixels(service, numbered
              "y": [{"t": 1, "value": 0.2, "ease": "hold"}, [3, 0.8]],
              "opacity": [[0, 0.3], {"t": 2, "value": 1, "ease": [0.5, 0, 0.5, 1]}, [5, 0.5]]},
             {"id": "t", "text": "Hi", "start": 1, "duration": 5, "x": [{"t": 0, "value": 0.1, "ease": "ease_in"},
-                                                                      [4, 0.9]]}]}],
+                                                                      [4, 0.9]],
+             "opacity": [{"t": 0, "value": 0.2, "ease": "ease_in_out"}, [3, 1]]},
+            {"id": "k", "asset": "n", "start": 2, "source_in": 0, "source_out": 3, "scale": 0.3, "fit": "cover",
+             "rotation": [[0, 0], [3, 180]], "x": [[0, 0.2], {"t": 3, "value": 0.8}], "opacity": 0.7}]}],
         {"n": numbered, "logo": logo}, width=W, height=H)
 
     def pictures(name: str, **kw) -> list[bytes]:
@@ -240,3 +243,23 @@ def test_an_eased_volume_curve_shapes_the_sound(service, media, tmp_path):
     eased, level = rms_at(doc, "eased.mp4"), rms_at(flat, "flat.mp4")
     for (s, got, ref) in zip((0.25, 0.5, 0.75, 1.5), eased, level):
         assert abs(got / ref - progress("ease_in", min(s, 1.0))) < 0.03, (s, got / ref)
+
+
+@pytest.mark.parametrize("moving", [False, True])
+def test_an_eased_opacity_fades_the_overlay_as_the_curve_says(service, media, tmp_path, moving):
+    """A lime logo over black fading 0 -> 1 with an ease-out (a table a frame, set by ``sendcmd``):
+    its green at each frame is the curve's value times the logo's, on a still and a moving overlay."""
+    doc = project([
+        {"id": "o", "kind": "overlay", "clips": [
+            {"id": "l", "asset": "logo", "start": "1/3", "duration": "5/3", "scale": 0.5,
+             "x": [[0, 0.5], [1, 0.5001]] if moving else 0.5,
+             "opacity": [{"t": 0, "value": 0, "ease": "ease_out"}, [1, 1]]}]},
+    ], {"logo": media["logo"]})
+    plan, out = render_doc(service, tmp_path, doc)
+    assert "geq" not in plan.filter_graph and "sendcmd" in plan.filter_graph
+    with av.open(str(out)) as c:
+        greens = [int(f.to_ndarray(format="rgb24")[60, 80][1]) for f in c.decode(video=0)]
+    full = greens[45]  # opacity 1 from the clip's second 1
+    for k in range(10, 40):
+        want = full * progress("ease_out", (k - 10) / FPS)
+        assert abs(greens[k] - want) <= 6, (k, greens[k], want)

@@ -268,7 +268,7 @@ def test_opacity_pieces_give_the_pixels_of_one_geq_over_every_frame(service, med
     pieces = frame_digests("pieces.mp4")
     assert "geq" in service.plan_project(path, "draft_480p", "cpu").filter_graph
 
-    def one_geq(pc, out):
+    def one_geq(g, pc, out):
         expr = piecewise_linear(planning._abs_points(pc, pc.clip.opacity.points, out.fps), "T")
         return f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({expr})"
     monkeypatch.setattr(planning, "_opacity", one_geq)

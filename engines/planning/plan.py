@@ -51,8 +51,8 @@ from .chunks import Chunk, plan_chunks
 from .color import BT709_TAGS, input_params, pinned_format, to_bt709
 from .damage import damage_warnings
 from .ducking import DuckPlan, duck_filter, plan_ducks
-from .filtergraph import chain, graph_parts, num, quote, rate
-from .motion import const, keyframe_expr, progress_expr, ramp_timeline_expr
+from .filtergraph import chain, graph_parts, num, piecewise_linear, quote, rate
+from .motion import const, keyframe_expr, ramp_timeline_expr
 from .sound import assign_lanes, source_runs
 
 PLAN_VERSION = "cutlite.plan/1"
@@ -617,7 +617,7 @@ def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info:
     # filters that keep the size they were configured with (rotate, eq, flip, geq, lut) all run
     # before a scale that changes frame by frame
     steady = [*[_eq(f, local) for f in clip.filters if not _static_color(f)],
-              *(_moving_opacity(clip.opacity, _clock(pc, out, "T", pc.head)) if overlay else [])]
+              *(_moving_opacity(g, pc, out) if overlay else [])]
     if scale.constant is not None:
         filters += [sized(w1, h1) + to_bt709(v), "setsar=1", *_flip(clip), *static_eq, pinned_format(pic_fmt),
                     BT709_TAGS, *_conform(read, pc, out), *steady]
@@ -653,14 +653,36 @@ def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info:
     return placed, 0, 0
 
 
-def _moving_opacity(kf: Keyframes, clock: str) -> list[str]:
-    """A moving overlay's opacity, in its own chain at a steady size (``lut`` and ``geq`` keep
-    the size they were configured with): a table for a constant, one expression for a curve."""
+def _moving_opacity(g: _Graph, pc: PlacedClip, out: _Out) -> list[str]:
+    """A moving overlay's opacity, in its own chain at a steady size (``lut`` keeps the size it was
+    configured with): a table for a constant, a table changed every frame for a curve."""
+    kf = pc.clip.opacity
     if kf.constant == 1.0:
         return []
     if kf.constant is not None:
         return [_alpha_lut(kf.constant, None, None)]
-    return [f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*{_curve(kf, clock)}"]
+    return _opacity_table(g, pc, out, 0)
+
+
+def _opacity_table(g: _Graph, pc: PlacedClip, out: _Out, first: int) -> list[str]:
+    """An eased opacity curve as an alpha table (``lut``) that ``sendcmd`` sets before each frame
+    whose value changes, the values worked out here from the clip's own frame numbers (the model's
+    curve): one table of 256 entries a frame, where a per-pixel expression (``geq``) would solve
+    the curve for every pixel. The stream's frame ``i`` is at ``(first + i) / fps``; a command is
+    timed half a frame before its frame, so no rounding puts it on the wrong one."""
+    kf = pc.clip.opacity
+    name = g.label("op")
+    lines, last = [], None
+    for i in range(pc.frames):
+        value = round(kf.value_at(frames_to_seconds(pc.head + i, out.fps) + pc.offset), 6)
+        if value != last:
+            at = frames_to_seconds(first + i, out.fps) - Fraction(1, 2) / out.fps
+            lines.append(f"{to_ffmpeg_seconds(max(Fraction(0), at))} lut@{name} a val*{num(value)};")
+            last = value
+    cmd = f"opacity_{pc.clip.id}.cmd"
+    g.files[cmd] = "\n".join(lines) + "\n"
+    first_value = kf.value_at(frames_to_seconds(pc.head, out.fps) + pc.offset)
+    return [f"sendcmd=f={quote(cmd)}", f"lut@{name}=y=val:u=val:v=val:a=val*{num(round(first_value, 6))}"]
 
 
 def _rotate(rotation: Keyframes, clock: str, side: int) -> str:
@@ -828,7 +850,7 @@ def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict
             label, x, y = _clip_picture(g, pc, media.get(pc.clip.asset or ""), out, overlay=True,
                                         transparent_bg=True)
             # a moving clip carries its opacity already (``_moving_opacity``)
-            placed_label = g.add([label], [f"setpts=N+{pc.start}", None if pc.clip.has_motion else _opacity(pc, out)],
+            placed_label = g.add([label], [f"setpts=N+{pc.start}", None if pc.clip.has_motion else _opacity(g, pc, out)],
                                  "ov")
             base = g.add([base, placed_label], [f"overlay=x={x}:y={y}:eof_action=pass:repeatlast=0",
                                                 pinned_format(out.pix_fmt)], "comp")
@@ -841,7 +863,7 @@ def _abs_points(pc: PlacedClip, points: tuple[tuple[Fraction, float], ...], fps:
     return [(origin + t, v) for t, v in points]
 
 
-def _opacity(pc: PlacedClip, out: _Out) -> str | None:
+def _opacity(g: _Graph, pc: PlacedClip, out: _Out) -> str | None:
     """Alpha scaled by the clip's opacity curve, each piece by the cheapest exact filter.
 
     A flat piece is a lookup table on alpha (``lut``: one table read a pixel; the other planes
@@ -857,49 +879,35 @@ def _opacity(pc: PlacedClip, out: _Out) -> str | None:
         return None
     if kf.constant is not None:
         return _alpha_lut(kf.constant, None, None)
+    if not kf.linear:  # eased: a table a frame (the stream's frame 0 is the clip's at ``start``)
+        return ",".join(_opacity_table(g, pc, out, pc.start))
     points = _abs_points(pc, kf.points, out.fps)
-    pieces: list[tuple[Fraction | None, Fraction | None, float, float, Any, int]] = [
-        (None, points[0][0], points[0][1], points[0][1], "linear", -1)]
-    pieces += [(t0, t1, v0, v1 if kf.ease(i) != "hold" else v0, kf.ease(i), i)
-               for i, ((t0, v0), (t1, v1)) in enumerate(zip(points, points[1:])) if t1 > t0]
-    pieces.append((points[-1][0], None, points[-1][1], points[-1][1], "linear", -1))
+    pieces = [(None, points[0][0], points[0][1], points[0][1])]
+    pieces += [(t0, t1, v0, v1) for (t0, v0), (t1, v1) in zip(points, points[1:]) if t1 > t0]
+    pieces.append((points[-1][0], None, points[-1][1], points[-1][1]))
     first, end = frames_to_seconds(pc.start, out.fps), frames_to_seconds(pc.end, out.fps)
-    grid = None if kf.linear else out.fps
     filters = []
-    for lo, hi, v0, v1, ease, i in pieces:
+    for lo, hi, v0, v1 in pieces:
         if (hi is not None and hi <= first) or (lo is not None and lo >= end):
             continue  # no frame of the clip is in it
         if v0 != v1:
-            assert lo is not None and hi is not None
-            if kf.linear:
-                u = f"(T-{to_ffmpeg_seconds(lo)})/{to_ffmpeg_seconds(hi - lo)}"
-                ramp = f"{num(v0)}+({num(v1 - v0)})*{u}"
-            else:  # eased curves run on the clip's own frame clock (see ``_clock``)
-                k0 = kf.points[i][0]
-                u = f"({_clock(pc, out, 'T', pc.head - pc.start)}-{to_ffmpeg_seconds(k0)})/{to_ffmpeg_seconds(hi - lo)}"
-                ramp = f"{const(v0)}+({const(v1 - v0)})*{progress_expr(ease, u)}"
+            ramp = f"{num(v0)}+({num(v1 - v0)})*(T-{to_ffmpeg_seconds(lo)})/{to_ffmpeg_seconds(hi - lo)}"
             filters.append(f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({ramp})"
-                           f":enable={_between(lo, hi, grid)}")
+                           f":enable={_between(lo, hi)}")
         elif v0 != 1.0:
-            filters.append(_alpha_lut(v0, lo, hi, grid))
+            filters.append(_alpha_lut(v0, lo, hi))
     return ",".join(filters) or None
 
 
-def _between(lo: Fraction | None, hi: Fraction | None, grid: Fraction | None = None) -> str:
-    """Timeline ``enable`` for ``lo <= t < hi`` (an open end where ``None``).
-
-    With ``grid`` (eased curves) each bound moves half a frame before the first frame at or after
-    it: a key on a frame whose time has no exact microsecond text (a window starting 1/6 s
-    before it) still falls on the same side of the bound in every window."""
-    if grid is not None:
-        lo, hi = (None if b is None else (math.ceil(b * grid) - Fraction(1, 2)) / grid for b in (lo, hi))
+def _between(lo: Fraction | None, hi: Fraction | None) -> str:
+    """Timeline ``enable`` for ``lo <= t < hi`` (an open end where ``None``)."""
     terms = ([f"gte(t\\,{to_ffmpeg_seconds(lo)})"] if lo is not None else []) + \
             ([f"lt(t\\,{to_ffmpeg_seconds(hi)})"] if hi is not None else [])
     return "*".join(terms)
 
 
-def _alpha_lut(value: float, lo: Fraction | None, hi: Fraction | None, grid: Fraction | None = None) -> str:
-    enable = _between(lo, hi, grid)
+def _alpha_lut(value: float, lo: Fraction | None, hi: Fraction | None) -> str:
+    enable = _between(lo, hi)
     return f"lut=y=val:u=val:v=val:a=val*{num(value)}" + (f":enable={enable}" if enable else "")
 
 
@@ -921,7 +929,8 @@ def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str) -> str:
     else:  # keyframed: on the timeline's clock, like the opacity
         clock = _clock(pc, out, "t", pc.head - pc.start)
         cx, cy = f"round({out.width}*{_curve(clip.x, clock)})", f"round({out.height}*{_curve(clip.y, clock)})"
-    alpha = keyframe_expr(_abs_points(pc, clip.opacity.points, out.fps), clip.opacity.eases, "t")
+    alpha = piecewise_linear(_abs_points(pc, clip.opacity.points, out.fps), "t") if clip.opacity.linear else \
+        _curve(clip.opacity, _clock(pc, out, "t", pc.head - pc.start))  # eased: on the clip's frame clock
     color = "0x" + clip.color[1:].upper()
     opts = [f"textfile={quote(text_file)}", f"fontfile={quote(font_name)}", "expansion=none",
             f"fontsize={size}", f"fontcolor={color}", f"alpha={alpha}",
