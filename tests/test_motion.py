@@ -263,3 +263,14 @@ def test_an_eased_opacity_fades_the_overlay_as_the_curve_says(service, media, tm
     for k in range(10, 40):
         want = full * progress("ease_out", (k - 10) / FPS)
         assert abs(greens[k] - want) <= 6, (k, greens[k], want)
+
+
+def test_the_cli_refuses_bad_motion_with_exit_2_and_the_json_path(media, tmp_path, capsys):
+    from engines.cli import main
+    doc = project([{"id": "v", "kind": "video", "clips": [
+        {"id": "a", "asset": "red", "start": 0, "source_in": 0, "source_out": 1,
+         "scale": [{"t": 0, "value": 1, "ease": [0.5, 0, 2, 1]}, [1, 2]]}]}], {"red": media["red"]})
+    assert main(["validate", str(write_project(tmp_path, doc))]) == 2
+    err = capsys.readouterr()
+    text = " ".join((err.out + err.err).split())  # the console wraps long lines
+    assert "tracks[0].clips[0].scale: keyframe [0] ease Bézier x1 and x2 must be between 0 and 1" in text
