@@ -274,3 +274,27 @@ def test_the_cli_refuses_bad_motion_with_exit_2_and_the_json_path(media, tmp_pat
     err = capsys.readouterr()
     text = " ".join((err.out + err.err).split())  # the console wraps long lines
     assert "tracks[0].clips[0].scale: keyframe [0] ease Bézier x1 and x2 must be between 0 and 1" in text
+
+
+def test_motion_on_a_lower_output_rate_keeps_frame_truth(service, numbered, media, tmp_path):
+    """A 60 fps project drafted at 30 fps (clips whose first output frame falls inside them carry an
+    offset): a window still shows the single pass's frames."""
+    doc = project([
+        {"id": "v", "kind": "video", "clips": [
+            {"id": "r", "asset": "n", "start": "1/60", "source_in": 0, "source_out": 2,
+             "speed": [[0, 1], {"t": "1/2", "value": 2, "ease": "ease_in"}]},
+            {"id": "z", "asset": "n", "start": "83/60", "source_in": 2, "source_out": 3,
+             "scale": [[0, 1], {"t": 1, "value": 1.5, "ease": "ease_out"}], "rotation": 10}]},
+        {"id": "o", "kind": "overlay", "clips": [
+            {"id": "l", "asset": "logo", "start": "1/60", "duration": 2, "x": [[0, 0.2], [2, 0.8]],
+             "opacity": [{"t": 0, "value": 0.3, "ease": "ease_in"}, [1, 1]]}]}],
+        {"n": numbered, "logo": media["logo"]}, width=W, height=H, fps=60)
+
+    def pictures(name: str, **kw) -> list[bytes]:
+        _, out = render_doc(service, tmp_path, doc, name, streams="video", **kw)
+        with av.open(str(out)) as f:
+            return [fr.to_ndarray(format="yuv420p").tobytes() for fr in f.decode(video=0)]
+
+    full = pictures("full.mp4")
+    for window in ((7, 30), (20, len(full))):
+        assert pictures("window.mp4", window=window, keyframe_at=0) == full[window[0]:window[1]], window
