@@ -298,3 +298,18 @@ def test_motion_on_a_lower_output_rate_keeps_frame_truth(service, numbered, medi
     full = pictures("full.mp4")
     for window in ((7, 30), (20, len(full))):
         assert pictures("window.mp4", window=window, keyframe_at=0) == full[window[0]:window[1]], window
+
+
+@pytest.mark.parametrize("ease", ["linear", "hold", "ease_in", "ease_out", "ease_in_out", (0.1, 0.9, 0.3, 0.2)])
+def test_the_time_map_is_the_integral_of_the_speed_curve_and_inverts(ease):
+    """``TimeMap.source`` is the integral of the eased speed (checked against a fine Riemann sum of
+    ``value_at``) and ``timeline`` is its inverse, for every ease (no per-step drift)."""
+    from engines.model.motion import TimeMap, value_at
+    points = ((Fraction(0), 0.5), (Fraction(2), 3.0), (Fraction(3), 1.0))
+    eases = (ease, "linear", "linear")
+    ramp = TimeMap(points, eases)
+    n = 4000
+    for t in (0.3, 1.0, 2.0, 2.5, 4.0):
+        riemann = sum(value_at(points, eases, Fraction(t) * (2 * k + 1) / (2 * n)) for k in range(n)) * t / n
+        assert abs(ramp.source(t) - riemann) < 5e-4, (t, ramp.source(t), riemann)
+        assert abs(ramp.timeline(ramp.source(t)) - t) < 1e-9
