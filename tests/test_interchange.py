@@ -156,8 +156,9 @@ def test_real_edl_fcp_xml_fcpxml_and_kdenlive_through_the_adapters():
     assert fps == "30" and ("video", 8) in tracks
     doc, fps, tracks = shape("kdenlive/kdenlive_mixes_markers.kdenlive")
     assert fps == "25" and sum(n for _, n in tracks) == 32
-    doc, fps, _ = shape("edl/speed_effects_small.edl")  # M2 retimes
-    assert [c.get("speed") for c in doc["tracks"][0]["clips"]] == [None, "1/10", None, None, "119/60"]
+    doc, fps, _ = shape("edl/speed_effects_small.edl")  # M2 retimes; speed 0 is a freeze frame
+    assert [c.get("speed") for c in doc["tracks"][0]["clips"]] == [None, None, None, None, "119/60"]
+    assert (doc["tracks"][0]["clips"][1]["freeze_at"], doc["tracks"][0]["clips"][1]["duration"]) == ("28887/8", "17/24")
     doc, _, _ = shape("edl/dissolve_test_4.edl")
     assert [c["transition_in"]["duration"] for c in doc["tracks"][0]["clips"] if "transition_in" in c] == \
         ["35/24", "8/3"]
@@ -309,13 +310,49 @@ def test_draft_transitions_keyframes_fades_and_transform():
     # the transition sits on the earlier segment: it plays 10 frames on under the next one
     assert (a["source_in"], a["source_out"]) == ("1", "17/5")
     assert b["start"] == "2" and b["transition_in"] == {"type": "crossfade", "duration": "2/5"}
-    assert (b["x"], b["y"], b["scale"], b["opacity"]) == (0.75, 0.75, 0.5, 0.5)
+    # position keyframes replace the static position (half-canvas units from the centre)
+    assert (b["x"], b["y"], b["scale"], b["opacity"]) == ([["0", 0.55]], 0.75, 0.5, 0.5)
+    assert (b["rotation"], b["flip"]) == (90.0, "horizontal")
     assert doc["tracks"][1]["clips"][0]["volume"] == [["0", 0.0], ["1", 1.0], ["2", 1.0], ["4", 0.0]]
-    for expected in ("tracks[0].segments[1].clip.rotation", "tracks[0].segments[1].clip.flip",
-                     "tracks[0].segments[1].common_keyframes[0]: KFTypePositionX",
-                     "tracks[0].segments[0]: canvas \"canvas_blur\""):
-        assert any(w.startswith(expected) for w in warnings), (expected, warnings)
+    assert any(w.startswith("tracks[0].segments[0]: canvas \"canvas_blur\"") for w in warnings), warnings
+    assert not any(w.startswith(("tracks[0].segments[1].clip.", "tracks[0].segments[1].common_keyframes"))
+                   for w in warnings), warnings
     load_project(doc)
+
+
+def test_draft_motion_keyframes_curves_curve_speed_and_reverse_come_along():
+    """The app's keyframes (position, uniform scale, rotation, alpha, volume) with their curves
+    (``FreeCurveInOut`` handles: the CSS ease-in-out's 0.42 of the interval here), a curve speed
+    as a speed ramp playing the source the ramp reaches, and reverse."""
+    def key(t, v, curve="Line", right=(0, 0), left=(0, 0)):
+        return {"time_offset": t, "values": [v], "curveType": curve,
+                "right_control": {"x": right[0], "y": right[1]}, "left_control": {"x": left[0], "y": left[1]}}
+    draft = {
+        "canvas_config": {"width": 1280, "height": 720}, "fps": 25,
+        "materials": {
+            "videos": [{"id": "a", "type": "video", "path": "/x/a.mp4", "duration": 60 * US}],
+            "speeds": [{"id": "sp", "type": "speed", "mode": 1, "speed": 1.0,
+                        "curve_speed": {"name": "Montage", "speed_points": [
+                            {"x": 0.0, "y": 1.0}, {"x": 0.5, "y": 3.0}, {"x": 1.0, "y": 1.0}]}}]},
+        "tracks": [{"type": "video", "segments": [
+            seg("a", Fraction(0), Fraction(2), Fraction(1), extra=["sp"], common_keyframes=[
+                {"property_type": "KFTypePositionX", "keyframe_list": [
+                    key(0, -0.5, "FreeCurveInOut", right=(420_000, 0)), key(1 * US, 0.5, left=(-420_000, 0))]},
+                {"property_type": "UNIFORM_SCALE", "keyframe_list": [key(0, 1.0), key(2 * US, 1.5)]},
+                {"property_type": "KFTypeRotation", "keyframe_list": [key(0, 0.0), key(1 * US, 30.0)]},
+                {"property_type": "KFTypeVolume", "keyframe_list": [key(0, 1.0), key(1 * US, 0.0)]}]),
+            {**seg("a", Fraction(2), Fraction(1), Fraction(10)), "reverse": True}]}]}
+    doc, warnings = _convert(draft)
+    a, r = doc["tracks"][0]["clips"]
+    assert a["x"] == [{"t": "0", "value": 0.25, "ease": [0.42, 0.0, 0.58, 1.0]}, ["1", 0.75]]
+    assert a["scale"] == [["0", 1.0], ["2", 1.5]] and a["rotation"] == [["0", 0.0], ["1", 30.0]]
+    assert a["volume"] == [["0", 1.0], ["1", 0.0]]
+    assert a["speed"] == [["0", 1.0], ["1", 3.0], ["2", 1.0]]
+    assert (a["source_in"], a["source_out"]) == ("1", "5")  # 2 s at 1 -> 3 -> 1: 4 s of source
+    assert r["reverse"] is True
+    assert not any("not supported" in w for w in warnings), warnings
+    project = load_project(doc)
+    assert project.tracks[0].clips[0].ramp is not None
 
 
 def _convert(draft):
@@ -467,7 +504,7 @@ def test_a_generated_otio_timeline_at_23_976_renders_frame_exact(rgb_media, tmp_
     assert all(close(c, BLUE) for c in colours[60:])
 
 
-def test_freeze_frames_reverse_and_unknown_effects_are_warnings(tmp_path):
+def test_freeze_frames_and_reverse_come_in_and_unknown_effects_are_warnings(tmp_path):
     tl = otio.schema.Timeline()
     track = otio.schema.Track()
     rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(24, 24))
@@ -481,9 +518,40 @@ def test_freeze_frames_reverse_and_unknown_effects_are_warnings(tmp_path):
     otio.adapters.write_to_file(tl, str(tmp_path / "fx.otio"))
     result = import_timeline(tmp_path / "fx.otio")
     joined = "\n".join(result.warnings)
-    assert "tracks[0].children[0]: freeze frame" in joined
-    assert "tracks[0].children[1].effects[0]: reverse playback" in joined
+    frozen, backwards, _ = result.project["tracks"][0]["clips"]
+    assert (frozen["freeze_at"], frozen["duration"]) == ("0", "1") and "source_in" not in frozen
+    assert backwards["reverse"] is True and (backwards["source_in"], backwards["source_out"]) == ("0", "1")
+    assert "freeze" not in joined and "reverse" not in joined
     assert "tracks[0].children[2].effects[0]: effect \"Blur\" not supported" in joined
+
+
+def test_motion_round_trips_through_otio_with_the_same_plan_hash(tmp_path):
+    """Keyframes with eases, a ramp, reverse and a freeze frame: an NLE sees LinearTimeWarp (the
+    ramp's average) and FreezeFrame; the way back restores the project and its plan hash."""
+    import opentimelineio as otio
+    from test_plan import CPU, FONTS, MEDIA, PROJECT
+
+    doc = json.loads(json.dumps(PROJECT))
+    main_clips = doc["tracks"][0]["clips"]
+    main_clips[0]["x"] = [{"t": 0, "value": 0.4, "ease": [0.1, 0.7, 0.2, 1]}, [2, 0.6]]
+    main_clips[0]["rotation"] = [[0, 0], [1, 15]]
+    main_clips[1]["reverse"] = True
+    main_clips.append({"id": "fz", "asset": "beach", "start": 30, "freeze_at": 1, "duration": 2,
+                       "flip": "horizontal", "crop": {"left": 0.1}})
+    main_clips.append({"id": "rp", "asset": "beach", "start": 32, "source_in": 14, "source_out": 18,
+                       "speed": [[0, 1], {"t": 1, "value": 3, "ease": "ease_in"}, [2, 1]]})
+    project = load_project(doc)
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    assert main(["export", str(tmp_path / "p.json"), "--format", "otio", "-o", str(tmp_path / "p.otio")]) == 0
+    effects = {c.name: [type(e).__name__ for e in c.effects] + [e.time_scalar for e in c.effects
+                                                                if hasattr(e, "time_scalar")]
+               for c in otio.adapters.read_from_file(str(tmp_path / "p.otio")).find_clips()}
+    assert effects["fz"][0] == "FreezeFrame" and effects[main_clips[1]["id"]][1] < 0
+    back = import_timeline(tmp_path / "p.otio").project
+    assert load_project(back).canonical() == project.canonical()
+    a = build_plan(project, MEDIA, get_profile("draft_360p"), CPU, fonts=FONTS)
+    b = build_plan(load_project(back), MEDIA, get_profile("draft_360p"), CPU, fonts=FONTS)
+    assert a.plan_hash == b.plan_hash
 
 
 def test_missing_adapter_plugin_names_the_interchange_extra(monkeypatch, tmp_path):

@@ -126,9 +126,16 @@ def test_queue_limit_0_means_run_now_or_be_refused(home, tmp_path, moving, need_
     assert created  # the slot is free again
 
 
-def test_chunked_output_matches_a_single_pass_frame_for_frame(home, tmp_path, moving):
+MOTION = {"scale": [{"t": 0, "value": 1, "ease": "ease_in_out"}, [3, 1.5]], "x": [[0, 0.5], [3, 0.4]],
+          "rotation": [[0, 0], {"t": 3, "value": 20}], "speed": [[0, 0.5], [3, 1.5]]}
+
+
+@pytest.mark.parametrize("motion", [False, True], ids=["still", "motion"])
+def test_chunked_output_matches_a_single_pass_frame_for_frame(home, tmp_path, moving, motion):
+    """Chunk seams, also inside a keyframed zoom, pan and turn on a speed ramp (1 s chunks: five
+    seams cross it)."""
     svc = service_for(home)
-    proj = moving_project(tmp_path, moving)
+    proj = moving_project(tmp_path, moving, **(MOTION if motion else {}))
     plan = svc.plan_project(proj, "draft_480p", "cpu")
     single, truth = tmp_path / "single.mp4", tmp_path / "truth.mp4"
     svc.render(plan, single)
@@ -144,10 +151,14 @@ def test_chunked_output_matches_a_single_pass_frame_for_frame(home, tmp_path, mo
     q_single = [psnr(a.pictures[i], t.pictures[i]) for i in range(180)]
     q_chunked = [psnr(b.pictures[i], t.pictures[i]) for i in range(180)]
     # at and around each seam, as close to the truth as the single pass is (measured: within 0.33 dB;
-    # a chunk encoded without pre-/post-roll was 2 to 2.6 dB worse there)
+    # a chunk encoded without pre-/post-roll was 2 to 2.6 dB worse there). Inside a zoom that turns on
+    # a ramp every block moves, and the encoder's forced keyframe at a seam costs more (measured: 1.35 dB
+    # at one frame); the pictures before encoding are identical (tests/test_motion.py, lossless)
+    margin = 2 if motion else 1
     for s in seams:
         for i in range(s - 2, s + 3):
-            assert q_chunked[i] > q_single[i] - 1, f"seam at {s}: frame {i} {q_chunked[i]:.2f} dB vs {q_single[i]:.2f}"
+            assert q_chunked[i] > q_single[i] - margin, \
+                f"seam at {s}: frame {i} {q_chunked[i]:.2f} dB vs {q_single[i]:.2f}"
     assert abs(np.mean(q_chunked) - np.mean(q_single)) < 0.2
     for i in range(1, 179):  # no shifted or duplicated frame: each frame is closest to its own index
         assert q_chunked[i] > psnr(b.pictures[i], t.pictures[i - 1])

@@ -268,7 +268,7 @@ def test_opacity_pieces_give_the_pixels_of_one_geq_over_every_frame(service, med
     pieces = frame_digests("pieces.mp4")
     assert "geq" in service.plan_project(path, "draft_480p", "cpu").filter_graph
 
-    def one_geq(pc, out):
+    def one_geq(g, pc, out):
         expr = piecewise_linear(planning._abs_points(pc, pc.clip.opacity.points, out.fps), "T")
         return f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({expr})"
     monkeypatch.setattr(planning, "_opacity", one_geq)
@@ -307,15 +307,19 @@ def test_a_still_image_is_decoded_once_and_gives_the_pixels_of_a_looped_input(se
                                             ("wipe_left", "xfade=transition=wipeleft")])
 def test_every_window_around_a_crossfade_has_the_single_pass_pixels(service, media, tmp_path, kind, drawn_by):
     """Frame truth across a crossfade: a window (a chunk, a preview) before, across or after it
-    gives exactly the single pass's frames. Two bugs this held: the concat after an xfade
+    gives exactly the single pass's frames, with a keyframed zoom, pan and turn running into the
+    transition and a reversed clip after it. Two bugs this held: the concat after an xfade
     converted the next clip (xfade's output was untagged: up to 35 code values after it), and
     xfade, which works in 4:4:4, took the whole clips before and after the overlap through a
     4:2:0 -> 4:4:4 -> 4:2:0 round trip that a window without the crossfade did not make (up to 33
     code values before it). Now only the overlap is blended (a crossfade by a fade in alpha and
     overlay, other transitions by xfade)."""
+    # motion across the transition and the window edges too (every motion field: tests/test_motion.py)
     doc = project([{"id": "v", "kind": "video", "clips": [
-        clip("a", "counter", 0, 0, 2), {**clip("b", "blue", "3/2", 0, 2), "transition_in": {"type": kind, "duration": "1/2"}},
-        clip("c", "counter", "7/2", 1, 3)]}], {"counter": media["counter"], "blue": media["blue"]})
+        clip("a", "counter", 0, 0, 2, scale=[{"t": 0, "value": 1, "ease": "ease_in"}, [2, 1.4]],
+             x=[[0, 0.5], [2, 0.4]], rotation=[[1, 0], [2, 15]]),
+        {**clip("b", "blue", "3/2", 0, 2), "transition_in": {"type": kind, "duration": "1/2"}},
+        clip("c", "counter", "7/2", 1, 3, reverse=True)]}], {"counter": media["counter"], "blue": media["blue"]})
     proj = load_project(write_project(tmp_path, doc))
     profile = get_profile("draft_480p")
     sources = service.gather(proj, tmp_path)

@@ -213,6 +213,36 @@ def test_a_render_started_from_the_page_completes_and_downloads(page, tmp_path):
     assert close_to(m.rgb(12, 80, 60), (255, 0, 0)) and close_to(m.rgb(72, 80, 60), (0, 0, 255))
 
 
+def test_keyframes_show_as_markers_at_their_times_and_the_preview_moves_the_clip(page, tmp_path, studio):
+    """A marker per key of each animated field, at the key's timeline time; the preview of the
+    window shows the moved picture (the red clip slid right by 1 s: the left edge shows background)."""
+    _, _, doc, folder = studio
+    moving = json.loads(json.dumps(doc))
+    moving["id"] = "studio-motion"
+    red = moving["tracks"][0]["clips"][0]
+    red["x"] = [{"t": 0, "value": 0.5, "ease": "ease_in_out"}, ["1/2", 1.5]]
+    red["scale"] = [[0, 1], [1, 0.5]]
+    (folder / "motion.json").write_text(json.dumps(moving))
+    page.set_input_files("#project-file", str(folder / "motion.json"))
+    page.wait_for_selector("body[data-loaded='studio-motion']", timeout=20000)
+    lane_box = page.locator(".lane[data-track='main']").bounding_box()
+    pps = float(page.locator(".lane[data-track='main']").get_attribute("data-px-per-second"))
+    markers = page.locator(".clip[data-clip='c_red'] .kf")
+    assert markers.count() == 4
+    at = sorted((m.get_attribute("data-field"), m.get_attribute("data-at")) for m in markers.all())
+    assert at == [("scale", "0"), ("scale", "1"), ("x", "0"), ("x", "1/2")]
+    for m in markers.all():
+        box = m.bounding_box()
+        centre = box["x"] + box["width"] / 2 - lane_box["x"]
+        assert abs(centre - float(Fraction(m.get_attribute("data-at"))) * pps) <= 2, (centre, pps)
+    assert "ease_in_out" in page.locator(".clip[data-clip='c_red'] .kf[data-field='x']").first.get_attribute("title")
+    page.click("#play")
+    wait_playing_past(page, 0.2)
+    shot(page, tmp_path, "keyframes")
+    assert close_to(page.evaluate(FRAME_COLOUR, 0.1), (255, 0, 0))    # still near the middle
+    assert close_to(page.evaluate(FRAME_COLOUR, 0.8), (0, 0, 0))      # slid right: the middle is background
+
+
 def test_a_broken_project_shows_its_error(page, tmp_path, studio):
     _, _, doc, folder = studio
     broken = json.loads(json.dumps(doc))
@@ -323,6 +353,13 @@ def test_timeline_lists_clips_at_exact_times_and_assets_without_paths(studio):
     assert clips["c_blue"]["transition"] == {"type": "crossfade", "start_seconds": 1.5, "end_seconds": 2.0}
     assert view["duration"] == "7/2" and view["assets"]["red"]["has_audio"] is True
     assert str(folder) not in r.text
+    assert clips["c_red"]["keyframes"] == [] and clips["c_blue"]["keyframes"] == []
+    moving = json.loads(json.dumps(doc))
+    moving["tracks"][0]["clips"][1]["rotation"] = [[0, 0], {"t": 1, "value": 90, "ease": [0.2, 0, 0.4, 1]}]
+    r = client.post("/studio/api/timeline", headers=A, json={"project": moving})
+    keys = {c["id"]: c for c in r.json()["tracks"][0]["clips"]}["c_blue"]["keyframes"]
+    assert keys == [{"field": "rotation", "exact": "3/2", "seconds": 1.5, "value": 0.0, "ease": "linear"},
+                    {"field": "rotation", "exact": "5/2", "seconds": 2.5, "value": 90.0, "ease": [0.2, 0.0, 0.4, 1.0]}]
 
 
 @pytest.mark.parametrize("method,path", [

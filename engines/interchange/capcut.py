@@ -4,8 +4,10 @@ A draft keeps time in integer microseconds; every cut is turned into an exact ra
 output frame grid (``canvas_config`` and ``fps`` give the settings). Segments refer to their main
 material by ``material_id`` and to their speed, transition, fade, canvas and animation materials by
 ``extra_material_refs`` (CapCut) or ``extra_material_ids`` (older JianYing). What a cutlite project
-cannot say (rotation, flip, effects, stickers, filters, curve speeds, animated position) becomes a
-warning naming the segment, never a silent drop. Newer JianYing versions encrypt the draft: such a
+cannot say (effects, stickers, filters, colour keyframes) becomes a warning naming the segment,
+never a silent drop. Motion comes along: position, scale, rotation, alpha and volume keyframes with
+their curves (``FreeCurveInOut`` handles as cubic Béziers), curve speeds as speed ramps, reverse,
+rotation and flip. Newer JianYing versions encrypt the draft: such a
 file is refused (no decryption), as is anything that is not a draft.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 
 from engines.documents import read_json, read_json_file
 from engines.errors import CutliteError, ValidationError
+from engines.model.motion import TimeMap
 from engines.model.project import TRANSITIONS
 
 from .document import ProjectBuilder, exact_number, exact_rate, file_name, time_text
@@ -255,6 +258,7 @@ class _Converter:
         clip: dict[str, Any] = {"id": self.b.unique_id("c" + "_".join(_indices(path)), "clip"),
                                 "asset": asset, "start": time_text(start)}
         speed = self._speed(path, seg)
+        ramp = self._curve_speed(path, seg, length)
         if str(mat.get("type")) in IMAGE_TYPES:
             clip["duration"] = time_text(length)
         else:
@@ -263,12 +267,23 @@ class _Converter:
             source_in = self.b.snap(Fraction(src_start, US)) if isinstance(src_start, int) and src_start >= 0 \
                 else Fraction(0)
             clip["source_in"] = time_text(source_in)
-            clip["source_out"] = time_text(source_in + length * speed)
-            if speed != 1:
-                clip["speed"] = time_text(speed)
+            if ramp is not None:
+                # the source the ramp plays in the segment's time, to the microsecond
+                played = TimeMap(tuple((t, v) for t, v in ramp), ()).source(float(length))
+                clip["source_out"] = time_text(source_in + Fraction(round(played * US), US))
+                clip["speed"] = [[time_text(t), v] for t, v in ramp]
+            else:
+                clip["source_out"] = time_text(source_in + length * speed)
+                if speed != 1:
+                    clip["speed"] = time_text(speed)
             clip["_material_seconds"] = _material_seconds(mat)
         if seg.get("reverse"):
-            self.b.warn(path, "reversed playback not supported; plays forwards")
+            if ramp is not None:
+                self.b.warn(path, "reverse with a curve speed not supported; plays forwards")
+            elif str(mat.get("type")) in IMAGE_TYPES:
+                self.b.warn(path, "reverse of a still picture changes nothing; dropped")
+            else:
+                clip["reverse"] = True
         volume = seg.get("volume", 1.0)
         if isinstance(volume, (int, float)) and not isinstance(volume, bool) and volume != 1:
             clip["volume"] = min(4.0, max(0.0, float(volume)))
@@ -299,14 +314,40 @@ class _Converter:
         raw = seg.get("speed", 1.0)
         speed = exact_number(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw > 0 \
             else Fraction(1)
-        for kind, mat in self._extra_materials(seg):
-            if kind == "speeds" and mat.get("mode") not in (0, None):
-                self.b.warn(f"{path}.speed", "curve speed not supported; the segment's average speed is used")
         if not Fraction(1, 10) <= speed <= 16:
             clamped = min(Fraction(16), max(Fraction(1, 10), speed))
             self.b.warn(f"{path}.speed", f"{float(speed):g} clamped to {float(clamped):g} (0.1..16)")
             speed = clamped
         return speed
+
+    def _curve_speed(self, path: str, seg: dict[str, Any], length: Fraction) -> list[tuple[Fraction, float]] | None:
+        """A ``speeds`` material in curve mode: ``curve_speed.speed_points`` ``{x, y}``, ``x`` the
+        fraction of the segment's time, ``y`` the speed there; a ramp linear between them."""
+        for kind, mat in self._extra_materials(seg):
+            if kind != "speeds" or mat.get("mode") in (0, None):
+                continue
+            curve = _obj(mat.get("curve_speed"))
+            points = []
+            for pt in _list(curve.get("speed_points")):
+                x, y = (pt.get("x"), pt.get("y")) if isinstance(pt, dict) else (None, None)
+                if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool):
+                    points.append((min(1.0, max(0.0, float(x))), float(y)))
+            points.sort()
+            if len(points) < 2:
+                self.b.warn(f"{path}.speed", "curve speed without points; the segment's average speed is used")
+                return None
+            if any(not 0.1 <= y <= 16 for _, y in points):
+                self.b.warn(f"{path}.speed", "curve speed outside 0.1..16 clamped")
+            ramp: list[tuple[Fraction, float]] = []
+            for x, y in points:
+                t = self.b.snap(length * Fraction(round(x * US), US))
+                if ramp and t <= ramp[-1][0]:
+                    continue  # two points on one frame: the first wins
+                ramp.append((t, round(min(16.0, max(0.1, y)), 6)))
+            if ramp[0][0] != 0:
+                ramp.insert(0, (Fraction(0), ramp[0][1]))
+            return ramp
+        return None
 
     def _placement(self, path: str, seg: dict[str, Any], *, text_clip: bool) -> dict[str, Any]:
         """clip.transform is in half-canvas units from the centre, y up; scale is of the fitted size."""
@@ -329,36 +370,57 @@ class _Converter:
         if alpha != 1:
             out["opacity"] = round(min(1.0, max(0.0, alpha)), 6)
         rotation = _num(c.get("rotation"), 0.0)
-        if rotation % 360:
-            self.b.warn(f"{path}.clip.rotation", f"rotation {rotation:g}° not supported; shown upright")
         flip = _obj(c.get("flip"))
-        if flip.get("horizontal") or flip.get("vertical"):
-            self.b.warn(f"{path}.clip.flip", "flip not supported; shown unflipped")
+        if text_clip:
+            if rotation % 360:
+                self.b.warn(f"{path}.clip.rotation", f"rotation {rotation:g}° of a text not supported; shown upright")
+            if flip.get("horizontal") or flip.get("vertical"):
+                self.b.warn(f"{path}.clip.flip", "flip of a text not supported; shown unflipped")
+            return out
+        if rotation % 360:
+            out["rotation"] = round(min(3600.0, max(-3600.0, rotation)), 6)  # clockwise degrees, as the app
+        h, v = bool(flip.get("horizontal")), bool(flip.get("vertical"))
+        if h or v:
+            out["flip"] = "both" if h and v else "horizontal" if h else "vertical"
         return out
 
     def _keyframes(self, path: str, seg: dict[str, Any], clip: dict[str, Any], length: Fraction, *,
                    picture: bool, sound: bool = True) -> None:
+        """``common_keyframes``: position (half-canvas units from the centre, y up), scale, rotation,
+        alpha and volume, each key's curve to the next kept (``_ease``)."""
+        groups: dict[str, tuple[str, list[tuple[Fraction, float, Any]]]] = {}
         for ki, group in enumerate(_list(seg.get("common_keyframes"))):
             if not isinstance(group, dict):
                 continue
             prop = str(group.get("property_type") or "")
             where = f"{path}.common_keyframes[{ki}]"
-            points = []
+            raw = []
             for kf in _list(group.get("keyframe_list")):
                 values = kf.get("values") if isinstance(kf, dict) else None
                 offset = kf.get("time_offset") if isinstance(kf, dict) else None
                 if isinstance(offset, int) and values and isinstance(values[0], (int, float)):
-                    t = min(length, self.b.snap(Fraction(max(0, offset), US)))
-                    points.append((t, float(values[0])))
-            points.sort(key=lambda p: p[0])
-            if not points:
-                continue
-            if prop == "KFTypeAlpha" and picture:
-                clip["opacity"] = [[time_text(t), round(min(1.0, max(0.0, v)), 6)] for t, v in points]
-            elif prop == "KFTypeVolume" and sound:
-                clip["volume"] = [[time_text(t), round(min(4.0, max(0.0, v)), 6)] for t, v in points]
-            else:
+                    raw.append((min(length, self.b.snap(Fraction(max(0, offset), US))), float(values[0]), kf))
+            raw.sort(key=lambda p: p[0])
+            if raw:
+                groups[prop] = (where, raw)
+        text = "text" in clip
+        for prop, (where, raw) in groups.items():
+            target = _KEYFRAME_FIELDS.get(prop)
+            if prop == "KFTypeScaleY" and ("KFTypeScaleX" in groups or "UNIFORM_SCALE" in groups):
+                continue  # uniform: X carries it
+            if target is None or (target == "volume" and not sound) or (target != "volume" and not picture) \
+                    or (text and target in ("scale", "rotation")):
                 self.b.warn(where, f"{prop or 'unknown'} keyframes not supported; the static value is used")
+                continue
+            convert, lo, hi, overshoot = _KEYFRAME_VALUES[target]
+            keys: list[Any] = []
+            for i, (t, v, kf) in enumerate(raw):
+                if keys and t <= Fraction(keys[-1]["t"]):
+                    continue  # two keys on one frame: the first wins
+                value = round(min(hi, max(lo, convert(v))), 6)
+                ease = _ease(kf, raw[i + 1] if i + 1 < len(raw) else None, v, overshoot)
+                keys.append({"t": time_text(t), "value": value, **({"ease": ease} if ease != "linear" else {})})
+            clip[target] = [k if "ease" in k else [k["t"], k["value"]] for k in keys]
 
     def _fades(self, path: str, seg: dict[str, Any], clip: dict[str, Any], length: Fraction) -> None:
         for kind, mat in self._extra_materials(seg):
@@ -407,6 +469,9 @@ class _Converter:
             return
         if min(_length(prev), _length(clip)) < d:
             self.b.warn(where, "longer than one of the segments it joins; transition dropped")
+            return
+        if isinstance(prev.get("speed"), list) or isinstance(clip.get("speed"), list):
+            self.b.warn(where, "a transition next to a curve speed not supported; dropped")
             return
         if "duration" in prev:
             prev["duration"] = time_text(Fraction(prev["duration"]) + d)
@@ -476,6 +541,41 @@ class _Converter:
 
 
 # ---------------------------------------------------------------- helpers
+
+# keyframe property -> project field
+_KEYFRAME_FIELDS = {"KFTypePositionX": "x", "KFTypePositionY": "y", "KFTypeScaleX": "scale", "UNIFORM_SCALE": "scale",
+                    "KFTypeScaleY": "scale", "KFTypeRotation": "rotation", "KFTypeAlpha": "opacity",
+                    "KFTypeVolume": "volume"}
+# field -> (the app's value to the project's, lowest, highest, may a curve overshoot)
+_KEYFRAME_VALUES: dict[str, tuple[Any, float, float, bool]] = {
+    "x": (lambda v: 0.5 + v / 2, -1.0, 2.0, True), "y": (lambda v: 0.5 - v / 2, -1.0, 2.0, True),
+    "scale": (lambda v: v, 0.01, 4.0, True), "rotation": (lambda v: v, -3600.0, 3600.0, True),
+    "opacity": (lambda v: v, 0.0, 1.0, False), "volume": (lambda v: v, 0.0, 4.0, False)}
+
+
+def _ease(kf: dict[str, Any], nxt: tuple[Fraction, float, Any] | None, value: float, overshoot: bool) -> Any:
+    """A key's curve to the next: ``Line`` is linear; a curve (``FreeCurveInOut`` and the app's
+    presets) is the cubic Bézier of this key's ``right_control`` and the next key's
+    ``left_control`` handles (microseconds and value units from their keys)."""
+    if nxt is None or str(kf.get("curveType") or "Line") == "Line":
+        return "linear"
+    t0 = kf.get("time_offset")
+    _, v1, nkf = nxt
+    span = (nkf.get("time_offset") or 0) - (t0 or 0)
+    right, left = _obj(kf.get("right_control")), _obj(nkf.get("left_control"))
+    dv = v1 - value
+    if span <= 0:
+        return "linear"
+    x1 = min(1.0, max(0.0, _num(right.get("x"), 0.0) / span))
+    x2 = min(1.0, max(0.0, 1 + _num(left.get("x"), 0.0) / span))
+    y1 = _num(right.get("y"), 0.0) / dv if dv else x1
+    y2 = 1 + _num(left.get("y"), 0.0) / dv if dv else x2
+    lo, hi = (-10.0, 10.0) if overshoot else (0.0, 1.0)
+    bezier = [round(x1, 6), round(min(hi, max(lo, y1)), 6), round(x2, 6), round(min(hi, max(lo, y2)), 6)]
+    if bezier == [0.0, 0.0, 1.0, 1.0] or (x1 == y1 and x2 == y2):
+        return "linear"  # handles on the line
+    return bezier
+
 
 def _text_of(mat: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(text, first style): ``content`` is plain text (JianYing) or JSON with ``text`` and ``styles``."""
@@ -557,6 +657,9 @@ def _material_seconds(mat: dict[str, Any]) -> Fraction | None:
 def _length(clip: dict[str, Any]) -> Fraction:
     if "duration" in clip:
         return Fraction(clip["duration"])
+    if isinstance(clip.get("speed"), list):  # a ramp lasts its segment: its last key is the end at most
+        ramp = TimeMap(tuple((Fraction(t), v) for t, v in clip["speed"]), ())
+        return ramp.length(Fraction(clip["source_out"]) - Fraction(clip["source_in"]))
     return (Fraction(clip["source_out"]) - Fraction(clip["source_in"])) / Fraction(clip.get("speed", 1))
 
 
@@ -567,9 +670,10 @@ def _tail_room(clip: dict[str, Any]) -> Fraction:
 
 def _shift_points(clip: dict[str, Any], d: Fraction) -> None:
     """Keyframes are relative to the clip's start: moving the start earlier moves them later."""
-    for key in ("volume", "opacity"):
+    for key in ("volume", "opacity", "x", "y", "scale", "rotation"):
         if isinstance(clip.get(key), list):
-            clip[key] = [[time_text(Fraction(t) + d), v] for t, v in clip[key]]
+            clip[key] = [{**k, "t": time_text(Fraction(k["t"]) + d)} if isinstance(k, dict) else
+                         [time_text(Fraction(k[0]) + d), k[1]] for k in clip[key]]
 
 
 def finish_clips(tracks: list[dict[str, Any]]) -> None:

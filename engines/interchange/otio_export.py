@@ -1,11 +1,13 @@
 """A project as OpenTimelineIO, for NLEs and for the way back in.
 
 What an NLE sees stands on its own: tracks with clips (source ranges at the project's rate), gaps,
-transitions by name (crossfade and dissolve as ``SMPTE_Dissolve``), speed as ``LinearTimeWarp``,
+transitions by name (crossfade and dissolve as ``SMPTE_Dissolve``), speed as ``LinearTimeWarp``
+(negative when reversed; a speed ramp as its average, the ramp itself in the metadata), a freeze
+frame as ``FreezeFrame`` on a clip whose source range starts at the frozen second,
 images as clips of their duration and text as clips with a ``GeneratorReference``
 (``cutlite.text``). Overlay and audio tracks may overlap in a project but not in OTIO: such a
 track is written as several OTIO tracks ("lanes") that carry the same track id. Everything OTIO
-cannot say (opacity keyframes, fit, position, colour filters, text style, tenant, env, settings,
+cannot say (keyframes and their eases, fit, position, colour filters, text style, tenant, env, settings,
 asset ids) is kept under ``metadata["cutlite"]``: each clip's own document, the track's id and
 kind, the project's settings and assets. ``otio_import`` uses it, so export then import gives
 back the same project and the same plan hash.
@@ -124,11 +126,16 @@ def _clip(otio: Any, project: Project, clip: Clip, frames: int, rt: Any, frames_
         return otio.schema.Clip(name=clip.id, media_reference=ref,
                                 source_range=otio.opentime.TimeRange(frames_rt(0), duration))
     ref = _media_reference(otio, project, clip.asset or "", base_dir)
-    start = rt(clip.source_in) if clip.source_in is not None else frames_rt(0)
+    first = clip.source_in if clip.source_in is not None else clip.freeze_at
+    start = rt(first) if first is not None else frames_rt(0)
     item = otio.schema.Clip(name=clip.id, media_reference=ref,
                             source_range=otio.opentime.TimeRange(start, duration))
-    if clip.speed != 1:
-        item.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(clip.speed)))
+    if clip.freeze_at is not None:
+        item.effects.append(otio.schema.FreezeFrame(name="freeze"))
+    elif clip.ramp is not None:  # an NLE sees the average; the ramp travels in the metadata
+        item.effects.append(otio.schema.LinearTimeWarp(name="speed_ramp", time_scalar=float(clip.rate)))
+    elif clip.rate != 1 or clip.reverse:
+        item.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(clip.rate) * (-1 if clip.reverse else 1)))
     return item
 
 

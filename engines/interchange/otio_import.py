@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import unquote, urlparse
 
+import pydantic
+
 from engines.errors import ValidationError
-from engines.model.project import TRANSITIONS
+from engines.model.project import TRANSITIONS, Clip, clip_length_seconds
 from engines.model.timebase import snap_to_frame
 
 from .document import ProjectBuilder, exact_rate, file_name, time_text
@@ -255,7 +257,7 @@ class _Converter:
         if kind == "overlay" and stored.get("text") is not None:
             doc.update(text=stored["text"], duration=time_text(length))
             return doc
-        speed, freeze = self._speed(where, clip)
+        speed, freeze, reverse = self._speed(where, clip)
         media, label = self._media(where, clip)
         if media is None:
             return None
@@ -265,7 +267,7 @@ class _Converter:
         except Exception:  # noqa: BLE001 - no source range and no available range
             b.warn(where, f"clip \"{clip.name}\" has no source range; skipped")
             return None
-        source_in = seconds(src.start_time) + item.head * speed
+        source_in = seconds(src.start_time) + (item.head * speed if not freeze else 0)
         available = getattr(ref, "available_range", None)
         if available is not None:
             source_in -= seconds(available.start_time)
@@ -275,32 +277,36 @@ class _Converter:
             source_in = Fraction(0)
         if Path(media).suffix.lower() in IMAGE_SUFFIXES:
             doc["duration"] = time_text(length)
+        elif freeze:  # the first frame of its source range, held
+            doc["freeze_at"] = time_text(source_in)
+            doc["duration"] = time_text(length)
         else:
             doc["source_in"] = time_text(source_in)
             doc["source_out"] = time_text(source_in + length * speed)
             if speed != 1:
                 doc["speed"] = time_text(speed)
-            if freeze:
-                b.warn(where, "freeze frame approximated by the slowest speed (0.1)")
+            if reverse:
+                doc["reverse"] = True
         if kind == "overlay":
             doc["scale"] = 1.0  # a higher NLE track is full frame, not a corner overlay
         if mute:
             doc["muted"] = True
         return doc
 
-    def _speed(self, where: str, clip: Any) -> tuple[Fraction, bool]:
-        otio, speed, freeze = self.otio, Fraction(1), False
+    def _speed(self, where: str, clip: Any) -> tuple[Fraction, bool, bool]:
+        """(speed, freeze, reverse) from the clip's time effects."""
+        otio, speed, freeze, reverse = self.otio, Fraction(1), False, False
         for ei, effect in enumerate(clip.effects):
             path = f"{where}.effects[{ei}]"
             if isinstance(effect, otio.schema.FreezeFrame):
-                speed, freeze = Fraction(1, 10), True
+                freeze = True
             elif isinstance(effect, otio.schema.LinearTimeWarp):
                 scalar = Fraction(effect.time_scalar).limit_denominator(10_000)
                 if scalar < 0:
-                    self.b.warn(path, "reverse playback not supported; plays forwards")
+                    reverse = not reverse
                     scalar = -scalar
                 if scalar == 0:
-                    speed, freeze = Fraction(1, 10), True
+                    freeze = True
                     continue
                 clamped = min(Fraction(16), max(Fraction(1, 10), scalar))
                 if clamped != scalar:
@@ -308,7 +314,7 @@ class _Converter:
                 speed *= clamped
             else:
                 self.b.warn(path, f"effect \"{effect.effect_name or effect.name}\" not supported")
-        return min(Fraction(16), max(Fraction(1, 10), speed)), freeze
+        return min(Fraction(16), max(Fraction(1, 10), speed)), freeze, reverse
 
     def _media(self, where: str, clip: Any) -> tuple[str | None, str | None]:
         otio, ref = self.otio, clip.media_reference
@@ -458,12 +464,19 @@ def _same_timing(stored: dict[str, Any], clip: dict[str, Any], fps: Fraction) ->
     def length(doc: dict[str, Any]) -> int:
         if "duration" in doc:
             return snap_to_frame(Fraction(doc["duration"]), fps)
+        if isinstance(doc.get("speed"), list):  # a ramp: the model knows its length
+            return snap_to_frame(clip_length_seconds(Clip.model_validate(doc)) or Fraction(0), fps)
         return snap_to_frame((Fraction(doc["source_out"]) - Fraction(doc["source_in"])) /
                              Fraction(doc.get("speed", 1)), fps)
 
+    def speed_of(doc: dict[str, Any]) -> Fraction | None:
+        """A constant speed; None for a ramp (written out as its average, compared by length)."""
+        return None if isinstance(doc.get("speed"), list) else Fraction(doc.get("speed", 1))
+
     try:
+        same_speed = speed_of(stored) is None or speed_of(stored) == speed_of(clip)
         return (frames(stored, "start") == frames(clip, "start") and length(stored) == length(clip)
-                and frames(stored, "source_in") == frames(clip, "source_in")
-                and Fraction(stored.get("speed", 1)) == Fraction(clip.get("speed", 1)))
-    except (KeyError, ValueError, ZeroDivisionError):
+                and frames(stored, "source_in") == frames(clip, "source_in") and same_speed
+                and frames(stored, "freeze_at") == frames(clip, "freeze_at"))
+    except (KeyError, ValueError, TypeError, ZeroDivisionError, pydantic.ValidationError):
         return False

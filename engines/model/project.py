@@ -23,6 +23,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, mo
 from engines.documents import read_json, read_json_file
 from engines.errors import ValidationError
 
+from .motion import EASE_NAMES, Ease, TimeMap
+from .motion import value_at as motion_value_at
 from .scope import TENANT_RE
 from .template import COLOR_RE, apply_template, is_template
 from .timebase import fraction_text, parse_fps, parse_time, snap_to_frame
@@ -96,36 +98,61 @@ Color = Annotated[str, _regex(COLOR_RE, "colour (#RRGGBB)")]
 
 
 class Keyframes(BaseModel):
-    """A constant or ``[t, value]`` points, linear between, held flat outside."""
+    """A constant or keyframes: ``[t, value]`` points held flat outside, each segment shaped by its
+    first key's ease (``eases`` is empty when every segment is linear: the original form)."""
 
     model_config = ConfigDict(frozen=True)
     points: tuple[tuple[Fraction, float], ...]
+    eases: tuple[Any, ...] = ()
 
     @model_serializer
-    def _to_document(self) -> float | list[list[Any]]:
-        """Back to the project format: a number, or ``[[t, value], ...]`` with exact times."""
+    def _to_document(self) -> float | list[Any]:
+        """Back to the project format: a number, or keys with exact times (``[t, value]`` when
+        linear, ``{"t", "value", "ease"}`` otherwise)."""
         if len(self.points) == 1 and self.points[0][0] == 0:
             return self.points[0][1]
-        return [[fraction_text(t), v] for t, v in self.points]
+        out: list[Any] = []
+        for i, (t, v) in enumerate(self.points):
+            ease = self.eases[i] if self.eases else "linear"
+            out.append([fraction_text(t), v] if ease == "linear" else
+                       {"t": fraction_text(t), "value": v, "ease": list(ease) if isinstance(ease, tuple) else ease})
+        return out
 
     @property
     def constant(self) -> float | None:
         values = {v for _, v in self.points}
         return self.points[0][1] if len(values) == 1 else None
 
+    @property
+    def linear(self) -> bool:
+        return not self.eases
+
+    def ease(self, i: int) -> Ease:
+        return self.eases[i] if self.eases else "linear"
+
     def value_at(self, t: Fraction) -> float:
-        pts = self.points
-        if t <= pts[0][0]:
-            return pts[0][1]
-        for (t0, v0), (t1, v1) in zip(pts, pts[1:]):
-            if t <= t1:
-                if t1 == t0:
-                    return v1
-                return v0 + (v1 - v0) * float((t - t0) / (t1 - t0))
-        return pts[-1][1]
+        return motion_value_at(self.points, self.eases, t)
 
 
-def _keyframes(lo: float, hi: float):
+def _ease(v: Any, overshoot: bool) -> Ease:
+    if isinstance(v, str):
+        if v not in EASE_NAMES:
+            raise ValueError(f"ease must be one of {', '.join(EASE_NAMES)} or [x1, y1, x2, y2]")
+        return v
+    if not isinstance(v, (list, tuple)) or len(v) != 4 or any(
+            isinstance(c, bool) or not isinstance(c, (int, float, Decimal)) for c in v):
+        raise ValueError("ease must be one of " + ", ".join(EASE_NAMES) + " or a cubic Bézier [x1, y1, x2, y2]")
+    x1, y1, x2, y2 = (round(float(c), 6) for c in v)
+    if not (0 <= x1 <= 1 and 0 <= x2 <= 1):
+        raise ValueError("ease Bézier x1 and x2 must be between 0 and 1")
+    if overshoot and not (-10 <= y1 <= 10 and -10 <= y2 <= 10):
+        raise ValueError("ease Bézier y1 and y2 must be between -10 and 10")
+    if not overshoot and not (0 <= y1 <= 1 and 0 <= y2 <= 1):
+        raise ValueError("ease Bézier y1 and y2 must be between 0 and 1 here (the value may not leave its keys' range)")
+    return (x1, y1, x2, y2)
+
+
+def _keyframes(lo: float, hi: float, *, overshoot: bool = False):
     def check(v: Any) -> Keyframes:
         if isinstance(v, Keyframes):
             return v
@@ -135,27 +162,68 @@ def _keyframes(lo: float, hi: float):
                 raise ValueError(f"must be between {lo:g} and {hi:g}")
             return Keyframes(points=((Fraction(0), f),))
         if not isinstance(v, list) or not v:
-            raise ValueError(f"must be a number between {lo:g} and {hi:g} or a non-empty list of [t, value]")
-        points = []
+            raise ValueError(f"must be a number between {lo:g} and {hi:g} or a non-empty list of keyframes")
+        points, eases = [], []
         for i, kf in enumerate(v):
-            if not isinstance(kf, (list, tuple)) or len(kf) != 2:
-                raise ValueError(f"keyframe [{i}] must be [t, value]")
+            ease: Ease = "linear"
+            if isinstance(kf, dict):
+                unknown = sorted(set(kf) - {"t", "value", "ease"})
+                if unknown or "t" not in kf or "value" not in kf:
+                    raise ValueError(f"keyframe [{i}] must be [t, value] or {{\"t\", \"value\", \"ease\"}}"
+                                     + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+                raw_t, val = kf["t"], kf["value"]
+                if "ease" in kf:
+                    try:
+                        ease = _ease(kf["ease"], overshoot)
+                    except ValueError as exc:
+                        raise ValueError(f"keyframe [{i}] {exc}") from None
+            elif isinstance(kf, (list, tuple)) and len(kf) == 2:
+                raw_t, val = kf
+            else:
+                raise ValueError(f"keyframe [{i}] must be [t, value] or {{\"t\", \"value\", \"ease\"}}")
             try:
-                t = _time_validator(kf[0])
+                t = _time_validator(raw_t)
             except ValueError as exc:
                 raise ValueError(f"keyframe [{i}] time {exc}") from None
-            val = kf[1]
             if isinstance(val, bool) or not isinstance(val, (int, float, Decimal)) or not lo <= float(val) <= hi:
                 raise ValueError(f"keyframe [{i}] value must be between {lo:g} and {hi:g}")
             if points and t < points[-1][0]:
                 raise ValueError(f"keyframe [{i}] is not sorted by time")
             points.append((t, float(val)))
-        return Keyframes(points=tuple(points))
+            eases.append(ease)
+        linear = all(e == "linear" for e in eases)
+        return Keyframes(points=tuple(points), eases=() if linear else tuple(eases))
     return BeforeValidator(check)
 
 
 Volume = Annotated[Keyframes, _keyframes(0, 4)]
 Opacity = Annotated[Keyframes, _keyframes(0, 1)]
+Position = Annotated[Keyframes, _keyframes(-1, 2, overshoot=True)]
+Scale = Annotated[Keyframes, _keyframes(0.01, 4, overshoot=True)]
+Rotation = Annotated[Keyframes, _keyframes(-3600, 3600, overshoot=True)]
+_ramp_keyframes = _keyframes(0.1, 16).func
+
+
+def _speed_or_ramp(v: Any) -> Fraction | Keyframes:
+    """A constant speed (exact), or keyframes: a speed ramp."""
+    if isinstance(v, (list, Keyframes)):
+        return _ramp_keyframes(v)
+    return _speed_validator(v)
+
+
+def _speed_out(v: Fraction | Keyframes) -> Any:
+    return fraction_text(v) if isinstance(v, Fraction) else v.model_dump()
+
+
+SpeedField = Annotated[Fraction | Keyframes, BeforeValidator(_speed_or_ramp), PlainSerializer(_speed_out)]
+
+
+def _constant(v: float) -> Keyframes:
+    return Keyframes(points=((Fraction(0), v),))
+
+
+def _color_param(lo: float, hi: float):
+    return Annotated[Keyframes, _keyframes(lo, hi)]
 
 
 def _plain_json(v: Any) -> Any:
@@ -216,10 +284,30 @@ class AssetRef(_Model):
 
 
 class ColorFilter(_Model):
+    """Brightness, contrast and saturation; each a number or keyframes (animatable)."""
     type: Literal["color"]
-    brightness: Annotated[float, _ranged(-1, 1)] = 0.0
-    contrast: Annotated[float, _ranged(0, 3)] = 1.0
-    saturation: Annotated[float, _ranged(0, 3)] = 1.0
+    brightness: _color_param(-1, 1) = _constant(0.0)
+    contrast: _color_param(0, 3) = _constant(1.0)
+    saturation: _color_param(0, 3) = _constant(1.0)
+
+
+class Crop(_Model):
+    """Fractions of the source picture cut away before the fit."""
+    left: Annotated[float, _ranged(0, 0.95)] = 0.0
+    top: Annotated[float, _ranged(0, 0.95)] = 0.0
+    right: Annotated[float, _ranged(0, 0.95)] = 0.0
+    bottom: Annotated[float, _ranged(0, 0.95)] = 0.0
+
+    @model_validator(mode="after")
+    def _keeps_a_picture(self) -> "Crop":
+        problems = []
+        if self.left + self.right >= 1:
+            problems.append("right: left + right must be less than 1")
+        if self.top + self.bottom >= 1:
+            problems.append("bottom: top + bottom must be less than 1")
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return self
 
 
 class Transition(_Model):
@@ -242,17 +330,22 @@ class Clip(_Model):
     asset: str | None = None
     source_in: Time | None = None
     source_out: Time | None = None
-    speed: Speed = Fraction(1)
-    volume: Volume = Keyframes(points=((Fraction(0), 1.0),))
+    speed: SpeedField = Fraction(1)
+    volume: Volume = _constant(1.0)
     muted: bool = False
+    reverse: bool = False
+    freeze_at: Time | None = None  # a freeze frame: this source second shown for ``duration``
     # image and text clips
     duration: Time | None = None
     # picture
     fit: Literal["contain", "cover", "stretch"] = "contain"
-    x: Annotated[float, _ranged(-1, 2)] = 0.5
-    y: Annotated[float, _ranged(-1, 2)] = 0.5
-    scale: Annotated[float, _ranged(0.01, 4)] | None = None
-    opacity: Opacity = Keyframes(points=((Fraction(0), 1.0),))
+    x: Position = _constant(0.5)
+    y: Position = _constant(0.5)
+    scale: Scale | None = None
+    rotation: Rotation = _constant(0.0)
+    flip: Literal["none", "horizontal", "vertical", "both"] = "none"
+    crop: Crop | None = None
+    opacity: Opacity = _constant(1.0)
     filters: tuple[ColorFilter, ...] = ()
     transition_in: Transition | None = None
     # text
@@ -266,6 +359,30 @@ class Clip(_Model):
     @property
     def is_text(self) -> bool:
         return self.text is not None
+
+    @property
+    def ramp(self) -> TimeMap | None:
+        """The speed ramp's time map, when ``speed`` is keyframes."""
+        if isinstance(self.speed, Keyframes):
+            return TimeMap(self.speed.points, self.speed.eases)
+        return None
+
+    @property
+    def rate(self) -> Fraction:
+        """The constant speed; a ramp's average (source range over timeline length)."""
+        if isinstance(self.speed, Fraction):
+            return self.speed
+        length = clip_length_seconds(self)
+        if length is None or self.source_in is None or self.source_out is None or length <= 0:
+            return Fraction(1)
+        return (self.source_out - self.source_in) / length
+
+    @property
+    def has_motion(self) -> bool:
+        """Position, scale or rotation change over time, or the picture turns: the moving path."""
+        return (self.x.constant is None or self.y.constant is None
+                or (self.scale is not None and self.scale.constant is None)
+                or self.rotation.constant != 0.0)
 
 
 class CaptionStyle(_Model):
@@ -391,7 +508,7 @@ def _json_path(loc: tuple[Any, ...]) -> str:
     return out or "$"
 
 
-_FIELDS_BY_MODEL = {m: set(m.model_fields) for m in (Project, Settings, AssetRef, ColorFilter,
+_FIELDS_BY_MODEL = {m: set(m.model_fields) for m in (Project, Settings, AssetRef, ColorFilter, Crop,
                                                        Transition, Clip, Track, Word, CaptionStyle, Duck,
                                                        LoudnessTarget)}
 
@@ -430,7 +547,7 @@ def _did_you_mean(name: str) -> str:
 
 _MEDIA_ONLY = ("source_in", "source_out", "asset")
 _TEXT_ONLY = ("font", "font_size", "color")
-_PICTURE = ("fit", "x", "y", "scale", "opacity", "filters")
+_PICTURE = ("fit", "x", "y", "scale", "opacity", "filters", "rotation", "flip", "crop")
 
 
 @dataclass
@@ -602,7 +719,8 @@ def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
             problems.append(f"{path}.text: text clips belong on overlay tracks, not {kind}")
         if clip.asset is not None:
             problems.append(f"{path}: give either \"text\" or \"asset\", not both")
-        for f in ("source_in", "source_out", "speed", "volume", "muted", "fit", "filters"):
+        for f in ("source_in", "source_out", "speed", "volume", "muted", "fit", "filters", "rotation", "flip",
+                  "crop", "reverse", "freeze_at"):
             if f in given:
                 problems.append(f"{path}.{f}: not allowed on a text clip")
         if clip.duration is None or clip.duration <= 0:
@@ -628,6 +746,7 @@ def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
                 problems.append(f"{path}.{f}: audio clips have no picture")
     if clip.transition_in is not None and kind != "video":
         problems.append(f"{path}.transition_in: transitions belong on video tracks")
+    problems += _check_time_fields(path, kind, clip, given)
     has_range = clip.source_in is not None or clip.source_out is not None
     if has_range:
         if clip.source_in is None or clip.source_out is None:
@@ -647,6 +766,25 @@ def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
     return problems
 
 
+def _check_time_fields(path: str, kind: str, clip: Clip, given: set[str]) -> list[str]:
+    """Freeze frames, reverse and speed ramps: which combinations a clip may have."""
+    problems = []
+    if clip.freeze_at is not None:
+        if kind == "audio":
+            problems.append(f"{path}.freeze_at: a freeze frame is a picture; audio clips have none")
+        for f in ("source_in", "source_out", "speed", "reverse"):
+            if f in given:
+                problems.append(f"{path}.{f}: a freeze frame takes freeze_at and duration, not {f}")
+        if clip.duration is None:
+            problems.append(f"{path}.duration: a freeze frame needs a duration > 0")
+    if clip.reverse and clip.ramp is not None:
+        problems.append(f"{path}.reverse: a reversed clip takes a constant speed, not a speed ramp")
+    if clip.ramp is not None and clip.source_in is not None and clip.source_out is not None:
+        if clip.speed.points[0][0] != 0:  # type: ignore[union-attr]
+            problems.append(f"{path}.speed: a speed ramp's first key must be at t 0")
+    return problems
+
+
 def _unknown_asset(parts: _Parts, path: str, asset: str) -> str | None:
     if asset in parts.asset_names:
         return None
@@ -659,11 +797,14 @@ def _close(name: str, options: Any) -> str:
 
 
 def clip_length_seconds(clip: Clip) -> Fraction | None:
-    """Timeline length before snapping: (out - in) / speed, or duration."""
+    """Timeline length before snapping: (out - in) / speed, where a speed ramp's integral reaches
+    out - in, or duration."""
     if clip.duration is not None:
         return clip.duration
     if clip.source_in is None or clip.source_out is None:
         return None
+    if isinstance(clip.speed, Keyframes):
+        return TimeMap(clip.speed.points, clip.speed.eases).length(clip.source_out - clip.source_in)
     return (clip.source_out - clip.source_in) / clip.speed
 
 

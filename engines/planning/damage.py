@@ -22,8 +22,8 @@ def damage_warnings(timeline: Timeline, media: dict[str, MediaInfo]) -> list[str
         info = media.get(clip.asset or "")
         if info is None or not info.damage or pc.frames <= 0 or info.kind == "image":
             continue
-        first = (clip.source_in or Fraction(0)) + frames_to_seconds(pc.head, timeline.fps) * clip.speed
-        last = first + frames_to_seconds(pc.frames, timeline.fps) * clip.speed
+        first = (clip.source_in or Fraction(0)) + frames_to_seconds(pc.head, timeline.fps) * clip.rate
+        last = first + frames_to_seconds(pc.frames, timeline.fps) * clip.rate
         for span in info.damage:
             if span.start < last and first < span.end:
                 out.append(f"{pc.path}: \"{clip.asset}\" is damaged at {float(span.start):.2f}-{float(span.end):.2f} s "

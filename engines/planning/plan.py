@@ -27,8 +27,10 @@ How the timeline becomes a graph:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -40,7 +42,7 @@ from engines.errors import ValidationError
 from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import MediaInfo, VideoInfo
 from engines.ffmpeg.profiles import EncoderSettings, RenderProfile, nearest_even, resolve_encoder
-from engines.model.project import TRANSITIONS, Clip, Project
+from engines.model.project import TRANSITIONS, Clip, Keyframes, Project
 from engines.model.timebase import fraction_text, frames_to_samples, frames_to_seconds, to_ffmpeg_seconds
 from engines.model.timeline import PlacedClip, Timeline, place_project
 
@@ -50,6 +52,7 @@ from .color import BT709_TAGS, input_params, pinned_format, to_bt709
 from .damage import damage_warnings
 from .ducking import DuckPlan, duck_filter, plan_ducks
 from .filtergraph import chain, graph_parts, num, piecewise_linear, quote, rate
+from .motion import const, keyframe_expr, ramp_timeline_expr
 from .sound import assign_lanes, source_runs
 
 PLAN_VERSION = "cutlite.plan/1"
@@ -163,10 +166,21 @@ def check_media(project: Project, media: dict[str, MediaInfo], only: set[str] | 
             continue
         info = media[clip.asset]
         if info.kind == "image":
+            for f in ("reverse", "freeze_at"):
+                if f in clip.model_fields_set and getattr(clip, f):
+                    problems.append(f"{path}.{f}: \"{clip.asset}\" is an image: it has no time to "
+                                    f"{'reverse' if f == 'reverse' else 'freeze'}")
             if clip.duration is None:
                 problems.append(f"{path}: \"{clip.asset}\" is an image: give duration, not source_in/source_out")
             if track.kind == "audio":
                 problems.append(f"{path}: \"{clip.asset}\" is an image and has no sound for an audio track")
+            continue
+        if clip.freeze_at is not None:
+            if info.video is None:
+                problems.append(f"{path}.freeze_at: \"{clip.asset}\" has no picture to freeze")
+            elif info.duration is not None and clip.freeze_at >= info.duration:
+                problems.append(f"{path}.freeze_at: {fraction_text(clip.freeze_at)} s is past the end of "
+                                f"\"{clip.asset}\" ({float(info.duration):.3f} s)")
             continue
         if clip.duration is not None:
             problems.append(f"{path}.duration: \"{clip.asset}\" is a {info.kind}: give source_in and source_out")
@@ -193,6 +207,7 @@ class _Graph:
     slates: dict[str, str] = field(default_factory=dict)
     fonts: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)  # font file -> its name in the work folder
+    lengths: dict[str, int] = field(default_factory=dict)  # clip path -> its frames in the full timeline
     counter: int = 0
 
     def label(self, prefix: str) -> str:
@@ -256,7 +271,8 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     out = _Out(width, height, fps, s.sample_rate, working_fmt, "0x" + s.background[1:].upper(),
                Fraction(height, s.height))
     base = a - lead  # absolute frame of the extended window's first frame
-    g = _Graph(warnings=list(warnings or []), slates=slates, fonts=fonts or {})
+    g = _Graph(warnings=list(warnings or []), slates=slates, fonts=fonts or {},
+               lengths={pc.path: pc.frames for pc in full.clips()})
     links = g.links
 
     if streams in ("both", "video"):
@@ -354,11 +370,27 @@ def _seek(pc: PlacedClip, out: _Out) -> tuple[Fraction, Fraction]:
     microseconds (ffmpeg's resolution), rounded so that the frame at the cut-in point lands at 0
     or just after it, never just before (``fps=...:start_time=0`` would drop it: measured).
     """
-    clip = pc.clip
-    point = (clip.source_in or Fraction(0)) + (frames_to_seconds(pc.head, out.fps) + pc.offset) * clip.speed
+    point = _source_point(pc, out, frames_to_seconds(pc.head, out.fps) + pc.offset)
     preroll = min(PREROLL, point) if pc.head or pc.offset else Fraction(0)
     seek = _floor_micros(point - preroll)
     return seek, _floor_micros(point) - seek
+
+
+def _source_point(pc: PlacedClip, out: _Out, into: Fraction) -> Fraction:
+    """The source second shown ``into`` seconds after the clip's start (a ramp: its time map)."""
+    clip = pc.clip
+    ramp = clip.ramp
+    advanced = into * clip.rate if ramp is None else Fraction(ramp.source(float(into)))
+    return (clip.source_in or Fraction(0)) + advanced
+
+
+def _forward(g: _Graph, pc: PlacedClip) -> PlacedClip:
+    """What a reversed clip reads: the forward clip's frames that it shows, backwards (its last
+    visible frame is the forward clip's first of them)."""
+    if not pc.clip.reverse:
+        return pc
+    length = g.lengths.get(pc.path, pc.head + pc.frames)
+    return dataclasses.replace(pc, start=0, end=pc.frames, head=length - pc.head - pc.frames)
 
 
 def _floor_micros(seconds: Fraction) -> Fraction:
@@ -376,9 +408,16 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
         args = []
     elif info.kind == "image":  # an animated image (GIF): its frames, looped
         args = ["-loop", "1", "-framerate", rate(out.fps), "-t", to_ffmpeg_seconds(seconds + SEEK_MARGIN)]
+    elif clip.freeze_at is not None:  # one frame: the first at or after freeze_at
+        args = ["-ss", to_ffmpeg_seconds(_floor_micros(clip.freeze_at)), "-t", to_ffmpeg_seconds(SEEK_MARGIN),
+                *NO_ROTATION]
     else:
         seek, preroll = _seek(pc, out)
-        span = preroll + seconds * clip.speed + SEEK_MARGIN
+        if clip.ramp is None:
+            span = preroll + seconds * clip.rate + SEEK_MARGIN
+        else:
+            lead = frames_to_seconds(pc.head, out.fps) + pc.offset
+            span = preroll + _source_point(pc, out, lead + seconds) - _source_point(pc, out, lead) + SEEK_MARGIN
         args = ["-ss", to_ffmpeg_seconds(seek), "-t", to_ffmpeg_seconds(span)]
         if info.video is not None:
             args += NO_ROTATION
@@ -388,10 +427,11 @@ def _input(g: _Graph, pc: PlacedClip, info: MediaInfo, out: _Out) -> int:
     return index
 
 
-def _fit(info: MediaInfo, clip: Clip, box_w: int, box_h: int) -> tuple[int, int, list[str]]:
-    """Scaled size and filters that fit the upright picture into the box."""
+def _fit(info: MediaInfo, clip: Clip, box_w: int, box_h: int,
+         size: tuple[int, int] | None = None) -> tuple[int, int, list[str]]:
+    """Scaled size and filters that fit the upright picture (``size``: after a crop) into the box."""
     assert info.video is not None
-    src_w, src_h = info.video.display_size
+    src_w, src_h = size or info.video.display_size
     if clip.fit == "stretch":
         w, h = box_w, box_h
         return nearest_even(w), nearest_even(h), [f"scale={nearest_even(w)}:{nearest_even(h)}"]
@@ -406,7 +446,8 @@ def _fit(info: MediaInfo, clip: Clip, box_w: int, box_h: int) -> tuple[int, int,
     return w, h, filters
 
 
-def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1), preroll: Fraction = Fraction(0)) -> list[str]:
+def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1), preroll: Fraction = Fraction(0),
+                    timing: str | None = None) -> list[str]:
     """From decoded frames to upright, progressive, SDR pictures on the clip's own clock, their
     colour interpretation stated first.
 
@@ -416,7 +457,7 @@ def upright_filters(v: VideoInfo, speed: Fraction = Fraction(1), preroll: Fracti
     pts = "PTS" if not preroll else f"(PTS-{to_ffmpeg_seconds(preroll)}/TB)"
     # first, how the decoded pixels are to be read (matrix, range, primaries, transfer): stated,
     # never guessed by ffmpeg (see color.py)
-    filters = [input_params(v),
+    filters = [input_params(v), f"setpts={timing}" if timing else
                f"setpts={pts}" if speed == 1 else f"setpts={pts}*{speed.denominator}/{speed.numerator}"]
     if v.interlaced:
         filters.append("bwdif=mode=send_frame:deint=interlaced")
@@ -434,28 +475,33 @@ NO_ROTATION = ["-noautorotate", "-display_rotation", "0"]
 
 
 def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo | None, out: _Out, *, overlay: bool,
-                  transparent_bg: bool) -> tuple[str, int, int]:
+                  transparent_bg: bool) -> tuple[str, int | str, int | str]:
     """A labelled stream of exactly ``pc.frames`` frames at the output rate.
 
-    Returns (label, x, y): for overlay clips the scaled picture and its top-left position; for
-    video-track clips a full frame (x = y = 0). A clip without media is drawn as a slate.
+    Returns (label, x, y): for overlay clips the scaled picture and its top-left position (numbers,
+    or expressions in the timeline's ``t`` when the clip moves); for video-track clips a full
+    frame (x = y = 0). A clip without media is drawn as a slate.
     """
     clip = pc.clip
     if info is None:
         return _slate(g, pc, out, overlay=overlay, transparent_bg=transparent_bg)
-    idx = _input(g, pc, info, out)
+    read = _forward(g, pc)  # a reversed clip reads forward and turns the frames round
+    idx = _input(g, read, info, out)
     v = info.video
     assert v is not None
-    scale = clip.scale if clip.scale is not None else (0.25 if overlay else 1.0)
+    if clip.has_motion:
+        return _moving_picture(g, pc, read, idx, info, out, overlay=overlay, transparent_bg=transparent_bg)
+    scale = clip.scale.constant if clip.scale is not None else (0.25 if overlay else 1.0)
+    assert scale is not None
     box_w, box_h = Fraction(out.width) * Fraction(scale), Fraction(out.height) * Fraction(scale)
-    w, h, fit = _fit(info, clip, nearest_even(box_w), nearest_even(box_h))
+    crop, size = _source_crop(v, clip)
+    w, h, fit = _fit(info, clip, nearest_even(box_w), nearest_even(box_h), size)
     fit[0] += to_bt709(v)  # the fit's first scale converts, with every option stated
-    cx, cy = Fraction(out.width) * Fraction(clip.x), Fraction(out.height) * Fraction(clip.y)
+    cx, cy = Fraction(out.width) * Fraction(clip.x.constant), Fraction(out.height) * Fraction(clip.y.constant)
     x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))
-    filters: list[str | None] = [*upright_filters(v, clip.speed, _seek(pc, out)[1] if info.kind != "image" else 0),
-                                 f"fps={rate(out.fps)}:start_time=0", *fit, "setsar=1"]
-    for f in clip.filters:
-        filters.append(f"eq=brightness={num(f.brightness)}:contrast={num(f.contrast)}:saturation={num(f.saturation)}")
+    filters: list[str | None] = [*_decode_filters(read, info, out), *crop, *fit, "setsar=1", *_flip(clip)]
+    animated = [f for f in clip.filters if not _static_color(f)]
+    filters += [_eq(f, None) for f in clip.filters if _static_color(f)]
     fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
     # BT.709 limited range from here on, pinned and tagged: where this stream meets others
     # (xfade, concat, overlay) there is nothing left for ffmpeg to reconcile
@@ -463,10 +509,213 @@ def _clip_picture(g: _Graph, pc: PlacedClip, info: MediaInfo | None, out: _Out, 
     if not overlay:
         filters += _place_in_frame(w, h, x, y, out, transparent_bg)
         x = y = 0
-    filters += ["tpad=stop=-1:stop_mode=clone", f"trim=end_frame={pc.frames}",
-                f"settb={fraction_text(1 / out.fps)}", "setpts=N"]
+    filters += _conform(read, pc, out)
+    filters += [_eq(f, _clock(pc, out, "t", pc.head)) for f in animated]
+    if animated:
+        filters += [pinned_format(fmt), BT709_TAGS]
     label = g.add([f"{idx}:{v.index}"], filters, "v")
     return label, x, y
+
+
+def _decode_filters(read: PlacedClip, info: MediaInfo, out: _Out) -> list[str]:
+    """From the decoded source to upright frames on the output grid, the clip's time applied
+    (speed, a ramp's time map, a freeze frame's one frame)."""
+    clip = read.clip
+    v = info.video
+    assert v is not None
+    if clip.freeze_at is not None:
+        return ["trim=end_frame=1", *upright_filters(v), f"fps={rate(out.fps)}:start_time=0"]
+    preroll = _seek(read, out)[1] if info.kind != "image" else Fraction(0)
+    timing = None
+    if clip.ramp is not None and info.kind != "image":
+        # each frame at the timeline second where the ramp reaches it (``model.motion.TimeMap``):
+        # the source second after the seek is ``seek + T``; the visible part starts ``lead`` in
+        seek = _seek(read, out)[0]
+        lead = frames_to_seconds(read.head, out.fps) + read.offset
+        r = f"T+{to_ffmpeg_seconds(seek - (clip.source_in or Fraction(0)))}"
+        timing = f"({ramp_timeline_expr(clip.ramp, r)}-{to_ffmpeg_seconds(lead)})/TB"
+    return [*upright_filters(v, clip.rate, preroll, timing), f"fps={rate(out.fps)}:start_time=0"]
+
+
+def _conform(read: PlacedClip, pc: PlacedClip, out: _Out) -> list[str]:
+    """Exactly the clip's frames on the output clock (a reversed clip's turned round)."""
+    return ["tpad=stop=-1:stop_mode=clone", f"trim=end_frame={pc.frames}",
+            *(["reverse"] if pc.clip.reverse else []), f"settb={fraction_text(1 / out.fps)}", "setpts=N"]
+
+
+def _source_crop(v: VideoInfo, clip: Clip) -> tuple[list[str], tuple[int, int] | None]:
+    """The ``crop`` field on the upright picture: filters and the upright size left."""
+    if clip.crop is None:
+        return [], None
+    c = clip.crop
+    w, h = (v.height, v.width) if v.rotation in (90, 270) else (v.width, v.height)
+    cw = max(2, nearest_even(Fraction(w) * (1 - Fraction(c.left) - Fraction(c.right))))
+    ch = max(2, nearest_even(Fraction(h) * (1 - Fraction(c.top) - Fraction(c.bottom))))
+    x, y = min(w - cw, round(w * Fraction(c.left))), min(h - ch, round(h * Fraction(c.top)))
+    dw, dh = v.display_size
+    return [f"crop={cw}:{ch}:{x}:{y}"], (max(2, round(Fraction(dw * cw, w))), max(2, round(Fraction(dh * ch, h))))
+
+
+def _flip(clip: Clip) -> list[str]:
+    return {"horizontal": ["hflip"], "vertical": ["vflip"], "both": ["hflip", "vflip"]}.get(clip.flip, [])
+
+
+def _static_color(f: Any) -> bool:
+    return all(k.constant is not None for k in (f.brightness, f.contrast, f.saturation))
+
+
+def _eq(f: Any, clock: str | None) -> str:
+    """``eq`` for a colour filter: numbers, or (animated) expressions on the clip's own clock."""
+    if clock is None:
+        return f"eq=brightness={num(f.brightness.constant)}:contrast={num(f.contrast.constant)}" \
+               f":saturation={num(f.saturation.constant)}"
+    parts = [f"{name}={_curve(getattr(f, name), clock)}" for name in ("brightness", "contrast", "saturation")]
+    return "eq=" + ":".join(parts) + ":eval=frame"
+
+
+def _clock(pc: PlacedClip, out: _Out, var: str, frames_before: int) -> str:
+    """The clip's own seconds as an expression, from a stream time ``var`` whose frame 0 is the
+    clip's frame ``frames_before``: the frame index is rounded to a whole number first, so the
+    clip's frame ``c`` gives the same double ``c / fps`` in every window and chunk (keys shifted
+    by a window's start would round differently, a code value here and there)."""
+    n, d = out.fps.numerator, out.fps.denominator
+    frame = f"round({var}*{n}/{d})" + (f"+{frames_before}" if frames_before > 0 else
+                                        f"-{-frames_before}" if frames_before < 0 else "")
+    offset = f"+{const(float(pc.offset))}" if pc.offset else ""
+    return f"({frame})*{d}/{n}{offset}"
+
+
+def _curve(kf: Keyframes, clock: str) -> str:
+    """A keyframed field as an expression of the clip's seconds (register 6 holds them)."""
+    if kf.constant is not None:
+        return num(kf.constant)
+    return f"(st(6\\,{clock})\\;{keyframe_expr(list(kf.points), kf.eases, 'ld(6)')})"
+
+
+def _moving_picture(g: _Graph, pc: PlacedClip, read: PlacedClip, idx: int, info: MediaInfo, out: _Out, *,
+                    overlay: bool, transparent_bg: bool) -> tuple[str, int | str, int | str]:
+    """A clip whose position, scale or rotation is keyframed (or that is turned).
+
+    The picture is fitted once into the box at scale 1 (cover's crop taken from the source), then
+    each frame is scaled by its own factor (``scale`` with ``eval=frame``: one resample a frame,
+    like the fit it replaces), turned (``rotate``, into a transparent square) and placed by
+    ``overlay`` at an expression of time: ffmpeg evaluates every curve once a frame, no per-frame
+    work happens outside it. Rotation comes before a changing scale (``rotate`` keeps the size it
+    was configured with). Video-track clips are placed on a canvas of the background colour.
+    """
+    clip = pc.clip
+    v = info.video
+    assert v is not None
+    local = _clock(pc, out, "t", pc.head)  # the clip's chain: its first frame is the clip's frame ``head``
+    default = 0.25 if overlay else 1.0
+    scale = clip.scale if clip.scale is not None else Keyframes(points=((Fraction(0), default),))
+    crop, size = _source_crop(v, clip)
+    src_w, src_h = size or v.display_size
+    box_w, box_h = nearest_even(out.width), nearest_even(out.height)
+    if clip.fit == "cover":
+        # crop the source to the box's shape first, so the one scale below is the whole fit
+        f = max(Fraction(box_w, src_w), Fraction(box_h, src_h))
+        w1, h1 = min(nearest_even(src_w * f), box_w), min(nearest_even(src_h * f), box_h)
+        cw, ch = max(2, nearest_even(Fraction(w1) / f)), max(2, nearest_even(Fraction(h1) / f))
+        if (cw, ch) != (nearest_even(src_w), nearest_even(src_h)):
+            crop.append(f"crop={min(cw, src_w)}:{min(ch, src_h)}")
+    elif clip.fit == "contain":
+        f = min(Fraction(box_w, src_w), Fraction(box_h, src_h))
+        w1, h1 = nearest_even(src_w * f), nearest_even(src_h * f)
+    else:
+        w1, h1 = box_w, box_h
+    rotation = clip.rotation
+    turning = rotation.constant != 0.0
+    pic_fmt = "yuva420p10le" if out.pix_fmt.endswith("10le") else "yuva420p"
+    filters: list[str | None] = [*_decode_filters(read, info, out), *crop]
+    s_expr = _curve(scale, local)
+
+    def sized(w: int, h: int) -> str:
+        if scale.constant is not None:
+            k = Fraction(scale.constant)
+            return f"scale={max(2, nearest_even(w * k))}:{max(2, nearest_even(h * k))}"
+        return f"scale=w=max(2\\,2*round({w}*({s_expr})/2)):h=max(2\\,2*round({h}*({s_expr})/2)):eval=frame"
+
+    static_eq = [_eq(f, None) for f in clip.filters if _static_color(f)]
+    # filters that keep the size they were configured with (rotate, eq, flip, geq, lut) all run
+    # before a scale that changes frame by frame
+    steady = [*[_eq(f, local) for f in clip.filters if not _static_color(f)],
+              *(_moving_opacity(g, pc, out) if overlay else [])]
+    if scale.constant is not None:
+        filters += [sized(w1, h1) + to_bt709(v), "setsar=1", *_flip(clip), *static_eq, pinned_format(pic_fmt),
+                    BT709_TAGS, *_conform(read, pc, out), *steady]
+        if turning:
+            s = Fraction(scale.constant)
+            side = nearest_even(math.ceil(math.hypot(nearest_even(w1 * s), nearest_even(h1 * s))))
+            filters.append(_rotate(rotation, local, side))
+    elif turning or static_eq or steady or clip.flip != "none":
+        # fitted once, coloured, faded and turned at that size, then scaled frame by frame
+        filters += [f"scale={w1}:{h1}{to_bt709(v)}", "setsar=1", *_flip(clip), *static_eq, pinned_format(pic_fmt),
+                    BT709_TAGS, *_conform(read, pc, out), *steady]
+        side = nearest_even(math.ceil(math.hypot(w1, h1))) if turning else 0
+        filters += [_rotate(rotation, local, side), sized(side, side)] if turning else [sized(w1, h1)]
+    else:
+        # the common zoom: one resample a frame, fit and zoom together
+        filters += [*_conform(read, pc, out), sized(w1, h1) + to_bt709(v), "setsar=1"]
+    filters += [pinned_format(pic_fmt), BT709_TAGS]
+    label = g.add([f"{idx}:{v.index}"], filters, "v")
+    if overlay:
+        # placed by the overlay, whose ``t`` is the composed picture's: frame ``start`` is the clip's ``head``
+        timeline = _clock(pc, out, "t", pc.head - pc.start)
+        return (label, _position(clip.x, timeline, out.width, "overlay_w"),
+                _position(clip.y, timeline, out.height, "overlay_h"))
+    fmt = "yuva420p" if transparent_bg else out.pix_fmt
+    canvas = g.add([], [f"color=c={'black@0' if transparent_bg else out.background}:s={out.width}x{out.height}"
+                        f":r={rate(out.fps)}", pinned_format(fmt), BT709_TAGS, f"trim=end_frame={pc.frames}",
+                        f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "cv")
+    blend = "yuv420p10" if out.pix_fmt.endswith("10le") else "yuv420"
+    placed = g.add([canvas, label], [f"overlay=x={_position(clip.x, local, out.width, 'overlay_w')}"
+                                     f":y={_position(clip.y, local, out.height, 'overlay_h')}"
+                                     f":eval=frame:format={blend}:eof_action=pass",
+                                     pinned_format(fmt), BT709_TAGS], "mv")
+    return placed, 0, 0
+
+
+def _moving_opacity(g: _Graph, pc: PlacedClip, out: _Out) -> list[str]:
+    """A moving overlay's opacity, in its own chain at a steady size (``lut`` keeps the size it was
+    configured with): a table for a constant, a table changed every frame for a curve."""
+    kf = pc.clip.opacity
+    if kf.constant == 1.0:
+        return []
+    if kf.constant is not None:
+        return [_alpha_lut(kf.constant, None, None)]
+    return _opacity_table(g, pc, out, 0)
+
+
+def _opacity_table(g: _Graph, pc: PlacedClip, out: _Out, first: int) -> list[str]:
+    """An eased opacity curve as an alpha table (``lut``) that ``sendcmd`` sets before each frame
+    whose value changes, the values worked out here from the clip's own frame numbers (the model's
+    curve): one table of 256 entries a frame, where a per-pixel expression (``geq``) would solve
+    the curve for every pixel. The stream's frame ``i`` is at ``(first + i) / fps``; a command is
+    timed half a frame before its frame, so no rounding puts it on the wrong one."""
+    kf = pc.clip.opacity
+    name = g.label("op")
+    lines, last = [], None
+    for i in range(pc.frames):
+        value = round(kf.value_at(frames_to_seconds(pc.head + i, out.fps) + pc.offset), 6)
+        if value != last:
+            at = frames_to_seconds(first + i, out.fps) - Fraction(1, 2) / out.fps
+            lines.append(f"{to_ffmpeg_seconds(max(Fraction(0), at))} lut@{name} a val*{num(value)};")
+            last = value
+    cmd = f"opacity_{pc.clip.id}.cmd"
+    g.files[cmd] = "\n".join(lines) + "\n"
+    first_value = kf.value_at(frames_to_seconds(pc.head, out.fps) + pc.offset)
+    return [f"sendcmd=f={quote(cmd)}", f"lut@{name}=y=val:u=val:v=val:a=val*{num(round(first_value, 6))}"]
+
+
+def _rotate(rotation: Keyframes, clock: str, side: int) -> str:
+    """Clockwise degrees about the centre, into a transparent ``side``-pixel square."""
+    return f"rotate=a={_curve(rotation, clock)}*PI/180:ow={side}:oh={side}:c=black@0"
+
+
+def _position(kf: Keyframes, clock: str, extent: int, size_var: str) -> str:
+    """The top-left coordinate that puts the picture's centre at the keyframed fraction."""
+    return f"round({extent}*{_curve(kf, clock)}-{size_var}/2)"
 
 
 SLATE_BACKGROUND = "0x3A3A3A"
@@ -477,11 +726,11 @@ def _slate(g: _Graph, pc: PlacedClip, out: _Out, *, overlay: bool, transparent_b
     """A placeholder for a clip whose media is missing: a grey card naming it, in the clip's box
     (overlays) or the whole frame (video tracks: the source's shape is unknown)."""
     clip = pc.clip
-    if overlay:
-        scale = Fraction(clip.scale if clip.scale is not None else 0.25)
+    if overlay:  # a moving clip's slate stays where the clip starts
+        scale = Fraction(clip.scale.value_at(Fraction(0)) if clip.scale is not None else 0.25)
         w, h = max(2, nearest_even(out.width * scale)), max(2, nearest_even(out.height * scale))
-        x = round(Fraction(out.width) * Fraction(clip.x) - Fraction(w, 2))
-        y = round(Fraction(out.height) * Fraction(clip.y) - Fraction(h, 2))
+        x = round(Fraction(out.width) * Fraction(clip.x.value_at(Fraction(0))) - Fraction(w, 2))
+        y = round(Fraction(out.height) * Fraction(clip.y.value_at(Fraction(0))) - Fraction(h, 2))
     else:
         w, h, x, y = out.width, out.height, 0, 0
     text_file = f"slate_{clip.id}.txt"
@@ -623,7 +872,9 @@ def _overlay_tracks(g: _Graph, project: Project, timeline: Timeline, media: dict
                 continue
             label, x, y = _clip_picture(g, pc, media.get(pc.clip.asset or ""), out, overlay=True,
                                         transparent_bg=True)
-            placed_label = g.add([label], [f"setpts=N+{pc.start}", _opacity(pc, out)], "ov")
+            # a moving clip carries its opacity already (``_moving_opacity``)
+            placed_label = g.add([label], [f"setpts=N+{pc.start}", None if pc.clip.has_motion else _opacity(g, pc, out)],
+                                 "ov")
             base = g.add([base, placed_label], [f"overlay=x={x}:y={y}:eof_action=pass:repeatlast=0",
                                                 pinned_format(out.pix_fmt)], "comp")
     return base
@@ -635,7 +886,7 @@ def _abs_points(pc: PlacedClip, points: tuple[tuple[Fraction, float], ...], fps:
     return [(origin + t, v) for t, v in points]
 
 
-def _opacity(pc: PlacedClip, out: _Out) -> str | None:
+def _opacity(g: _Graph, pc: PlacedClip, out: _Out) -> str | None:
     """Alpha scaled by the clip's opacity curve, each piece by the cheapest exact filter.
 
     A flat piece is a lookup table on alpha (``lut``: one table read a pixel; the other planes
@@ -651,6 +902,8 @@ def _opacity(pc: PlacedClip, out: _Out) -> str | None:
         return None
     if kf.constant is not None:
         return _alpha_lut(kf.constant, None, None)
+    if not kf.linear:  # eased: a table a frame (the stream's frame 0 is the clip's at ``start``)
+        return ",".join(_opacity_table(g, pc, out, pc.start))
     points = _abs_points(pc, kf.points, out.fps)
     pieces = [(None, points[0][0], points[0][1], points[0][1])]
     pieces += [(t0, t1, v0, v1) for (t0, v0), (t1, v1) in zip(points, points[1:]) if t1 > t0]
@@ -693,8 +946,14 @@ def _text(g: _Graph, pc: PlacedClip, out: _Out, base: str) -> str:
     g.files[text_file] = clip.text or ""
     font_name = _font(g, clip.id)
     size = max(1, round(Fraction(clip.font_size) * out.scale_y))
-    cx, cy = round(Fraction(out.width) * Fraction(clip.x)), round(Fraction(out.height) * Fraction(clip.y))
-    alpha = piecewise_linear(_abs_points(pc, clip.opacity.points, out.fps), "t")
+    if clip.x.constant is not None and clip.y.constant is not None:
+        cx: int | str = round(Fraction(out.width) * Fraction(clip.x.constant))
+        cy: int | str = round(Fraction(out.height) * Fraction(clip.y.constant))
+    else:  # keyframed: on the timeline's clock, like the opacity
+        clock = _clock(pc, out, "t", pc.head - pc.start)
+        cx, cy = f"round({out.width}*{_curve(clip.x, clock)})", f"round({out.height}*{_curve(clip.y, clock)})"
+    alpha = piecewise_linear(_abs_points(pc, clip.opacity.points, out.fps), "t") if clip.opacity.linear else \
+        _curve(clip.opacity, _clock(pc, out, "t", pc.head - pc.start))  # eased: on the clip's frame clock
     color = "0x" + clip.color[1:].upper()
     opts = [f"textfile={quote(text_file)}", f"fontfile={quote(font_name)}", "expansion=none",
             f"fontsize={size}", f"fontcolor={color}", f"alpha={alpha}",
@@ -765,15 +1024,15 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
     for ti, placed in enumerate(timeline.tracks):
         for i, pc in enumerate(placed):
             clip = pc.clip
-            if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0:
-                continue
+            if clip.is_text or pc.frames <= 0 or clip.muted or clip.volume.constant == 0 or clip.freeze_at is not None:
+                continue  # a freeze frame is silent
             info = media.get(clip.asset or "")
             if info is None or info.audio is None:
                 continue  # no sound, or a slate's silence
             sounding.append((pc, info, placed, i, ti))
     spans = [(at(pc.start), at(pc.end)) for pc, *_ in sounding]
     lanes = assign_lanes(spans)
-    feeds = _sound_feeds(g, [(pc, info) for pc, info, *_ in sounding], out)
+    feeds = _sound_feeds(g, [(_forward(g, pc), info) for pc, info, *_ in sounding], out)
     # each lane: its clips in order, each padded with the silence up to the next one (or the end)
     by_lane: dict[int, list[int]] = {}
     for k in sorted(range(len(sounding)), key=lambda k: (spans[k][0], k)):
@@ -791,15 +1050,16 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
             n = spans[k][1] - spans[k][0]
             after = (spans[members[j + 1]][0] if j + 1 < len(members) else total) - spans[k][1]
             feed, head_filters = feeds[k]
-            filters: list[str | None] = [*head_filters, *_atempo(clip.speed), fmt, "apad", f"atrim=end_sample={n}",
-                                         f"asetpts=N/{sr}/TB"]
+            tempo = _atempo(clip.rate) if clip.ramp is None else _ramp_tempo(g, pc, out)
+            filters: list[str | None] = [*head_filters, *tempo, fmt, "apad", f"atrim=end_sample={n}",
+                                         "areverse" if clip.reverse else None, f"asetpts=N/{sr}/TB"]
             kf = clip.volume
             if kf.constant is not None:
                 filters.append(None if kf.constant == 1 else f"volume={num(kf.constant)}")
             else:
                 # keyframes count from the clip's start; this part of it starts ``head`` frames in
                 head = frames_to_seconds(pc.head, out.fps) + pc.offset
-                filters.append(f"volume={piecewise_linear([(t - head, v) for t, v in kf.points], 't')}:eval=frame")
+                filters.append(f"volume={keyframe_expr([(t - head, v) for t, v in kf.points], kf.eases, 't')}:eval=frame")
             filters += _crossfades(placed, i, pc, out)
             # a ducked track's clip, lowered while the named tracks sound: its gain is a function
             # of absolute time (the clip's first sample is absolute sample ``base + start``)
@@ -819,6 +1079,31 @@ def _audio(g: _Graph, timeline: Timeline, media: dict[str, MediaInfo], out: _Out
                           "aout"))
 
 
+RAMP_STEP = Fraction(1, 50)  # source seconds between a ramp's tempo changes
+
+
+def _ramp_tempo(g: _Graph, pc: PlacedClip, out: _Out) -> list[str]:
+    """A speed ramp's sound: ``rubberband`` (pitch kept) told the ramp's speed every ``RAMP_STEP``
+    source seconds by ``asendcmd`` from a file, so the sound follows the picture's time map; the
+    lane's padding and trim then make it exactly as long as the picture."""
+    clip = pc.clip
+    ramp = clip.ramp
+    assert ramp is not None and isinstance(clip.speed, Keyframes)
+    lead = frames_to_seconds(pc.head, out.fps) + pc.offset
+    first = ramp.source(float(lead))
+    span = ramp.source(float(lead + frames_to_seconds(pc.frames, out.fps))) - first
+    name = g.label("rb")
+    lines = []
+    step = float(RAMP_STEP)
+    for i in range(int(span / step) + 1):
+        # the speed at the timeline moment the middle of this bit of source is shown
+        middle = ramp.timeline(first + (i + 0.5) * step)
+        lines.append(f"{i * step:.6f} rubberband@{name} tempo {clip.speed.value_at(Fraction(middle)):.6f};")
+    cmd = f"ramp_{clip.id}.cmd"
+    g.files[cmd] = "\n".join(lines) + "\n"
+    return [f"asendcmd=f={quote(cmd)}", f"rubberband@{name}=tempo={num(clip.speed.value_at(lead))}"]
+
+
 def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Out) -> list[tuple[str, list[str]]]:
     """For each clip with sound: the stream its sound comes from and the filters that cut its part
     out of it, starting at its first sample on a 0-based clock.
@@ -835,7 +1120,12 @@ def _sound_feeds(g: _Graph, sounds: list[tuple[PlacedClip, MediaInfo]], out: _Ou
     for pc, _ in sounds:
         seek, preroll = _seek(pc, out)
         point = seek + preroll  # the sound's first source second
-        reads.append((point, point + frames_to_seconds(pc.frames, out.fps) * pc.clip.speed))
+        if pc.clip.ramp is None:
+            reads.append((point, point + frames_to_seconds(pc.frames, out.fps) * pc.clip.rate))
+        else:
+            lead = frames_to_seconds(pc.head, out.fps) + pc.offset
+            reads.append((point, point + _source_point(pc, out, lead + frames_to_seconds(pc.frames, out.fps))
+                          - _source_point(pc, out, lead)))
     groups: dict[tuple[str, int], list[int]] = {}
     for k, (_, info) in enumerate(sounds):
         assert info.audio is not None

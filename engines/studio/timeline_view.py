@@ -1,7 +1,9 @@
 """The timeline as the studio page draws it: clips at their placed times, transitions, cues.
 
 Pure: the project placed on its own frame grid (``place_project``), each boundary given as an
-exact rational string and, for drawing only, as float seconds.
+exact rational string and, for drawing only, as float seconds. Every keyframe of a clip's animated
+fields (position, scale, rotation, opacity, volume, speed, colour) is listed at its timeline time,
+so the page can put a marker on it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from engines.model.project import Project
+from engines.model.project import Clip, Keyframes, Project
 from engines.model.timebase import fraction_text, frames_to_seconds
 from engines.model.timeline import place_project
 
@@ -34,7 +36,8 @@ def timeline_view(project: Project) -> dict[str, Any]:
                                     "start": start["exact"], "end": end["exact"],
                                     "start_seconds": start["seconds"], "end_seconds": end["seconds"],
                                     "source_in_seconds": float(clip.source_in or Fraction(0)),
-                                    "speed": float(clip.speed), "transition": None}
+                                    "speed": float(clip.rate), "transition": None}
+            item["keyframes"] = _keyframes(clip, frames_to_seconds(pc.start, fps))
             if clip.transition_in is not None and pc.transition_frames:
                 item["transition"] = {"type": clip.transition_in.type, "start_seconds": start["seconds"],
                                       "end_seconds": at(pc.start + pc.transition_frames)["seconds"]}
@@ -44,3 +47,20 @@ def timeline_view(project: Project) -> dict[str, Any]:
     return {"schema": SCHEMA, "id": project.id, "tenant": project.tenant, "env": project.env,
             "fps": fraction_text(fps), "width": project.settings.width, "height": project.settings.height,
             "duration": total["exact"], "duration_seconds": total["seconds"], "tracks": tracks}
+
+
+def _keyframes(clip: Clip, start: Fraction) -> list[dict[str, Any]]:
+    """The keys of every animated field, by time: field, timeline seconds, value, ease."""
+    fields: list[tuple[str, Keyframes]] = [
+        (name, kf) for name in ("x", "y", "scale", "rotation", "opacity", "volume", "speed")
+        if isinstance(kf := getattr(clip, name), Keyframes) and (kf.constant is None or name == "speed")]
+    for fi, f in enumerate(clip.filters):
+        fields += [(f"filters[{fi}].{name}", getattr(f, name)) for name in ("brightness", "contrast", "saturation")
+                   if getattr(f, name).constant is None]
+    keys = []
+    for name, kf in fields:
+        for i, (t, v) in enumerate(kf.points):
+            ease = kf.ease(i)
+            keys.append({"field": name, "exact": fraction_text(start + t), "seconds": float(start + t), "value": v,
+                         "ease": list(ease) if isinstance(ease, tuple) else ease})
+    return sorted(keys, key=lambda k: (k["seconds"], k["field"]))

@@ -135,7 +135,7 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
             if n <= 0 or pc.track_kind == "audio":
                 continue
             overlay = pc.track_kind == "overlay"
-            box = out_px * (float(clip.scale if clip.scale is not None else 0.25) ** 2 if overlay else 1.0)
+            box = out_px * (float(clip.scale.value_at(Fraction(0)) if clip.scale is not None else 0.25) ** 2 if overlay else 1.0)
             if clip.is_text:
                 f["text"] += n * out_px
                 continue
@@ -147,7 +147,7 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
                 if info.kind == "image":
                     f["image"] += src_px  # decoded, fitted and coloured once, then cloned
                 else:
-                    seconds = Fraction(n) / fps * clip.speed + (PREROLL if pc.head or pc.offset else 0)
+                    seconds = Fraction(n) / fps * clip.rate + (PREROLL if pc.head or pc.offset else 0)
                     f["decode"] += float(seconds * (info.video.fps or fps)) * src_px
             still = info is not None and info.kind == "image"
             f["scale"] += box if still else n * box

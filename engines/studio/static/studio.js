@@ -180,6 +180,12 @@
       title: `${clip.id}: ${clip.start_seconds.toFixed(3)}–${clip.end_seconds.toFixed(3)} s` + (asset && asset.problem ? ` — ${asset.problem}` : ""),
       style: { left: px(clip.start_seconds), width: px(clip.end_seconds - clip.start_seconds) } });
     box.appendChild(el("span", { class: "label" }, clip.text ? `“${clip.text}”` : `${clip.id} · ${clip.asset || ""}`));
+    for (const key of clip.keyframes || []) {  // one marker per keyframe, at its timeline time
+      const ease = Array.isArray(key.ease) ? `cubic-bezier(${key.ease.join(", ")})` : key.ease;
+      box.appendChild(el("div", { class: "kf", "data-field": key.field, "data-at": key.exact,
+        title: `${key.field} = ${key.value} at ${key.seconds.toFixed(3)} s (${ease})`,
+        style: { left: px(key.seconds - clip.start_seconds) } }));
+    }
     if (asset && asset.asset_id && asset.has_video && track.kind !== "audio") {
       const strip = el("div", { class: "strip" });
       box.appendChild(strip);
