@@ -200,3 +200,34 @@ def test_gif_of_real_camera_footage_is_smaller_than_ffmpeg_s_default_and_better(
     ours = svc.job_service.output_path(done)
     # the same frames at the same size (720x400: preview_720p does not scale it either)
     assert_beats_the_default_gif(service, runner, path, ours, "preview_720p", tmp_path)
+
+
+def test_a_transparent_background_makes_an_overlay_only_project_a_lower_third_with_alpha(service, tmp_path):
+    doc = project([{"id": "o", "kind": "overlay", "clips": [
+        {"id": "t", "text": "Lower third", "start": 0, "duration": "1/2", "y": 0.8, "font_size": 30}]}], {},
+        width=320, height=180, background="transparent")
+    path = write_project(tmp_path, doc)
+
+    def alpha_of(out, decoder=None):
+        with av.open(str(out)) as c:
+            stream = c.streams.video[0]
+            ctx = av.codec.CodecContext.create(decoder, "r") if decoder else None
+            frames = [f for p in c.demux(stream) for f in (ctx.decode(p) if ctx else p.decode())]
+            return stream, frames[0].to_ndarray(format="rgba")[:, :, 3]
+
+    mov = tmp_path / "lower_third.mov"
+    service.render(service.plan_project(path, "prores_master", "auto"), mov)
+    stream, alpha = alpha_of(mov)
+    assert stream.codec_context.profile == "4444" and stream.codec_tag == "ap4h"
+    # 1920x1080: transparent where nothing is drawn, opaque in the title's letters around y = 0.8
+    assert alpha[:700].max() == 0 and alpha[820:900].max() == 255 and 0 < (alpha == 255).mean() < 0.05
+    webm = tmp_path / "lower_third.webm"
+    service.render(service.plan_project(path, "web_1080p_webm", "auto"), webm)
+    stream, alpha = alpha_of(webm, "libvpx-vp9")  # the alpha plane rides beside VP9's picture (alpha_mode 1)
+    assert stream.metadata.get("alpha_mode") == "1"
+    assert alpha[:700].max() == 0 and alpha[820:900].max() == 255
+    mp4 = tmp_path / "opaque.mp4"  # H.264 has no alpha: the title over black
+    service.render(service.plan_project(path, "draft_360p", "cpu"), mp4)
+    with av.open(str(mp4)) as c:
+        picture = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert picture[:100].max() < 20 and picture[130:160].max() > 200

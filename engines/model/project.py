@@ -252,7 +252,8 @@ class Settings(_Model):
     height: int
     fps: Fps
     sample_rate: int = 48000
-    background: Color = "#000000"
+    # "transparent": the canvas has alpha; kept by the formats that carry it (ProRes 4444, VP9 WebM)
+    background: Color | Literal["transparent"] = "#000000"
     # "profile": the delivery profile's own target; "off": the mix as it is
     loudness: Literal["profile", "off"] | LoudnessTarget = "profile"
 

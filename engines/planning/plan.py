@@ -267,9 +267,11 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
     if problems:
         raise ValidationError(problems, stage="plan")
     enc = resolve_encoder(profile, hw.family, fps)
-    working_fmt = "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
-    out = _Out(width, height, fps, s.sample_rate, working_fmt, "0x" + s.background[1:].upper(),
-               Fraction(height, s.height))
+    alpha = s.background == "transparent"
+    # a transparent canvas composes with alpha all the way (8-bit: what overlay blends with alpha in)
+    working_fmt = "yuva420p" if alpha else "yuv420p10le" if profile.pix_fmt.endswith("10le") else "yuv420p"
+    out = _Out(width, height, fps, s.sample_rate, working_fmt,
+               "black@0" if alpha else "0x" + s.background[1:].upper(), Fraction(height, s.height))
     base = a - lead  # absolute frame of the extended window's first frame
     g = _Graph(warnings=list(warnings or []), slates=slates, fonts=fonts or {},
                lengths={pc.path: pc.frames for pc in full.clips()})
@@ -297,7 +299,7 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
         duration=fraction_text(frames_to_seconds(b - a, fps)), sample_rate=s.sample_rate,
         samples=samples, inputs=g.inputs, filter_graph=";\n".join(g.chains), files=g.files, links=links,
         global_args=["-y", "-filter_complex_threads", str(profile.filter_threads or 0), *enc.global_args],
-        output_args=_output_args(profile, enc, fps, streams)
+        output_args=_output_args(profile, enc, fps, streams, alpha)
         + (["-force_key_frames", f"expr:eq(n,{keyframe_at})"] if keyframe_at else []),
         chunks=plan_chunks(b - a, profile.gop_frames(fps), chunk_frames),
         window=[a, b] if window else None, streams=streams,
@@ -322,10 +324,18 @@ def profile_streams(profile: RenderProfile, streams: str) -> str:
     return streams
 
 
-def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, streams: str) -> list[str]:
+ALPHA_ARGS = {  # the encoders that keep a transparent canvas's alpha, and how (options given later win)
+    "prores": ["-profile:v", "4", "-pix_fmt", "yuva444p10le", "-alpha_bits", "16"],  # ProRes 4444, not 422 HQ
+    "vp9": ["-pix_fmt", "yuva420p"],  # VP9 with an alpha plane in WebM
+}
+
+
+def _output_args(profile: RenderProfile, enc: EncoderSettings, fps: Fraction, streams: str,
+                 alpha: bool = False) -> list[str]:
     if profile.codec == "gif":  # the composed frames, lossless: the palette is chosen from them after
         return ["-map", "[vout]", "-c:v", "ffv1", "-level", "3", "-an", *container_args(fps, "mkv")]
-    video = ["-map", "[vout]", "-c:v", enc.encoder, *enc.codec_args]
+    alpha_args = ALPHA_ARGS.get(profile.codec or "", []) if alpha else []
+    video = ["-map", "[vout]", "-c:v", enc.encoder, *enc.codec_args, *alpha_args]
     audio = ["-map", "[aout]", *profile.audio_args]
     picked = {"both": video + audio, "video": video + ["-an"], "audio": audio + ["-vn"]}[streams]
     return picked + container_args(fps, profile.container)
