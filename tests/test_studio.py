@@ -441,7 +441,8 @@ def test_a_preview_session_serves_its_playlist_by_name_and_leaks_no_path(studio)
         opened = browser.post("/studio/api/session", headers=auth("acme", role="viewer"))
         assert opened.json() == {"tenant": "acme", "env": "dev", "role": "viewer", "key_id": opened.json()["key_id"]}
         assert "httponly" in opened.headers["set-cookie"].lower() and "samesite=strict" in opened.headers["set-cookie"].lower()
-        assert browser.get(body["playlist"]).text == playlist
+        # the same playlist (its segments still appear as they are encoded: it may have grown since)
+        assert browser.get(body["playlist"]).text.startswith(playlist)
         assert browser.get(body["playlist"].replace("index.m3u8", segment)).status_code == 200
         assert browser.post("/studio/api/previews", json={"project": doc}).status_code == 401  # reads only
         browser.cookies.set("cutlite_studio", browser.cookies["cutlite_studio"][:-1] + "0", path="/studio/api/")
