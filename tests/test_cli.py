@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -103,11 +104,14 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media, ours):
         {"id": "a", "asset": "c", "start": 0, "source_in": 0, "source_out": 4}]}], {"c": media["counter"]},
         width=1920, height=1080)
     target = tmp_path / "final.mp4"
+    # a state folder of its own: no chunk another test rendered is reused, so there is an encode to interrupt
+    env = {**os.environ, "CUTLITE_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen([*CLI, "render", str(write_project(tmp_path, doc)), "--profile", "social_1080p",
                              "-o", str(target), "--chunk-seconds", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 30
-    while not running_encodes(b"cutlite-chunk-", ours) and time.monotonic() < deadline:
+    while not running_encodes(b"cutlite-chunk-", ours):
+        assert proc.poll() is None and time.monotonic() < deadline, "no chunk encode was seen running"
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
