@@ -106,9 +106,12 @@ def test_ctrl_c_cancels_cleanly_with_exit_130(tmp_path, media, ours):
     target = tmp_path / "final.mp4"
     # a state folder of its own: no chunk another test rendered is reused, so there is an encode to interrupt
     env = {**os.environ, "CUTLITE_HOME": str(tmp_path / "home")}
+    # the child must not inherit an ignored SIGINT (a suite started in the background by a shell has it
+    # ignored, and Python then installs no Ctrl-C handler): the default disposition, as in a terminal
     proc = subprocess.Popen([*CLI, "render", str(write_project(tmp_path, doc)), "--profile", "social_1080p",
                              "-o", str(target), "--chunk-seconds", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not running_encodes(b"cutlite-chunk-", ours):
         assert proc.poll() is None and time.monotonic() < deadline, "no chunk encode was seen running"
