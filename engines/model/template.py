@@ -18,7 +18,6 @@ at once: missing and unknown values, ill-typed values and defaults, undeclared p
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -69,12 +68,12 @@ def apply_template(doc: dict[str, Any], values: dict[str, Any] | None = None) ->
             chosen[name] = default
         else:
             problems.append(f"variables.{name}: required: no value given (a {kind} variable without a default)")
-    out = {k: copy.deepcopy(v) for k, v in doc.items() if k != "variables"}
-    if isinstance(out.get("assets"), dict):
-        for key, ref in out["assets"].items():
-            if isinstance(ref, dict) and "variable" in ref:
-                out["assets"][key] = _asset(ref, f"assets.{key}", declared, chosen, problems)
-    out = _fill(out, "", declared, chosen, problems, in_text=False)
+    out = {k: v for k, v in doc.items() if k != "variables"}
+    if isinstance(out.get("assets"), dict):  # a new map: ``doc`` itself is never changed
+        out["assets"] = {key: _asset(ref, f"assets.{key}", declared, chosen, problems)
+                         if isinstance(ref, dict) and "variable" in ref else ref
+                         for key, ref in out["assets"].items()}
+    out = _fill(out, "", declared, chosen, problems, in_text=False)  # builds new containers throughout
     if problems:
         raise ValidationError(problems, stage="template")
     return out
