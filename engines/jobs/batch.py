@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,7 +39,7 @@ class RowOutcome:
     job_id: str | None = None
     output: str | None = None
     reused: bool = False           # the job had already completed: nothing rendered again
-    error: dict[str, Any] | None = field(default=None)
+    error: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +78,8 @@ def run_batch(jobs: JobService, template: Path, rows: list[dict[str, Any]], prof
             break
         try:
             outcome.output = str(Path(output_for(output, outcome.row, outcome.values)).resolve())
-            job = _submit(jobs, FilledTemplate(template, outcome.values), profile, options, hw, outcome.output, cancel)
+            job = submit_when_free(jobs, FilledTemplate(template, outcome.values), profile, options=options, hw=hw,
+                                   output=outcome.output, need_slot=not jobs.on_workers, cancel=cancel)
         except Cancelled:
             break
         except CutliteError as exc:
@@ -102,14 +103,16 @@ def run_batch(jobs: JobService, template: Path, rows: list[dict[str, Any]], prof
     return outcomes
 
 
-def _submit(jobs: JobService, project: FilledTemplate, profile: str, options: dict[str, Any] | None, hw: str | None,
-            output: str, cancel: threading.Event) -> Any:
-    """Submit a row's job, waiting for a slot (never refusing) while the limits are reached."""
+def submit_when_free(jobs: JobService, project: Any, profile: str, *, options: dict[str, Any] | None,
+                     hw: str | None, cancel: threading.Event, output: str | None = None,
+                     base_dir: Path | None = None, need_slot: bool = False) -> Any:
+    """Submit a row's job, waiting for a slot (never refusing) while the limits are reached; Cancelled
+    when ``cancel`` is set meanwhile."""
     wait = SLOT_WAIT
     while True:
         try:
-            job, _ = jobs.submit(project, profile, options=options, hw=hw, output=output,
-                                 need_slot=not jobs.on_workers)
+            job, _ = jobs.submit(project, profile, options=options, hw=hw, output=output, base_dir=base_dir,
+                                 need_slot=need_slot)
             return job
         except BackpressureError:
             if cancel.wait(wait):
@@ -165,7 +168,6 @@ class BatchFeeder:
             self._thread.join(5)
 
     def _loop(self) -> None:
-        wait = SLOT_WAIT
         while not self._stop.is_set():
             with self._lock:
                 row = self._rows[0] if self._rows else None
@@ -174,16 +176,13 @@ class BatchFeeder:
                 self._wake.clear()
                 continue
             try:
-                job, _ = self.jobs.submit(row.project, row.profile, options=row.options, hw=row.hw,
-                                          base_dir=row.base_dir)
-            except BackpressureError:
-                self._stop.wait(wait)
-                wait = min(SLOT_WAIT_MAX, wait * 2)
-                continue
+                job = submit_when_free(self.jobs, row.project, row.profile, options=row.options, hw=row.hw,
+                                       base_dir=row.base_dir, cancel=self._stop)
+            except Cancelled:  # the server stops: the rows still waiting go with it (said above)
+                return
             except CutliteError as exc:  # the sources changed since the batch came in: said, not skipped silently
                 log.warning("batch row %d was not submitted: %s", row.row, exc.message)
                 job = None
-            wait = SLOT_WAIT
             with self._lock:
                 self._rows.pop(0)
             if job is not None:
