@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engines.extras import require
-from engines.ffmpeg.profiles import get_profile
 from engines.planning.plan import hash_plan, source_identities
 from engines.rendering.renderer import ProjectInput, Renderer
 from engines.settings import executor as configured_executor
@@ -49,7 +48,6 @@ class JobService:
         opts = dict(options or {})
         if opts.get("chunk_seconds") is not None:
             opts["chunk_seconds"] = str(opts["chunk_seconds"])
-        prof = get_profile(profile)
         plan = self.renderer.plan_project(proj, profile, hw, base_dir=base_dir or folder,
                                           chunk_seconds=opts.get("chunk_seconds"),
                                           slate_missing=bool(opts.get("slate_missing")))
@@ -65,8 +63,7 @@ class JobService:
                   "portable_plan_hash": portable, "hw_family": plan.meta["hardware"]["family"]}
         return self.jobs.submit(job_id=jid, tenant=proj.tenant, env=proj.env, profile=profile, params=params,
                                 identity=identity, plan_hash=plan.plan_hash,
-                                # a GIF or a sound-only output is one pass, made by the finalise step
-                                chunks=[(c.start_frame, c.end_frame) for c in plan.chunks] if prof.chunked else [],
+                                chunks=[(c.start_frame, c.end_frame) for c in plan.chunks],
                                 limits=limits or Limits.from_env(),
                                 need_slot=need_slot)
 

@@ -301,7 +301,8 @@ def build_plan(project: Project, media: dict[str, MediaInfo], profile: RenderPro
         global_args=["-y", "-filter_complex_threads", str(profile.filter_threads or 0), *enc.global_args],
         output_args=_output_args(profile, enc, fps, streams, alpha)
         + (["-force_key_frames", f"expr:eq(n,{keyframe_at})"] if keyframe_at else []),
-        chunks=plan_chunks(b - a, profile.gop_frames(fps), chunk_frames),
+        # a GIF (one palette from every frame) or a sound-only output is one pass: no chunks
+        chunks=plan_chunks(b - a, profile.gop_frames(fps), chunk_frames) if profile.chunked else [],
         window=[a, b] if window else None, streams=streams,
         meta={"profile": profile.name, "encoder": enc.encoder, "hardware": hw.to_dict(),
               "pix_fmt": profile.pix_fmt, "warnings": g.warnings,
