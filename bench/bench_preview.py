@@ -53,7 +53,7 @@ def full_resolution_plan(service: RenderService, project_file: Path, start: Frac
     profile = get_profile("draft_360p")
     sources = service.gather(project, folder)
     fps = profile.output_fps(project.settings.fps)
-    return build_plan(project, sources.media, profile, service.decide(profile, None), fonts=sources.fonts,
+    return build_plan(project, sources, profile, service.decide(profile, None),
                       window=(snap_to_frame(start, fps), snap_to_frame(end, fps)))
 
 

@@ -44,7 +44,7 @@ from engines.media_v2.library import max_upload_bytes
 from engines.media_v2.templates import get_template, put_template
 from engines.model.project import Project, load_project
 from engines.model.template import apply_template, dummy_values
-from engines.planning.plan import portable_links
+from engines.planning.render_plan import portable_links
 from engines.redaction import redact
 from engines.settings import default_chunk_seconds
 from engines.video_preview.service import PreviewService

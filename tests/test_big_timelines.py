@@ -19,6 +19,7 @@ from engines.ffmpeg.profiles import get_profile
 from engines.model.project import load_project
 from engines.model.timeline import place_project
 from engines.planning.audio_passes import pcm_bytes, plan_audio_windows, to_pcm
+from engines.planning.gathered import Sources
 from engines.planning.plan import build_plan
 from engines.planning.sound import assign_lanes, audio_windows, source_runs
 
@@ -62,11 +63,11 @@ def test_planning_2000_clips_takes_under_a_second_and_opens_the_source_once_for_
     # CPU time of this process: the machine running the suite is shared (measured 0.4 s + 0.4 s)
     t = time.process_time()
     proj = load_project(doc)
-    plan = build_plan(proj, media_info, profile, CPU)
+    plan = build_plan(proj, Sources(media_info), profile, CPU)
     elapsed = time.process_time() - t
     assert elapsed < 1.0, f"validating and planning 2,000 clips took {elapsed:.2f} s of CPU"
     assert plan.frames == 30000 and plan.samples == 1000 * 48000
-    sound = build_plan(proj, media_info, profile, CPU, streams="audio")
+    sound = build_plan(proj, Sources(media_info), profile, CPU, streams="audio")
     assert len(sound.inputs) == 1 and "amix" not in sound.filter_graph  # one input, one lane, no mix
     assert sound.filter_graph.count("asplit=2000") == 1
 
@@ -78,7 +79,7 @@ def test_the_graph_grows_linearly_with_the_clip_count(media):
         doc = montage(n, {"main": media["red"], "city": media["blue"], "sea": media["red"], "logo": media["logo"]},
                       case="mixed", source_seconds=Fraction(4), size=(160, 120))
         info = {k: probe(v["path"]) for k, v in doc["assets"].items()}
-        plan = build_plan(load_project(doc), info, profile, CPU)
+        plan = build_plan(load_project(doc), Sources(info), profile, CPU)
         sizes[n] = (len(plan.filter_graph), plan.filter_graph.count("amix=inputs=2"))
     assert 1.9 < sizes[2000][0] / sizes[1000][0] < 2.1 and 1.9 < sizes[1000][0] / sizes[500][0] < 2.1
     assert sizes[2000][1] == 1  # crossfades: one A/B pair of lanes, mixed once
@@ -104,7 +105,7 @@ def test_sound_rendered_in_windows_is_the_single_pass_sound(service, media, tmp_
     profile = get_profile("draft_360p")
 
     def plan(**kw):
-        return build_plan(proj, info, profile, CPU, **kw)
+        return build_plan(proj, Sources(info), profile, CPU, **kw)
 
     whole = to_pcm(plan(streams="audio"))
     service.encode(whole, tmp_path / "whole.pcm")

@@ -43,8 +43,8 @@ def render(service, tmp_path, document, name="out.mp4", window=None):
     else:
         proj = load_project(path)
         sources = service.gather(proj, tmp_path)
-        plan = build_plan(proj, sources.media, get_profile("draft_480p"), service.decide(get_profile("draft_480p"), "cpu"),
-                          fonts=sources.fonts, captions=sources.captions, window=window)
+        plan = build_plan(proj, sources, get_profile("draft_480p"), service.decide(get_profile("draft_480p"), "cpu"),
+                          window=window)
     service.render(plan, tmp_path / name)
     return plan, measure(tmp_path / name)
 
@@ -143,7 +143,7 @@ def test_a_window_shifts_the_script_clock(service, dark, tmp_path):
     proj = load_project(doc(dark, [{"id": "c", "start": 1, "duration": 0.5, "text": "x"}]))
     sources = service.gather(proj, tmp_path)
     prof = get_profile("draft_480p")
-    plan = build_plan(proj, sources.media, prof, service.decide(prof, "cpu"), captions=sources.captions,
+    plan = build_plan(proj, sources, prof, service.decide(prof, "cpu"),
                       window=(15, 45))
     ev = pysubs2.SSAFile.from_string(plan.files["captions_subs.ass"]).events[0]
     # frame 30 of the timeline is frame 15 of the window: written half a frame before (483 ms -> 480)

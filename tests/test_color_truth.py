@@ -29,7 +29,9 @@ from engines.media_v2.storage import LocalStore
 from engines.model.project import load_project
 from engines.model.timebase import fraction_text
 from engines.planning.color import BT709_TAGS, interpret, pinned_format, to_bt709
-from engines.planning.plan import NO_ROTATION, build_plan, upright_filters
+from engines.planning.gathered import Sources
+from engines.planning.plan import build_plan
+from engines.planning.reading import NO_ROTATION, upright_filters
 from engines.rendering.proxies import plan_proxy
 from engines.video_preview.latency import LatencyModel
 from engines.video_preview.service import PreviewService
@@ -97,7 +99,7 @@ def test_every_picture_is_read_and_converted_explicitly_in_every_graph_shape():
                                                   "source_out": 3}]}],
         {k: v.path for k, v in media.items()}, width=320, height=180)
     proj = load_project(doc)
-    graphs = [build_plan(proj, media, get_profile(p), cpu, **kw).filter_graph
+    graphs = [build_plan(proj, Sources(media), get_profile(p), cpu, **kw).filter_graph
               for p in ("draft_360p", "social_1080p")
               for kw in ({}, {"window": (20, 50)}, {"window": (0, 30), "keyframe_at": 15})]
     for graph in graphs:

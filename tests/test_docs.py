@@ -20,7 +20,10 @@ import pytest
 
 from engines.errors import ValidationError
 from engines.model import project as project_module
-from engines.model.project import TRANSITIONS, ColorFilter, Keyframes, Project, Track, load_project
+from engines.model import looks, text_style
+from engines.model.effects import EFFECTS
+from engines.model.project import Keyframes, Project, Track, load_project
+from engines.model.transitions import TRANSITIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMAT = ROOT / "docs" / "project-format.md"
@@ -62,7 +65,10 @@ def test_the_walk_reaches_every_model_of_the_project_module():
     defined = {obj for obj in vars(project_module).values()
                if isinstance(obj, type) and issubclass(obj, pydantic.BaseModel)
                and obj.__module__ == project_module.__name__ and obj.model_fields}
-    assert defined - {Keyframes} == set(document_models())
+    # the project's own models, every registered effect, the looks and the text styles
+    parts = {obj for module in (looks, text_style) for obj in vars(module).values()
+             if isinstance(obj, type) and issubclass(obj, pydantic.BaseModel) and obj.__module__ == module.__name__}
+    assert (defined - {Keyframes}) | set(EFFECTS.values()) | parts == set(document_models())
 
 
 def test_every_model_field_is_in_the_format_reference():
@@ -75,7 +81,7 @@ def test_every_model_field_is_in_the_format_reference():
 def test_every_choice_is_in_the_format_reference():
     text = FORMAT.read_text()
     choices = [*TRANSITIONS, *_literal_choices(Project, "env"), *_literal_choices(Track, "kind"),
-               *_literal_choices(project_module.Clip, "fit"), *_literal_choices(ColorFilter, "type")]
+               *_literal_choices(project_module.Clip, "fit"), *EFFECTS]
     assert len(choices) > len(TRANSITIONS)
     missing = [c for c in choices if f"`{c}`" not in text and f'`"{c}"`' not in text]
     assert not missing, f"choices not documented in {FORMAT.relative_to(ROOT)}: {missing}"

@@ -22,6 +22,7 @@ from engines.ffmpeg.profiles import get_profile
 from engines.interchange import import_timeline, is_importable
 from engines.interchange.otio_export import project_to_timeline
 from engines.model.project import load_project
+from engines.planning.gathered import Sources
 from engines.planning.plan import build_plan
 
 TIMELINES = REAL_MEDIA / "timeline"
@@ -549,8 +550,8 @@ def test_motion_round_trips_through_otio_with_the_same_plan_hash(tmp_path):
     assert effects["fz"][0] == "FreezeFrame" and effects[main_clips[1]["id"]][1] < 0
     back = import_timeline(tmp_path / "p.otio").project
     assert load_project(back).canonical() == project.canonical()
-    a = build_plan(project, MEDIA, get_profile("draft_360p"), CPU, fonts=FONTS)
-    b = build_plan(load_project(back), MEDIA, get_profile("draft_360p"), CPU, fonts=FONTS)
+    a = build_plan(project, Sources(MEDIA, FONTS), get_profile("draft_360p"), CPU)
+    b = build_plan(load_project(back), Sources(MEDIA, FONTS), get_profile("draft_360p"), CPU)
     assert a.plan_hash == b.plan_hash
 
 
@@ -580,8 +581,8 @@ def test_reference_project_round_trips_with_the_same_plan_hash(tmp_path):
     back = _round_trip(PROJECT, tmp_path)
     assert load_project(back).canonical() == load_project(PROJECT).canonical()
     for profile in ("draft_360p", "social_1080p"):
-        a = build_plan(load_project(PROJECT), MEDIA, get_profile(profile), CPU, fonts=FONTS)
-        b = build_plan(load_project(back), MEDIA, get_profile(profile), CPU, fonts=FONTS)
+        a = build_plan(load_project(PROJECT), Sources(MEDIA, FONTS), get_profile(profile), CPU)
+        b = build_plan(load_project(back), Sources(MEDIA, FONTS), get_profile(profile), CPU)
         assert a.plan_hash == b.plan_hash
 
 

@@ -55,7 +55,7 @@ def render_doc(service, tmp_path: Path, doc: dict, name: str = "out.mp4", **kw):
     proj = load_project(write_project(tmp_path, doc))
     profile = get_profile("draft_480p")
     sources = service.gather(proj, tmp_path)
-    plan = lossless(build_plan(proj, sources.media, profile, service.decide(profile, "cpu"), fonts=sources.fonts, **kw))
+    plan = lossless(build_plan(proj, sources, profile, service.decide(profile, "cpu"), **kw))
     service.render(plan, tmp_path / name)
     return plan, tmp_path / name
 

@@ -13,6 +13,7 @@ from engines.ffmpeg.hardware import HardwareDecision
 from engines.ffmpeg.probe import AudioInfo, MediaInfo, VideoInfo
 from engines.ffmpeg.profiles import get_profile
 from engines.model.project import load_project
+from engines.planning.gathered import Sources
 from engines.planning.plan import build_plan
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -61,7 +62,7 @@ FONTS = {"": "/fonts/DejaVuSans.ttf"}
 
 
 def plan_of(doc, profile="social_1080p", media=MEDIA):
-    return build_plan(load_project(doc), media, get_profile(profile), CPU, fonts=FONTS)
+    return build_plan(load_project(doc), Sources(media, FONTS), get_profile(profile), CPU)
 
 
 def shuffled(obj, rng):
@@ -89,7 +90,7 @@ def test_hash_changes_with_the_edit_profile_and_hardware():
     assert plan_of(edited).plan_hash != base.plan_hash
     assert plan_of(PROJECT, "draft_360p").plan_hash != base.plan_hash
     nv = HardwareDecision("auto", "nvenc", "h264_nvenc", "ok", False)
-    gpu_plan = build_plan(load_project(PROJECT), MEDIA, get_profile("social_1080p"), nv, fonts=FONTS)
+    gpu_plan = build_plan(load_project(PROJECT), Sources(MEDIA, FONTS), get_profile("social_1080p"), nv)
     assert gpu_plan.plan_hash != base.plan_hash
     assert gpu_plan.meta["encoder"] == "h264_nvenc" and gpu_plan.meta["hardware"]["family"] == "nvenc"
 
@@ -151,7 +152,7 @@ def test_picture_and_sound_are_given_to_ffmpeg_as_separate_graphs():
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "-/filter_complex"] == list(files)
     assert set(files) <= set(p.work_files())
     # one stream, one graph, under its usual name
-    audio_only = build_plan(load_project(PROJECT), MEDIA, get_profile("draft_360p"), CPU, fonts=FONTS, streams="audio")
+    audio_only = build_plan(load_project(PROJECT), Sources(MEDIA, FONTS), get_profile("draft_360p"), CPU, streams="audio")
     assert list(audio_only.graph_files()) == ["filter_graph.txt"]
 
 

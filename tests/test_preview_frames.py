@@ -68,7 +68,7 @@ def test_each_preview_frame_is_a_timeline_frame(tmp_path, runner, fps):
     # the full render: every timeline frame, the same size, lossless
     proj, folder = svc.load(path)
     every = replace(get_profile("draft_360p"), fps_cap=None)
-    full = build_plan(proj, svc.gather(proj, folder).media, every, svc.decide(every, "cpu"))
+    full = build_plan(proj, svc.gather(proj, folder), every, svc.decide(every, "cpu"))
     assert Fraction(full.fps) == fps
     svc.render(lossless(full), tmp_path / "full.mp4")
     truth, _ = frames_with_times(tmp_path / "full.mp4")

@@ -129,8 +129,8 @@ def test_a_render_reads_registered_sources_from_their_facts(ladder_env, media, t
     probed_sources = gather_sources(proj, tmp_path, lookup=library.lookup)  # every source probed
     profile = get_profile("draft_360p")
     decision = service.decide(profile, "cpu")
-    assert build_plan(proj, sources.media, profile, decision, fonts=sources.fonts).plan_hash == \
-        build_plan(proj, probed_sources.media, profile, decision, fonts=probed_sources.fonts).plan_hash
+    assert build_plan(proj, sources, profile, decision).plan_hash == \
+        build_plan(proj, probed_sources, profile, decision).plan_hash
 
 
 def test_a_proxy_whose_object_vanished_is_made_again(ladder_env, media, tmp_path):

@@ -231,7 +231,7 @@ def test_same_plan_renders_the_same_bytes(service, media, tmp_path):
 
 def test_separate_picture_and_sound_graphs_render_the_bytes_of_one_graph(service, media, tmp_path, monkeypatch):
     """Giving ffmpeg the picture and the sound as two graphs (no deadlock) changes no output byte."""
-    from engines.planning.plan import RenderPlan
+    from engines.planning.render_plan import RenderPlan
     doc = project([{"id": "v", "kind": "video", "clips": [clip("a", "counter", 0, 0, 1)]},
                    {"id": "m", "kind": "audio", "clips": [clip("t", "tone", 0, 0, 1)]}],
                   {"counter": media["counter"], "tone": media["tone"]})
@@ -248,8 +248,9 @@ def test_opacity_pieces_give_the_pixels_of_one_geq_over_every_frame(service, med
     as the per-pixel expression over the whole clip (what the plan did before)."""
     import hashlib
 
-    from engines.planning import plan as planning
+    from engines.planning import tracks
     from engines.planning.filtergraph import piecewise_linear
+    from engines.planning.opacity import timeline_points
     doc = project([
         {"id": "v", "kind": "video", "clips": [clip("bg", "blue", 0, 0, 2)]},
         {"id": "o", "kind": "overlay", "clips": [
@@ -269,9 +270,9 @@ def test_opacity_pieces_give_the_pixels_of_one_geq_over_every_frame(service, med
     assert "geq" in service.plan_project(path, "draft_480p", "cpu").filter_graph
 
     def one_geq(g, pc, out):
-        expr = piecewise_linear(planning._abs_points(pc, pc.clip.opacity.points, out.fps), "T")
+        expr = piecewise_linear(timeline_points(pc, pc.clip.opacity.points, out.fps), "T")
         return f"geq=lum=lum(X\\,Y):cb=cb(X\\,Y):cr=cr(X\\,Y):a=alpha(X\\,Y)*({expr})"
-    monkeypatch.setattr(planning, "_opacity", one_geq)
+    monkeypatch.setattr(tracks, "opacity_filters", one_geq)
     assert pieces == frame_digests("one_geq.mp4") and len(pieces) == 60
 
 
@@ -280,7 +281,7 @@ def test_a_still_image_is_decoded_once_and_gives_the_pixels_of_a_looped_input(se
     its frames are byte-identical to those of the looped input it replaced."""
     import hashlib
 
-    from engines.planning import plan as planning
+    from engines.planning import reading
     doc = project([
         {"id": "v", "kind": "video", "clips": [{"id": "still", "asset": "logo", "start": 0, "duration": 1,
                                                   "fit": "contain"}, clip("bg", "blue", 1, 0, 1)]},
@@ -298,7 +299,7 @@ def test_a_still_image_is_decoded_once_and_gives_the_pixels_of_a_looped_input(se
 
     once, args = frames("once.mp4")
     assert args == [[], []] and len(once) == 60
-    monkeypatch.setattr(planning, "STILL_FORMATS", set())
+    monkeypatch.setattr(reading, "STILL_FORMATS", set())
     looped, args = frames("looped.mp4")
     assert all(a[:2] == ["-loop", "1"] for a in args) and looped == once
 
@@ -326,13 +327,13 @@ def test_every_window_around_a_crossfade_has_the_single_pass_pixels(service, med
     decision = service.decide(profile, "cpu")
 
     def pictures(name: str, **kw) -> list[bytes]:
-        plan = lossless(build_plan(proj, sources.media, profile, decision, fonts=sources.fonts, streams="video", **kw))
+        plan = lossless(build_plan(proj, sources, profile, decision, streams="video", **kw))
         service.render(plan, tmp_path / name)
         with av.open(str(tmp_path / name)) as f:
             return [fr.to_ndarray(format="yuv420p").tobytes() for fr in f.decode(video=0)]
 
     full = pictures("full.mp4")
-    graph = build_plan(proj, sources.media, profile, decision, fonts=sources.fonts).filter_graph
+    graph = build_plan(proj, sources, profile, decision).filter_graph
     assert graph.count(drawn_by) == 1 and "trim=end_frame=15[" in graph  # the overlap only: 15 frames each
     assert len(full) == 165  # 5.5 s at 30 fps; the crossfade is frames [45, 60)
     for window in ((0, 30), (40, 60), (45, 60), (50, 100), (135, 165)):  # before, into, on, out of, after it
@@ -360,7 +361,7 @@ def test_gpu_plan_on_a_machine_without_gpu_fails_as_encoder_unavailable(service,
     proj = load_project(write_project(tmp_path, doc))
     sources = gather_sources(proj, tmp_path)
     nvenc = HardwareDecision("nvenc", "nvenc", "h264_nvenc", "mocked as available", False)
-    plan = build_plan(proj, sources.media, get_profile("draft_480p"), nvenc, fonts=sources.fonts)
+    plan = build_plan(proj, sources, get_profile("draft_480p"), nvenc)
     if service.hardware.usable("nvenc", "h264"):  # a host with a working NVENC renders it
         assert service.render(plan, tmp_path / "out.mp4").frames == plan.frames
         return

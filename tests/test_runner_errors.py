@@ -10,7 +10,7 @@ from engines.errors import DiskFull, FFmpegError, FFmpegNotFound
 from engines.ffmpeg.probe import MediaInfo, VideoInfo
 from engines.ffmpeg.runner import FFmpegRunner, classify_failure, find_ffmpeg, key_line
 from engines.model.project import Clip
-from engines.planning.plan import _fit
+from engines.planning.reading import fit_box
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
@@ -100,5 +100,5 @@ def _info(w, h):
 ])
 def test_fit_of_a_vertical_clip_in_a_landscape_frame(fit, size, filters):
     clip = Clip(id="c", start=0, asset="a", source_in=0, source_out=1, fit=fit)
-    w, h, f = _fit(_info(1080, 1920), clip, 1920, 1080)
+    w, h, f = fit_box(_info(1080, 1920), clip, 1920, 1080)
     assert (w, h) == size and f == filters

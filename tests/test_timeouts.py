@@ -14,6 +14,7 @@ from engines.ffmpeg.runner import FFmpegRunner
 from engines.jobs.runner import JobRunner
 from engines.model.project import load_project
 from engines.planning.budget import pass_timeout, stall_seconds
+from engines.planning.gathered import Sources
 from engines.planning.plan import build_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -25,7 +26,7 @@ PROFILE = get_profile("draft_360p")
 
 def _plan(media, n: int, **kw):
     doc = montage(n, {"main": media["red"]}, source_seconds=Fraction(4), size=(160, 120))
-    return build_plan(load_project(doc), {"main": probe(media["red"])}, PROFILE, CPU, **kw)
+    return build_plan(load_project(doc), Sources({"main": probe(media["red"])}), PROFILE, CPU, **kw)
 
 
 def test_the_timeout_grows_with_the_planned_work(media):
@@ -39,7 +40,7 @@ def test_the_timeout_grows_with_the_planned_work(media):
     many_inputs = _plan(media, 200, window=(0, 200), streams="video")
     assert len(many_inputs.inputs) == 14  # 200 frames at 30 fps: 6.67 s of 0.5 s cuts
     dense = build_plan(load_project(montage(200, {"main": media["red"]}, cut=Fraction(1, 20), source_seconds=Fraction(4),
-                                            size=(160, 120))), {"main": probe(media["red"])}, PROFILE, CPU,
+                                            size=(160, 120))), Sources({"main": probe(media["red"])}), PROFILE, CPU,
                        window=(0, 200), streams="video")
     assert len(dense.inputs) > 5 * len(many_inputs.inputs)  # the same frames cut in many more clips
     assert pass_timeout(dense, PROFILE.speed_factor) > chunk[20] + 200  # more inputs to open: more time

@@ -21,24 +21,13 @@ from typing import Any
 from engines.documents import read_json, read_json_file
 from engines.errors import CutliteError, ValidationError
 from engines.model.motion import TimeMap
-from engines.model.project import TRANSITIONS
+from engines.model.transitions import CAPCUT_TRANSITIONS, TRANSITIONS
 
 from .document import ProjectBuilder, exact_number, exact_rate, file_name, time_text
 
 DRAFT_FILES = ("draft_content.json", "draft_info.json")
 US = 1_000_000
 
-# CapCut transition names (English and Chinese app names) -> the engine's transitions.
-TRANSITION_NAMES = {
-    "mix": "crossfade", "叠化": "crossfade", "dissolve": "dissolve", "fade": "crossfade",
-    "black fade": "fade_black", "闪黑": "fade_black", "fade to black": "fade_black",
-    "white fade": "fade_white", "闪白": "fade_white", "flash white": "fade_white",
-    "wipe left": "wipe_left", "向左擦除": "wipe_left", "wipe right": "wipe_right", "向右擦除": "wipe_right",
-    "wipe up": "wipe_up", "向上擦除": "wipe_up", "wipe down": "wipe_down", "向下擦除": "wipe_down",
-    "slide left": "slide_left", "左移": "slide_left", "slide right": "slide_right", "右移": "slide_right",
-    "slide up": "slide_up", "上移": "slide_up", "slide down": "slide_down", "下移": "slide_down",
-    "circle open": "circle_open", "圆形打开": "circle_open", "circle close": "circle_close",
-}
 # extra materials that change nothing a render shows (or are read elsewhere)
 _HARMLESS = {"speeds", "sound_channel_mappings", "vocal_separations", "beats", "placeholders",
              "placeholder_infos", "loudnesses", "audio_balances", "multi_language_refs", "time_marks"}
@@ -447,7 +436,7 @@ class _Converter:
                 continue
             name = str(mat.get("name") or mat.get("effect_id") or "transition")
             where = f"{path}.transition"
-            engine = TRANSITION_NAMES.get(name.strip().lower()) or (name if name in TRANSITIONS else None)
+            engine = CAPCUT_TRANSITIONS.get(name.strip().lower()) or (name if name in TRANSITIONS else None)
             if engine is None:
                 self.b.warn(where, f"transition \"{name}\" not supported; rendered as a crossfade")
                 engine = "crossfade"

@@ -22,9 +22,9 @@ from typing import Any
 from engines.errors import ValidationError
 from engines.model.project import Clip, Project, clip_length_seconds, load_project
 from engines.model.timebase import snap_to_frame
+from engines.model.transitions import TRANSITIONS
 
 EXPORT_VERSION = 1
-DISSOLVES = ("crossfade", "dissolve")
 
 
 def _otio() -> Any:
@@ -109,7 +109,7 @@ def _lanes(kind: str, clips: list[tuple[int, Clip]], fps: Fraction) -> list[list
 def _transition(otio: Any, kind: str, in_offset: Any, out_offset: Any) -> Any:
     tr = otio.schema.Transition(
         name=kind, in_offset=in_offset, out_offset=out_offset,
-        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve if kind in DISSOLVES
+        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve if TRANSITIONS[kind].otio_dissolve
         else otio.schema.TransitionTypes.Custom)
     tr.metadata["cutlite"] = {"type": kind}
     return tr

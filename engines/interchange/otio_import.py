@@ -20,8 +20,9 @@ from urllib.parse import unquote, urlparse
 import pydantic
 
 from engines.errors import ValidationError
-from engines.model.project import TRANSITIONS, Clip, clip_length_seconds
+from engines.model.project import Clip, clip_length_seconds
 from engines.model.timebase import snap_to_frame
+from engines.model.transitions import TRANSITIONS
 
 from .document import ProjectBuilder, exact_rate, file_name, time_text
 from .otio_read import ADAPTERS, otio_module, read_timeline

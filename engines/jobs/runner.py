@@ -45,7 +45,9 @@ from engines.planning.audio_passes import plan_audio_windows
 from engines.planning.budget import pass_timeout, stall_seconds
 from engines.planning.chunks import chunk_frames_of
 from engines.planning.loudness import Target, loudness_target
-from engines.planning.plan import RenderPlan, build_plan, hash_plan, source_identities, video_timescale
+from engines.planning.output_args import video_timescale
+from engines.planning.plan import build_plan
+from engines.planning.render_plan import RenderPlan, hash_plan, source_identities
 from engines.redaction import redact, redact_paths
 from engines.rendering.audio import render_sound
 from engines.rendering.loudness import measure_file
@@ -146,8 +148,7 @@ class JobRunner:
         chunk_frames = chunk_frames_of(options.get("chunk_seconds"), profile.output_fps(project.settings.fps))
 
         def plan(**kw: Any) -> RenderPlan:
-            return build_plan(project, sources.media, profile, decision, fonts=sources.fonts, captions=sources.captions,
-                              warnings=sources.warnings, chunk_frames=chunk_frames, slates=sources.slates, **kw)
+            return build_plan(project, sources, profile, decision, chunk_frames=chunk_frames, **kw)
 
         full = plan()
         named = source_identities(project)

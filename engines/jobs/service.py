@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engines.extras import require
-from engines.planning.plan import hash_plan, source_identities
+from engines.planning.render_plan import hash_plan, source_identities
 from engines.rendering.renderer import ProjectInput, Renderer
 from engines.settings import executor as configured_executor
 

@@ -18,213 +18,40 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_serializer, model_validator
+from pydantic import BeforeValidator, model_validator
 
 from engines.documents import read_json, read_json_file
 from engines.errors import ValidationError
 
-from .motion import EASE_NAMES, Ease, TimeMap
-from .motion import value_at as motion_value_at
+from .effects import EFFECTS, TAG, Filter
+from .fields import (
+    Color,
+    Fps,
+    Keyframes,
+    Opacity,
+    Position,
+    Rotation,
+    Scale,
+    SpeedField,
+    Strict,
+    Time,
+    Volume,
+    constant,
+    ranged,
+    regex,
+)
+from .looks import CANVAS_TAG, Blend, BlurCanvas, Canvas, ColorCanvas, ImageCanvas, Mask
+from .motion import TimeMap
 from .scope import TENANT_RE
-from .template import COLOR_RE, apply_template, is_template
-from .timebase import fraction_text, parse_fps, parse_time, snap_to_frame
+from .template import apply_template, is_template
+from .text_style import Box, Shadow, Stroke, TextAnimation
+from .timebase import fraction_text, parse_fps, snap_to_frame
+from .transitions import TRANSITIONS
 
 SCHEMA_VERSION = 1
 
 PROJECT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-# Engine transition name -> ffmpeg xfade transition.
-TRANSITIONS: dict[str, str] = {
-    "crossfade": "fade",
-    "dissolve": "dissolve",
-    "fade_black": "fadeblack",
-    "fade_white": "fadewhite",
-    "wipe_left": "wipeleft",
-    "wipe_right": "wiperight",
-    "wipe_up": "wipeup",
-    "wipe_down": "wipedown",
-    "slide_left": "slideleft",
-    "slide_right": "slideright",
-    "slide_up": "slideup",
-    "slide_down": "slidedown",
-    "circle_open": "circleopen",
-    "circle_close": "circleclose",
-}
-
-
-def _ranged(lo: float, hi: float):
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
-            raise ValueError(f"must be a number between {lo:g} and {hi:g}")
-        f = float(v)
-        if not lo <= f <= hi:
-            raise ValueError(f"must be between {lo:g} and {hi:g}")
-        return f
-    return BeforeValidator(check)
-
-
-def _time_validator(v: Any) -> Fraction:
-    t = parse_time(v)
-    if t < 0:
-        raise ValueError("must be >= 0 seconds")
-    return t
-
-
-def _speed_validator(v: Any) -> Fraction:
-    s = parse_time(v)
-    if not Fraction(1, 10) <= s <= 16:
-        raise ValueError("must be between 0.1 and 16")
-    return s
-
-
-def _fps_validator(v: Any) -> Fraction:
-    return parse_fps(v)
-
-
-def _regex(pattern: re.Pattern[str], what: str):
-    def check(v: Any) -> str:
-        if not isinstance(v, str) or not pattern.fullmatch(v):
-            raise ValueError(f"invalid {what}: must match {pattern.pattern}")
-        return v
-    return BeforeValidator(check)
-
-
-_fraction_out = PlainSerializer(fraction_text, return_type=str)
-Time = Annotated[Fraction, BeforeValidator(_time_validator), _fraction_out]
-Speed = Annotated[Fraction, BeforeValidator(_speed_validator), _fraction_out]
-Fps = Annotated[Fraction, BeforeValidator(_fps_validator), _fraction_out]
-Color = Annotated[str, _regex(COLOR_RE, "colour (#RRGGBB)")]
-
-
-class Keyframes(BaseModel):
-    """A constant or keyframes: ``[t, value]`` points held flat outside, each segment shaped by its
-    first key's ease (``eases`` is empty when every segment is linear: the original form)."""
-
-    model_config = ConfigDict(frozen=True)
-    points: tuple[tuple[Fraction, float], ...]
-    eases: tuple[Any, ...] = ()
-
-    @model_serializer
-    def _to_document(self) -> float | list[Any]:
-        """Back to the project format: a number, or keys with exact times (``[t, value]`` when
-        linear, ``{"t", "value", "ease"}`` otherwise)."""
-        if len(self.points) == 1 and self.points[0][0] == 0:
-            return self.points[0][1]
-        out: list[Any] = []
-        for i, (t, v) in enumerate(self.points):
-            ease = self.eases[i] if self.eases else "linear"
-            out.append([fraction_text(t), v] if ease == "linear" else
-                       {"t": fraction_text(t), "value": v, "ease": list(ease) if isinstance(ease, tuple) else ease})
-        return out
-
-    @property
-    def constant(self) -> float | None:
-        values = {v for _, v in self.points}
-        return self.points[0][1] if len(values) == 1 else None
-
-    @property
-    def linear(self) -> bool:
-        return not self.eases
-
-    def ease(self, i: int) -> Ease:
-        return self.eases[i] if self.eases else "linear"
-
-    def value_at(self, t: Fraction) -> float:
-        return motion_value_at(self.points, self.eases, t)
-
-
-def _ease(v: Any, overshoot: bool) -> Ease:
-    if isinstance(v, str):
-        if v not in EASE_NAMES:
-            raise ValueError(f"ease must be one of {', '.join(EASE_NAMES)} or [x1, y1, x2, y2]")
-        return v
-    if not isinstance(v, (list, tuple)) or len(v) != 4 or any(
-            isinstance(c, bool) or not isinstance(c, (int, float, Decimal)) for c in v):
-        raise ValueError("ease must be one of " + ", ".join(EASE_NAMES) + " or a cubic Bézier [x1, y1, x2, y2]")
-    x1, y1, x2, y2 = (round(float(c), 6) for c in v)
-    if not (0 <= x1 <= 1 and 0 <= x2 <= 1):
-        raise ValueError("ease Bézier x1 and x2 must be between 0 and 1")
-    if overshoot and not (-10 <= y1 <= 10 and -10 <= y2 <= 10):
-        raise ValueError("ease Bézier y1 and y2 must be between -10 and 10")
-    if not overshoot and not (0 <= y1 <= 1 and 0 <= y2 <= 1):
-        raise ValueError("ease Bézier y1 and y2 must be between 0 and 1 here (the value may not leave its keys' range)")
-    return (x1, y1, x2, y2)
-
-
-def _keyframes(lo: float, hi: float, *, overshoot: bool = False):
-    def check(v: Any) -> Keyframes:
-        if isinstance(v, Keyframes):
-            return v
-        if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
-            f = float(v)
-            if not lo <= f <= hi:
-                raise ValueError(f"must be between {lo:g} and {hi:g}")
-            return Keyframes(points=((Fraction(0), f),))
-        if not isinstance(v, list) or not v:
-            raise ValueError(f"must be a number between {lo:g} and {hi:g} or a non-empty list of keyframes")
-        points, eases = [], []
-        for i, kf in enumerate(v):
-            ease: Ease = "linear"
-            if isinstance(kf, dict):
-                unknown = sorted(set(kf) - {"t", "value", "ease"})
-                if unknown or "t" not in kf or "value" not in kf:
-                    raise ValueError(f"keyframe [{i}] must be [t, value] or {{\"t\", \"value\", \"ease\"}}"
-                                     + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
-                raw_t, val = kf["t"], kf["value"]
-                if "ease" in kf:
-                    try:
-                        ease = _ease(kf["ease"], overshoot)
-                    except ValueError as exc:
-                        raise ValueError(f"keyframe [{i}] {exc}") from None
-            elif isinstance(kf, (list, tuple)) and len(kf) == 2:
-                raw_t, val = kf
-            else:
-                raise ValueError(f"keyframe [{i}] must be [t, value] or {{\"t\", \"value\", \"ease\"}}")
-            try:
-                t = _time_validator(raw_t)
-            except ValueError as exc:
-                raise ValueError(f"keyframe [{i}] time {exc}") from None
-            if isinstance(val, bool) or not isinstance(val, (int, float, Decimal)) or not lo <= float(val) <= hi:
-                raise ValueError(f"keyframe [{i}] value must be between {lo:g} and {hi:g}")
-            if points and t < points[-1][0]:
-                raise ValueError(f"keyframe [{i}] is not sorted by time")
-            points.append((t, float(val)))
-            eases.append(ease)
-        linear = all(e == "linear" for e in eases)
-        return Keyframes(points=tuple(points), eases=() if linear else tuple(eases))
-    return BeforeValidator(check)
-
-
-Volume = Annotated[Keyframes, _keyframes(0, 4)]
-Opacity = Annotated[Keyframes, _keyframes(0, 1)]
-Position = Annotated[Keyframes, _keyframes(-1, 2, overshoot=True)]
-Scale = Annotated[Keyframes, _keyframes(0.01, 4, overshoot=True)]
-Rotation = Annotated[Keyframes, _keyframes(-3600, 3600, overshoot=True)]
-_ramp_keyframes = _keyframes(0.1, 16).func
-
-
-def _speed_or_ramp(v: Any) -> Fraction | Keyframes:
-    """A constant speed (exact), or keyframes: a speed ramp."""
-    if isinstance(v, (list, Keyframes)):
-        return _ramp_keyframes(v)
-    return _speed_validator(v)
-
-
-def _speed_out(v: Fraction | Keyframes) -> Any:
-    return fraction_text(v) if isinstance(v, Fraction) else v.model_dump()
-
-
-SpeedField = Annotated[Fraction | Keyframes, BeforeValidator(_speed_or_ramp), PlainSerializer(_speed_out)]
-
-
-def _constant(v: float) -> Keyframes:
-    return Keyframes(points=((Fraction(0), v),))
-
-
-def _color_param(lo: float, hi: float):
-    return Annotated[Keyframes, _keyframes(lo, hi)]
-
 
 def _plain_json(v: Any) -> Any:
     """Metadata as the JSON it was (the loader reads numbers as Decimal for exact times)."""
@@ -237,17 +64,14 @@ def _plain_json(v: Any) -> Any:
     return v
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-
-class LoudnessTarget(_Model):
+class LoudnessTarget(Strict):
     """An explicit loudness target: integrated LUFS and the true-peak ceiling in dBTP."""
-    integrated_lufs: Annotated[float, _ranged(-70, -5)]
-    true_peak_dbtp: Annotated[float, _ranged(-20, 0)] = -1.0
+    integrated_lufs: Annotated[float, ranged(-70, -5)]
+    true_peak_dbtp: Annotated[float, ranged(-20, 0)] = -1.0
 
 
-class Settings(_Model):
+class Settings(Strict):
     width: int
     height: int
     fps: Fps
@@ -271,7 +95,7 @@ class Settings(_Model):
         return self
 
 
-class AssetRef(_Model):
+class AssetRef(Strict):
     path: str | None = None
     asset_id: str | None = None
 
@@ -284,20 +108,12 @@ class AssetRef(_Model):
         return self
 
 
-class ColorFilter(_Model):
-    """Brightness, contrast and saturation; each a number or keyframes (animatable)."""
-    type: Literal["color"]
-    brightness: _color_param(-1, 1) = _constant(0.0)
-    contrast: _color_param(0, 3) = _constant(1.0)
-    saturation: _color_param(0, 3) = _constant(1.0)
-
-
-class Crop(_Model):
+class Crop(Strict):
     """Fractions of the source picture cut away before the fit."""
-    left: Annotated[float, _ranged(0, 0.95)] = 0.0
-    top: Annotated[float, _ranged(0, 0.95)] = 0.0
-    right: Annotated[float, _ranged(0, 0.95)] = 0.0
-    bottom: Annotated[float, _ranged(0, 0.95)] = 0.0
+    left: Annotated[float, ranged(0, 0.95)] = 0.0
+    top: Annotated[float, ranged(0, 0.95)] = 0.0
+    right: Annotated[float, ranged(0, 0.95)] = 0.0
+    bottom: Annotated[float, ranged(0, 0.95)] = 0.0
 
     @model_validator(mode="after")
     def _keeps_a_picture(self) -> "Crop":
@@ -311,20 +127,20 @@ class Crop(_Model):
         return self
 
 
-class Transition(_Model):
+class Transition(Strict):
     type: str
     duration: Time
 
 
-class Word(_Model):
+class Word(Strict):
     """A word of a caption cue; times in seconds from the cue's start."""
     text: str
     start: Time
     end: Time
 
 
-class Clip(_Model):
-    id: Annotated[str, _regex(NAME_RE, "clip id")]
+class Clip(Strict):
+    id: Annotated[str, regex(NAME_RE, "clip id")]
     # required except on captions tracks, where a subtitle file's cues keep their own times (checked below)
     start: Time = Fraction(0)
     # media clips
@@ -332,7 +148,7 @@ class Clip(_Model):
     source_in: Time | None = None
     source_out: Time | None = None
     speed: SpeedField = Fraction(1)
-    volume: Volume = _constant(1.0)
+    volume: Volume = constant(1.0)
     muted: bool = False
     reverse: bool = False
     freeze_at: Time | None = None  # a freeze frame: this source second shown for ``duration``
@@ -340,20 +156,33 @@ class Clip(_Model):
     duration: Time | None = None
     # picture
     fit: Literal["contain", "cover", "stretch"] = "contain"
-    x: Position = _constant(0.5)
-    y: Position = _constant(0.5)
+    x: Position = constant(0.5)
+    y: Position = constant(0.5)
     scale: Scale | None = None
-    rotation: Rotation = _constant(0.0)
+    rotation: Rotation = constant(0.0)
     flip: Literal["none", "horizontal", "vertical", "both"] = "none"
     crop: Crop | None = None
-    opacity: Opacity = _constant(1.0)
-    filters: tuple[ColorFilter, ...] = ()
+    opacity: Opacity = constant(1.0)
+    filters: tuple[Filter, ...] = ()
+    mask: Mask | None = None
+    blend: Blend = "normal"
+    canvas: Canvas | None = None
     transition_in: Transition | None = None
     # text
     text: str | None = None
-    font_size: Annotated[float, _ranged(4, 1000)] = 64
+    font_size: Annotated[float, ranged(4, 1000)] = 64
     color: Color = "#FFFFFF"
     font: str | None = None
+    stroke: Stroke | None = None
+    shadow: Shadow | None = None
+    box: Box | None = None
+    align: Literal["left", "center", "right"] = "center"
+    max_width: Annotated[float, ranged(0.05, 1)] | None = None  # fraction of the output width; lines wrap
+    line_spacing: Annotated[float, ranged(0.5, 4)] = 1.0  # times the font's line height
+    bold: bool = False
+    italic: bool = False
+    animation_in: TextAnimation | None = None
+    animation_out: TextAnimation | None = None
     # caption cues
     words: tuple[Word, ...] = ()
 
@@ -386,47 +215,47 @@ class Clip(_Model):
                 or self.rotation.constant != 0.0)
 
 
-class CaptionStyle(_Model):
+class CaptionStyle(Strict):
     """How a captions track looks; sizes are pixels at the project height (scaled to the output)."""
     font: str = "DejaVu Sans"
-    font_size: Annotated[float, _ranged(4, 1000)] = 54
+    font_size: Annotated[float, ranged(4, 1000)] = 54
     color: Color = "#FFFFFF"
-    outline: Annotated[float, _ranged(0, 100)] = 3
+    outline: Annotated[float, ranged(0, 100)] = 3
     outline_color: Color = "#000000"
-    shadow: Annotated[float, _ranged(0, 100)] = 0
+    shadow: Annotated[float, ranged(0, 100)] = 0
     background: Color | None = None
     position: Literal["bottom", "top", "middle"] = "bottom"
-    margin: Annotated[float, _ranged(0, 0.5)] = 0.06
-    max_width: Annotated[float, _ranged(0.1, 1)] = 0.9
+    margin: Annotated[float, ranged(0, 0.5)] = 0.06
+    max_width: Annotated[float, ranged(0.1, 1)] = 0.9
     highlight_color: Color = "#FFD400"
 
 
-class Duck(_Model):
+class Duck(Strict):
     """Lower an audio track by ``amount_db`` while any track in ``under`` has sound."""
-    under: tuple[Annotated[str, _regex(NAME_RE, "track id")], ...]
-    amount_db: Annotated[float, _ranged(0, 60)] = 12
-    attack: Annotated[float, _ranged(0.001, 10)] = 0.15
-    release: Annotated[float, _ranged(0.001, 10)] = 0.4
+    under: tuple[Annotated[str, regex(NAME_RE, "track id")], ...]
+    amount_db: Annotated[float, ranged(0, 60)] = 12
+    attack: Annotated[float, ranged(0.001, 10)] = 0.15
+    release: Annotated[float, ranged(0.001, 10)] = 0.4
 
 
 TRACK_KINDS = ("video", "overlay", "audio", "captions")
 
 
-class Track(_Model):
-    id: Annotated[str, _regex(NAME_RE, "track id")]
+class Track(Strict):
+    id: Annotated[str, regex(NAME_RE, "track id")]
     kind: Literal["video", "overlay", "audio", "captions"]
     clips: tuple[Clip, ...] = ()
     style: CaptionStyle | None = None  # captions tracks
     duck: Duck | None = None           # audio tracks
 
 
-class Project(_Model):
+class Project(Strict):
     schema_version: Literal[1]
-    id: Annotated[str, _regex(PROJECT_ID_RE, "project id")]
-    tenant: Annotated[str, _regex(TENANT_RE, "tenant")]
+    id: Annotated[str, regex(PROJECT_ID_RE, "project id")]
+    tenant: Annotated[str, regex(TENANT_RE, "tenant")]
     env: Literal["dev", "staging", "prod"]
     settings: Settings
-    assets: dict[Annotated[str, _regex(NAME_RE, "asset name")], AssetRef] = {}
+    assets: dict[Annotated[str, regex(NAME_RE, "asset name")], AssetRef] = {}
     tracks: tuple[Track, ...]
     # free JSON for people and tools (an import's origin, markers); never read by planning, so it
     # changes no plan and no plan hash
@@ -502,14 +331,16 @@ def _json_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif str(part).startswith(("function-", "literal[")):
+        elif str(part).startswith(("function-", "literal[", TAG, CANVAS_TAG)):
             continue
         else:
             out += f".{part}" if out else str(part)
     return out or "$"
 
 
-_FIELDS_BY_MODEL = {m: set(m.model_fields) for m in (Project, Settings, AssetRef, ColorFilter, Crop,
+_FIELDS_BY_MODEL = {m: set(m.model_fields) for m in (Project, Settings, AssetRef, *EFFECTS.values(), Crop, Mask,
+                                                       BlurCanvas, ColorCanvas, ImageCanvas, Stroke, Shadow, Box,
+                                                       TextAnimation,
                                                        Transition, Clip, Track, Word, CaptionStyle, Duck,
                                                        LoudnessTarget)}
 
@@ -547,8 +378,9 @@ def _did_you_mean(name: str) -> str:
 # ---------------------------------------------------------------- cross-field rules
 
 _MEDIA_ONLY = ("source_in", "source_out", "asset")
-_TEXT_ONLY = ("font", "font_size", "color")
-_PICTURE = ("fit", "x", "y", "scale", "opacity", "filters", "rotation", "flip", "crop")
+_TEXT_ONLY = ("font", "font_size", "color", "stroke", "shadow", "box", "align", "max_width", "line_spacing", "bold",
+              "italic", "animation_in", "animation_out")
+_PICTURE = ("fit", "x", "y", "scale", "opacity", "filters", "rotation", "flip", "crop", "mask", "blend", "canvas")
 
 
 @dataclass
@@ -721,7 +553,7 @@ def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
         if clip.asset is not None:
             problems.append(f"{path}: give either \"text\" or \"asset\", not both")
         for f in ("source_in", "source_out", "speed", "volume", "muted", "fit", "filters", "rotation", "flip",
-                  "crop", "reverse", "freeze_at"):
+                  "crop", "reverse", "freeze_at", "mask", "blend", "canvas"):
             if f in given:
                 problems.append(f"{path}.{f}: not allowed on a text clip")
         if clip.duration is None or clip.duration <= 0:
@@ -747,6 +579,12 @@ def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
                 problems.append(f"{path}.{f}: audio clips have no picture")
     if clip.transition_in is not None and kind != "video":
         problems.append(f"{path}.transition_in: transitions belong on video tracks")
+    if clip.canvas is not None:
+        if kind != "video" or clip.fit != "contain":
+            problems.append(f"{path}.canvas: only clips of video tracks with fit \"contain\" have bars to fill "
+                            f"(this one: {kind} track, fit \"{clip.fit}\")")
+        if isinstance(clip.canvas, ImageCanvas) and (unknown := _unknown_asset(parts, f"{path}.canvas", clip.canvas.asset)):
+            problems.append(unknown)
     problems += _check_time_fields(path, kind, clip, given)
     has_range = clip.source_in is not None or clip.source_out is not None
     if has_range:

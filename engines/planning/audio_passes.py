@@ -14,7 +14,7 @@ from engines.model.project import Project
 from engines.model.timebase import parse_fps
 from engines.model.timeline import place_project
 
-from .plan import RenderPlan
+from .render_plan import RenderPlan
 from .sound import WINDOW_CLIPS, audio_windows
 
 PCM_FORMAT = "f32le"     # what windows are written as: 32-bit float, the graph's own precision

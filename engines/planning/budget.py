@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from engines.model.timebase import parse_fps
 
-from .plan import RenderPlan
+from .render_plan import RenderPlan
 
 BASE_SECONDS = 30.0     # process start, graph setup, the file's trailer
 SLACK = 4.0             # a loaded machine (the bench ran with a load of 10 on 2 cores)

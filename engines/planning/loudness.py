@@ -19,6 +19,7 @@ from engines.ffmpeg.profiles import RenderProfile
 from engines.model.project import LoudnessTarget, Project
 
 from .filtergraph import num
+from .render_plan import RenderPlan, hash_plan
 
 PROFILE_TARGETS: dict[str, tuple[float, float]] = {  # profile -> (integrated LUFS, true peak dBTP)
     "social_1080p": (-14.0, -1.0),
@@ -101,10 +102,8 @@ def parse_ebur128(log: str) -> Measurement | None:
     return Measurement(float(i.group(1)), float(tp.group(1)))
 
 
-def apply_loudness(plan, measured: Measurement, target: Target):  # (RenderPlan) -> RenderPlan
+def apply_loudness(plan: RenderPlan, measured: Measurement, target: Target) -> RenderPlan:
     """The plan with its final mix normalised to ``target`` (hash and meta updated)."""
-    from .plan import hash_plan  # the plan module builds on this one's neighbours
-
     sr = plan.sample_rate
     filters = normalise_filters(measured, target, sr)
     if filters:  # exactly the planned sample count, whatever the resampling around the limiter did

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from engines.model.fields import Keyframes
 from engines.model.motion import BISECTIONS, Ease, TimeMap, bezier_of, coefficients, integral_coefficients
 from engines.model.timebase import to_ffmpeg_seconds
+from engines.model.timeline import PlacedClip
 
 from .filtergraph import num, piecewise_linear
+from .graph import Out
 
 
 def const(x: float) -> str:
@@ -88,3 +91,22 @@ def ramp_timeline_expr(ramp: TimeMap, r: str) -> str:
         expr = f"if(lt(ld(5)\\,{const(ramp.at_key[i + 1])})\\,{seg}\\,{expr})"
     expr = f"if(lt(ld(5)\\,{const(ramp.at_key[0])})\\,ld(5)/{const(pts[0][1])}\\,{expr})"
     return f"st(5\\,{r})\\;{expr}"
+
+
+def clip_clock(pc: PlacedClip, out: Out, var: str, frames_before: int) -> str:
+    """The clip's own seconds as an expression, from a stream time ``var`` whose frame 0 is the
+    clip's frame ``frames_before``: the frame index is rounded to a whole number first, so the
+    clip's frame ``c`` gives the same double ``c / fps`` in every window and chunk (keys shifted
+    by a window's start would round differently, a code value here and there)."""
+    n, d = out.fps.numerator, out.fps.denominator
+    frame = f"round({var}*{n}/{d})" + (f"+{frames_before}" if frames_before > 0 else
+                                        f"-{-frames_before}" if frames_before < 0 else "")
+    offset = f"+{const(float(pc.offset))}" if pc.offset else ""
+    return f"({frame})*{d}/{n}{offset}"
+
+
+def curve(kf: Keyframes, clock: str) -> str:
+    """A keyframed field as an expression of the clip's seconds (register 6 holds them)."""
+    if kf.constant is not None:
+        return num(kf.constant)
+    return f"(st(6\\,{clock})\\;{keyframe_expr(list(kf.points), kf.eases, 'ld(6)')})"

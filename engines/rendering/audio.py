@@ -16,7 +16,7 @@ from typing import Any, Callable
 from engines.errors import FFmpegError
 from engines.planning.audio_passes import PCM_FORMAT, encode_pcm_args, pcm_bytes, to_pcm
 from engines.planning.loudness import Target, normalise_filters
-from engines.planning.plan import RenderPlan
+from engines.planning.render_plan import RenderPlan
 
 from .loudness import measure_file
 from .renderer import Renderer, decode_warnings

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engines.model.project import Project
 from engines.planning.captions import CaptionSources, FontFace
-from engines.planning.plan import DEFAULT_FONT
+from engines.planning.text import DEFAULT_FONT
 
 from .sources import FONT_DIRS, AssetLookup, Sources, _norm, find_font_family, local_paths_allowed
 

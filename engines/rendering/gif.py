@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from engines.ffmpeg.runner import FFmpegRunner
-from engines.planning.plan import container_args
+from engines.planning.output_args import container_args
 
 PALETTES = (64, 48, 32, 24, 16)  # colours, tried in this order
 BITS_PER_PIXEL = Fraction(6, 5)  # the budget, per pixel per frame

@@ -14,7 +14,7 @@ from typing import Any
 from engines.errors import FFmpegError
 from engines.ffmpeg.runner import FFmpegRunner
 from engines.planning.loudness import Measurement, parse_ebur128
-from engines.planning.plan import RenderPlan
+from engines.planning.render_plan import RenderPlan
 
 
 def measure_file(runner: FFmpegRunner, path: str | Path, *, cancel: threading.Event | None = None,

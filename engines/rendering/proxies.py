@@ -36,7 +36,8 @@ from engines.model.timebase import fraction_text, parse_time, snap_to_frame
 from engines.model.timeline import place_project
 from engines.owners import lease_owner
 from engines.planning.color import BT709_TAGS, pinned_format, to_bt709
-from engines.planning.plan import NO_ROTATION, container_args, upright_filters
+from engines.planning.output_args import container_args
+from engines.planning.reading import NO_ROTATION, upright_filters
 
 from .renderer import ProjectInput, Renderer
 

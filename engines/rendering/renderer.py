@@ -30,7 +30,8 @@ from engines.model.project import Project, load_project
 from engines.model.template import FilledTemplate
 from engines.planning.chunks import chunk_frames_of
 from engines.planning.loudness import apply_loudness, loudness_target
-from engines.planning.plan import RenderPlan, build_plan
+from engines.planning.plan import build_plan
+from engines.planning.render_plan import RenderPlan
 from engines.redaction import redact_paths
 
 from .caption_sources import gather_captions
@@ -133,9 +134,7 @@ class Renderer:
         decision = self.decide(prof, hw)
 
         def plan(**kw: Any) -> RenderPlan:
-            return build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
-                              captions=sources.captions, slates=sources.slates,
-                              chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)), **kw)
+            return build_plan(proj, sources, prof, decision, chunk_frames=chunk_frames_of(chunk_seconds, prof.output_fps(proj.settings.fps)), **kw)
 
         full = plan()
         target = loudness_target(proj, prof)

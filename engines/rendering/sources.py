@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from engines.errors import AssetError
 from engines.ffmpeg.probe import MediaInfo, probe
 from engines.model.project import Project
-from engines.planning.captions import CaptionSources
-from engines.planning.plan import DEFAULT_FONT, check_media
+from engines.planning.gathered import Sources
+from engines.planning.media_rules import check_media
+from engines.planning.text import DEFAULT_FONT
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts",
              "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
@@ -27,16 +28,6 @@ AssetLookup = Callable[[Project, str], str | None]
 DamageLookup = Callable[[Project, str], tuple[Any, ...]]
 # (project, asset_id, its local file) -> the facts kept when it was registered, when they hold
 FactsLookup = Callable[[Project, str, str], MediaInfo | None]
-
-
-@dataclass
-class Sources:
-    media: dict[str, MediaInfo] = field(default_factory=dict)
-    fonts: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    captions: CaptionSources | None = None  # captions tracks' files and fonts (caption_sources.py)
-    slates: dict[str, str] = field(default_factory=dict)  # missing media drawn as slates (slate_missing)
 
 
 def slate_missing_media(project: Project, sources: Sources) -> None:

@@ -27,7 +27,8 @@ from engines.ffmpeg.profiles import STILL_PROFILE, get_profile
 from engines.ffmpeg.threads import encoder_threads, with_threads
 from engines.model.timebase import fraction_text, parse_time, snap_to_frame
 from engines.model.timeline import place_project
-from engines.planning.plan import RenderPlan, build_plan
+from engines.planning.plan import build_plan
+from engines.planning.render_plan import RenderPlan
 
 from .renderer import ProjectInput, Renderer, write_work_folder
 
@@ -110,9 +111,7 @@ def render_stills(renderer: Renderer, project: ProjectInput, times: list[object]
     with tempfile.TemporaryDirectory(prefix="cutlite-still-") as work:
         made: dict[int, Path] = {}
         for run in cluster(distinct, max(1, int(fps * CLUSTER_SECONDS))):
-            plan = build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
-                              captions=sources.captions, slates=sources.slates, window=(run[0], run[-1] + 1),
-                              streams="video")
+            plan = build_plan(proj, sources, prof, decision, window=(run[0], run[-1] + 1), streams="video")
             folder_ = Path(work) / f"run-{run[0]}"
             folder_.mkdir()
             picture = still_plan(plan, run, fmt)

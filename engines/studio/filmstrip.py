@@ -22,7 +22,7 @@ from engines.ffmpeg.runner import FFmpegRunner
 from engines.media_v2.library import MediaLibrary
 from engines.media_v2.models import Artifact, Asset
 from engines.model.timebase import fraction_text
-from engines.planning.plan import NO_ROTATION, upright_filters
+from engines.planning.reading import NO_ROTATION, upright_filters
 
 from . import artifacts
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from engines.model.project import Clip, Keyframes, Project
+from engines.model.fields import Keyframes
+from engines.model.project import Clip, Project
 from engines.model.timebase import fraction_text, frames_to_seconds
 from engines.model.timeline import place_project
 
@@ -55,8 +56,7 @@ def _keyframes(clip: Clip, start: Fraction) -> list[dict[str, Any]]:
         (name, kf) for name in ("x", "y", "scale", "rotation", "opacity", "volume", "speed")
         if isinstance(kf := getattr(clip, name), Keyframes) and (kf.constant is None or name == "speed")]
     for fi, f in enumerate(clip.filters):
-        fields += [(f"filters[{fi}].{name}", getattr(f, name)) for name in ("brightness", "contrast", "saturation")
-                   if getattr(f, name).constant is None]
+        fields += [(f"filters[{fi}].{name}", kf) for name, kf in f.keyframed().items() if kf.constant is None]
     keys = []
     for name, kf in fields:
         for i, (t, v) in enumerate(kf.points):

@@ -18,7 +18,8 @@ from typing import Any
 
 from engines.errors import ValidationError
 from engines.model.timebase import parse_fps
-from engines.planning.plan import RenderPlan, container_args
+from engines.planning.output_args import container_args
+from engines.planning.render_plan import RenderPlan
 from engines.rendering.renderer import Renderer
 
 SEGMENT_SECONDS = 1

@@ -38,7 +38,10 @@ from engines.ffmpeg.profiles import get_profile
 from engines.model.project import Project, load_project
 from engines.model.timebase import snap_to_frame
 from engines.model.timeline import Timeline, place_project
-from engines.planning.plan import PREROLL, build_plan
+from engines.model.transitions import TRANSITIONS
+from engines.planning.gathered import Sources
+from engines.planning.plan import build_plan
+from engines.planning.reading import PREROLL
 from engines.rendering.renderer import Renderer
 from engines.settings import home as cutlite_home
 
@@ -51,7 +54,7 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     "scale": 0.4,        # each clip's picture in its box
     "transition": 1.3,   # each clip's frames inside a crossfade's overlap (fade + overlay), whole frame
     "text": 0.2,         # drawtext, per frame it shows on
-    "effects": 0.1,      # eq per colour filter
+    "effects": 0.1,      # per effect of cost 1 (a colour filter's eq; each effect's COST says how many)
     "opacity": 34.0,     # an opacity ramp: geq evaluates an expression per pixel (flat pieces: a lut, as effects)
     "slate": 0.5,        # a placeholder card (colour + drawtext)
     # libass over every frame of the window, per captions track with cues in it (1080p, word
@@ -155,9 +158,11 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
             nxt = track[i + 1] if i + 1 < len(track) else None
             for joined in (pc, nxt):  # its head in its own transition, its tail in the next clip's
                 if joined is not None and joined.transition_frames and joined.clip.transition_in is not None:
-                    weight = 1.0 if joined.clip.transition_in.type == "crossfade" and pc.track_index == bottom else XFADE_WEIGHT
+                    kind = TRANSITIONS[joined.clip.transition_in.type]
+                    # the alpha fade is drawn on the opaque bottom track only; elsewhere it is an xfade
+                    weight = kind.cost if pc.track_index == bottom or not kind.alpha_fade else XFADE_WEIGHT
                     f["transition"] += joined.transition_frames * out_px * weight
-            f["effects"] += len(clip.filters) * n * box
+            f["effects"] += sum(e.COST for e in clip.filters) * n * box
             if clip.opacity.constant is None:
                 ramps = _ramp_frames(clip.opacity.points, n, fps)
                 f["opacity"] += ramps * box
@@ -276,7 +281,7 @@ def calibrate(render: Renderer, profiles: list[str], *, repeats: int = 3,
             runs = []
             for seconds in REFERENCE_WINDOWS:
                 window = (snap_to_frame(Fraction(1), fps), snap_to_frame(1 + seconds, fps))
-                plan = build_plan(project, media, profile, decision, window=window)
+                plan = build_plan(project, Sources(media=media), profile, decision, window=window)
                 timeline = place_project(project).at_rate(fps).window(*window)[0]
                 run = CalibrationRun(seconds, measure_work(timeline, media, plan.width, plan.height, len(plan.inputs)))
                 render.render(plan, folder / "warm-up.mp4")  # caches and page cache warm, not timed

@@ -39,7 +39,8 @@ from engines.media_v2.models import Asset
 from engines.model.project import Project
 from engines.model.timebase import fraction_text, frames_to_seconds
 from engines.model.timeline import Timeline, place_project
-from engines.planning.plan import RenderPlan, build_plan, portable_links
+from engines.planning.plan import build_plan
+from engines.planning.render_plan import RenderPlan, portable_links
 from engines.rendering.caption_sources import gather_captions
 from engines.rendering.proxies import LADDER, ProxyLadder
 from engines.rendering.proxies import proxy_fps as proxy_fps_for
@@ -225,8 +226,9 @@ class PreviewService:
         gather_fonts(proj, folder, fonts)
         gather_captions(proj, folder, fonts, self.render.asset_lookup)
         warnings = reads.warnings + [f"{p} (using DejaVu Sans)" for p in fonts.problems] + fonts.warnings
-        plan = build_plan(proj, reads.media, profile, decision, fonts=fonts.fonts, warnings=warnings,
-                          window=window, slates=reads.slates, captions=fonts.captions)
+        gathered = Sources(media=reads.media, fonts=fonts.fonts, warnings=warnings, captions=fonts.captions,
+                           slates=reads.slates, files=fonts.files)
+        plan = build_plan(proj, gathered, profile, decision, window=window)
         work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs),
                             captions=sum(1 for name in plan.files if name.startswith("captions_")))
         fps = profile.output_fps(proj.settings.fps)

@@ -18,7 +18,7 @@ from engines.jobs.records import Job, JobState
 from engines.jobs.repository import JobRepository, Limits
 from engines.jobs.service import JobService
 from engines.model.project import load_project
-from engines.planning.plan import RenderPlan
+from engines.planning.render_plan import RenderPlan
 from engines.rendering.proxies import ProxyOutcome
 from engines.rendering.proxies import ensure_proxies_for_project as _ensure_proxies
 from engines.rendering.renderer import ProjectInput, Renderer, RenderResult

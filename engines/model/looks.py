@@ -1,0 +1,65 @@
+"""The looks a picture clip has beside its ``filters``: a ``mask`` (what part of it shows), a
+``blend`` mode (how it combines with what is below it) and a ``canvas`` (what fills the bars of a
+contained clip on a video track). Planning draws them in ``engines.planning`` (masks, blends,
+canvas); this module is their document form."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Discriminator, Tag
+
+from .fields import Color, Keyframes, Strict, animatable, constant, ranged
+
+BLEND_MODES = ("normal", "multiply", "screen", "overlay", "darken", "lighten", "add", "difference")
+Blend = Literal["normal", "multiply", "screen", "overlay", "darken", "lighten", "add", "difference"]
+MASK_SHAPES = ("rectangle", "ellipse", "linear", "mirror")
+
+
+class Mask(Strict):
+    """A shape in the clip's own frame (fractions of its width and height): inside shows, outside is
+    transparent; ``feather`` softens the edge (a fraction of the shorter side), ``invert`` swaps
+    them. ``linear`` keeps one side of a line through (x, y) at ``rotation`` degrees; ``mirror`` a
+    band of ``height`` around that line."""
+    shape: Literal["rectangle", "ellipse", "linear", "mirror"]
+    x: animatable(-1, 2) = constant(0.5)
+    y: animatable(-1, 2) = constant(0.5)
+    width: animatable(0, 4) = constant(1.0)
+    height: animatable(0, 4) = constant(1.0)
+    rotation: animatable(-3600, 3600) = constant(0.0)
+    feather: animatable(0, 1) = constant(0.0)
+    invert: bool = False
+
+    def keyframed(self) -> dict[str, Keyframes]:
+        return {name: getattr(self, name) for name in ("x", "y", "width", "height", "rotation", "feather")}
+
+
+class BlurCanvas(Strict):
+    type: Literal["blur"]
+    amount: Annotated[float, ranged(0, 1)] = 0.5
+
+
+class ColorCanvas(Strict):
+    type: Literal["color"]
+    color: Color
+
+
+class ImageCanvas(Strict):
+    type: Literal["image"]
+    asset: str
+
+
+CANVAS_TAG = "canvas:"  # the tag pydantic puts in an error's location (left out of the JSON path)
+_CANVASES = {"blur": BlurCanvas, "color": ColorCanvas, "image": ImageCanvas}
+
+
+def _canvas_tag(v: object) -> str | None:
+    kind = v.get("type") if isinstance(v, dict) else getattr(v, "type", None)
+    return f"{CANVAS_TAG}{kind}" if kind in _CANVASES else None
+
+
+Canvas = Annotated[
+    Union[tuple(Annotated[cls, Tag(f"{CANVAS_TAG}{name}")] for name, cls in _CANVASES.items())],  # type: ignore[valid-type]
+    Discriminator(_canvas_tag, custom_error_type="canvas_type",
+                  custom_error_message=f"unknown canvas type; known: {', '.join(_CANVASES)}"),
+]

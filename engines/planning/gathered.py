@@ -1,0 +1,21 @@
+"""What planning needs from the outside world, gathered once (``engines.rendering.sources``) and
+handed to ``build_plan`` as one value: probe facts, fonts, captions, slates, warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engines.ffmpeg.probe import MediaInfo
+
+from .captions import CaptionSources
+
+
+@dataclass
+class Sources:
+    media: dict[str, MediaInfo] = field(default_factory=dict)
+    fonts: dict[str, str] = field(default_factory=dict)  # text clip id -> font file ("": the default)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    captions: CaptionSources | None = None  # captions tracks' files and fonts (caption_sources.py)
+    slates: dict[str, str] = field(default_factory=dict)  # missing media drawn as slates (slate_missing)
+    files: dict[str, str] = field(default_factory=dict)  # asset name -> local file of assets no probe reads (LUTs)

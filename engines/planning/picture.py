@@ -1,0 +1,115 @@
+"""One clip's picture as a stream of exactly its frames: fitted, coloured (its looks), placed;
+a slate where its media is missing, background where a track has a gap."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from engines.ffmpeg.probe import MediaInfo
+from engines.ffmpeg.profiles import nearest_even
+from engines.model.timebase import fraction_text
+from engines.model.timeline import PlacedClip
+
+from .color import BT709_TAGS, pinned_format, to_bt709
+from .filtergraph import quote, rate
+from .graph import Graph, Out
+from .looks import effect_filters
+from .motion import clip_clock
+from .moving import moving_picture
+from .reading import add_input, conform, decode_filters, fit_box, flip_filters, forward_read, source_crop
+from .text import font_name
+
+
+def clip_picture(g: Graph, pc: PlacedClip, info: MediaInfo | None, out: Out, *, overlay: bool,
+                 transparent_bg: bool) -> tuple[str, int | str, int | str]:
+    """A labelled stream of exactly ``pc.frames`` frames at the output rate.
+
+    Returns (label, x, y): for overlay clips the scaled picture and its top-left position (numbers,
+    or expressions in the timeline's ``t`` when the clip moves); for video-track clips a full
+    frame (x = y = 0). A clip without media is drawn as a slate.
+    """
+    clip = pc.clip
+    if info is None:
+        return slate(g, pc, out, overlay=overlay, transparent_bg=transparent_bg)
+    read = forward_read(g, pc)  # a reversed clip reads forward and turns the frames round
+    idx = add_input(g, read, info, out)
+    v = info.video
+    assert v is not None
+    if clip.has_motion:
+        return moving_picture(g, pc, read, idx, info, out, overlay=overlay, transparent_bg=transparent_bg)
+    scale = clip.scale.constant if clip.scale is not None else (0.25 if overlay else 1.0)
+    assert scale is not None
+    box_w, box_h = Fraction(out.width) * Fraction(scale), Fraction(out.height) * Fraction(scale)
+    crop, size = source_crop(v, clip)
+    w, h, fit = fit_box(info, clip, nearest_even(box_w), nearest_even(box_h), size)
+    fit[0] += to_bt709(v)  # the fit's first scale converts, with every option stated
+    cx, cy = Fraction(out.width) * Fraction(clip.x.constant), Fraction(out.height) * Fraction(clip.y.constant)
+    x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))
+    filters: list[str | None] = [*decode_filters(read, info, out), *crop, *fit, "setsar=1", *flip_filters(clip)]
+    looks = {"width": w, "height": h, "scale_y": out.scale_y}
+    filters += effect_filters(g, clip.filters, clock=None, **looks)
+    fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
+    # BT.709 limited range from here on, pinned and tagged: where this stream meets others
+    # (xfade, concat, overlay) there is nothing left for ffmpeg to reconcile
+    filters += [pinned_format(fmt), BT709_TAGS]
+    if not overlay:
+        filters += place_in_frame(w, h, x, y, out, transparent_bg)
+        x = y = 0
+    filters += conform(read, pc, out)
+    timed = effect_filters(g, clip.filters, clock=clip_clock(pc, out, "t", pc.head),
+                           **(looks if overlay else {**looks, "width": out.width, "height": out.height}))
+    filters += timed
+    if timed:
+        filters += [pinned_format(fmt), BT709_TAGS]
+    label = g.add([f"{idx}:{v.index}"], filters, "v")
+    return label, x, y
+
+
+SLATE_BACKGROUND = "0x3A3A3A"
+
+
+SLATE_TEXT = "0xFF6060"
+
+
+def slate(g: Graph, pc: PlacedClip, out: Out, *, overlay: bool, transparent_bg: bool) -> tuple[str, int, int]:
+    """A placeholder for a clip whose media is missing: a grey card naming it, in the clip's box
+    (overlays) or the whole frame (video tracks: the source's shape is unknown)."""
+    clip = pc.clip
+    if overlay:  # a moving clip's slate stays where the clip starts
+        scale = Fraction(clip.scale.value_at(Fraction(0)) if clip.scale is not None else 0.25)
+        w, h = max(2, nearest_even(out.width * scale)), max(2, nearest_even(out.height * scale))
+        x = round(Fraction(out.width) * Fraction(clip.x.value_at(Fraction(0))) - Fraction(w, 2))
+        y = round(Fraction(out.height) * Fraction(clip.y.value_at(Fraction(0))) - Fraction(h, 2))
+    else:
+        w, h, x, y = out.width, out.height, 0, 0
+    text_file = f"slate_{clip.id}.txt"
+    g.files[text_file] = g.slates.get(clip.asset or "", "media missing")
+    fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
+    draw = ":".join([f"textfile={quote(text_file)}", f"fontfile={quote(font_name(g, ''))}", "expansion=none",
+                     f"fontsize={max(8, h // 14)}", f"fontcolor={SLATE_TEXT}", "x=(w-text_w)/2", "y=(h-text_h)/2"])
+    label = g.add([], [f"color=c={SLATE_BACKGROUND}:s={w}x{h}:r={rate(out.fps)}", pinned_format(fmt),
+                       "drawtext=" + draw, BT709_TAGS, f"trim=end_frame={pc.frames}", f"settb={fraction_text(1 / out.fps)}",
+                       "setpts=N"], "slate")
+    return label, x, y
+
+
+def place_in_frame(w: int, h: int, x: int, y: int, out: Out, transparent: bool) -> list[str]:
+    """Crop what falls outside the frame, pad the rest with background: a full frame."""
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(out.width, x + w), min(out.height, y + h)
+    color = "black@0" if transparent else out.background
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return [f"scale={out.width}:{out.height}", f"drawbox=x=0:y=0:w={out.width}:h={out.height}:color={color}:t=fill"]
+    filters = []
+    if (x0, y0, x1, y1) != (x, y, x + w, y + h):
+        filters.append(f"crop={x1 - x0}:{y1 - y0}:{x0 - x}:{y0 - y}")
+    if (x1 - x0, y1 - y0) != (out.width, out.height):
+        filters.append(f"pad={out.width}:{out.height}:{x0}:{y0}:color={color}")
+    return filters
+
+
+def gap(g: Graph, frames: int, out: Out, transparent: bool) -> str:
+    color = "black@0" if transparent else out.background
+    fmt = "yuva420p" if transparent else out.pix_fmt
+    return g.add([], [f"color=c={color}:s={out.width}x{out.height}:r={rate(out.fps)}", pinned_format(fmt), BT709_TAGS,
+                      f"trim=end_frame={frames}", f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "gap")
