@@ -23,6 +23,7 @@ from engines.errors import CutliteError, ValidationError
 from engines.model.motion import TimeMap
 from engines.model.transitions import CAPCUT_TRANSITIONS, TRANSITIONS
 
+from .capcut_looks import clip_looks, text_animations, text_style
 from .document import ProjectBuilder, exact_number, exact_rate, file_name, time_text
 
 DRAFT_FILES = ("draft_content.json", "draft_info.json")
@@ -161,7 +162,7 @@ class _Converter:
         pending: tuple[str, str, Fraction] | None = None  # transition on the previous segment
         for si, seg in sorted(enumerate(segments), key=lambda s: _start(s[1])):
             path = f"{where}.segments[{si}]"
-            clip = self._media_clip(path, seg, picture=True)
+            clip = self._media_clip(path, seg, picture=True, main=not overlay)
             if clip is None:
                 pending = None
                 continue
@@ -222,14 +223,19 @@ class _Converter:
             alpha = _num(mat.get("text_alpha"), 1.0)
             if 0 <= alpha < 1 and not isinstance(clip.get("opacity"), list):
                 clip["opacity"] = round(alpha * float(clip.get("opacity", 1.0)), 6)
-            self._text_extras(path, mat, style)
-            self._extras(path, seg, allow=())
+            if mat.get("font_path") or style.get("font"):
+                self.b.warn(f"{path}.font", "the app's font is not carried over; DejaVu Sans is used")
+            if style.get("multiple"):
+                self.b.warn(f"{path}.styles", "several styles in one text; the first is used")
+            text_style(path, mat, style, clip, self.b.warn)
+            extras = text_animations(path, self._extra_materials(seg), clip, self.b.warn, length, self.b.snap)
+            self._extras(path, extras, allow=())
             clips.append(clip)
         return clips
 
     # ------------------------------------------------------------ segments
 
-    def _media_clip(self, path: str, seg: dict[str, Any], *, picture: bool) -> dict[str, Any] | None:
+    def _media_clip(self, path: str, seg: dict[str, Any], *, picture: bool, main: bool = False) -> dict[str, Any] | None:
         kind, mat = self.materials.get(str(seg.get("material_id")), ("", {}))
         if kind not in ("videos", "audios"):
             what = f"{kind} material" if kind else f"unknown material \"{seg.get('material_id')}\""
@@ -283,7 +289,10 @@ class _Converter:
             clip.pop("_scale", None)
         self._keyframes(path, seg, clip, length, picture=picture)
         self._fades(path, seg, clip, length)
-        self._extras(path, seg, allow=("transitions", "audio_fades", "canvases", "material_animations"))
+        extras = self._extra_materials(seg)
+        if picture:
+            extras = clip_looks(path, extras, clip, self.b.warn, video_track=main)
+        self._extras(path, extras, allow=("transitions", "audio_fades", "canvases", "material_animations"))
         return clip
 
     def _target(self, path: str, seg: dict[str, Any]) -> tuple[Fraction, Fraction] | None:
@@ -485,9 +494,9 @@ class _Converter:
         ids = _list(seg.get("extra_material_refs")) + _list(seg.get("extra_material_ids"))
         return [self.materials[i] for i in dict.fromkeys(i for i in ids if isinstance(i, str)) if i in self.materials]
 
-    def _extras(self, path: str, seg: dict[str, Any], *, allow: tuple[str, ...]) -> None:
+    def _extras(self, path: str, extras: list[tuple[str, dict[str, Any]]], *, allow: tuple[str, ...]) -> None:
         """Every extra material that changes the picture or sound and is not carried over: a warning."""
-        for kind, mat in self._extra_materials(seg):
+        for kind, mat in extras:
             if kind in _HARMLESS or kind in allow and kind not in ("canvases", "material_animations"):
                 continue
             name = str(mat.get("name") or mat.get("effect_name") or mat.get("type") or kind)
@@ -515,18 +524,6 @@ class _Converter:
     def _material_name(self, seg: dict[str, Any]) -> str:
         kind, mat = self.materials.get(str(seg.get("material_id")), ("", {}))
         return str(mat.get("name") or mat.get("effect_name") or "") if mat else ""
-
-    def _text_extras(self, path: str, mat: dict[str, Any], style: dict[str, Any]) -> None:
-        if mat.get("font_path") or style.get("font"):
-            self.b.warn(f"{path}.font", "the app's font is not carried over; DejaVu Sans is used")
-        if style.get("multiple"):
-            self.b.warn(f"{path}.styles", "several styles in one text; the first is used")
-        if mat.get("border_color") or style.get("stroke"):
-            self.b.warn(f"{path}.border", "text outline not supported")
-        if mat.get("background_color"):
-            self.b.warn(f"{path}.background", "text background not supported")
-        if mat.get("has_shadow"):
-            self.b.warn(f"{path}.shadow", "text shadow not supported")
 
 
 # ---------------------------------------------------------------- helpers
@@ -596,8 +593,15 @@ def _style(styles: list[dict[str, Any]]) -> dict[str, Any]:
     font = first.get("font") or {}
     if isinstance(font, dict) and font.get("path"):
         out["font"] = font["path"]
-    if first.get("strokes") or first.get("stroke"):
-        out["stroke"] = True
+    strokes = [x for x in _list(first.get("strokes")) if isinstance(x, dict)]
+    if strokes:
+        out["stroke"] = strokes[0]
+    shadows = [x for x in _list(first.get("shadows")) if isinstance(x, dict)]
+    if shadows:
+        out["shadow"] = shadows[0]
+    for flag in ("bold", "italic"):
+        if first.get(flag) is True:
+            out[flag] = True
     return out
 
 

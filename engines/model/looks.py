@@ -14,6 +14,13 @@ from .fields import Color, Keyframes, Strict, animatable, constant, ranged
 BLEND_MODES = ("normal", "multiply", "screen", "overlay", "darken", "lighten", "add", "difference")
 Blend = Literal["normal", "multiply", "screen", "overlay", "darken", "lighten", "add", "difference"]
 MASK_SHAPES = ("rectangle", "ellipse", "linear", "mirror")
+# CapCut/JianYing names (lower case) -> these: mix modes by their app names, masks by resource_type
+CAPCUT_BLENDS = {"normal": "normal", "正常": "normal", "multiply": "multiply", "正片叠底": "multiply",
+                 "screen": "screen", "滤色": "screen", "overlay": "overlay", "叠加": "overlay",
+                 "darken": "darken", "变暗": "darken", "lighten": "lighten", "变亮": "lighten",
+                 "add": "add", "linear dodge": "add", "线性减淡": "add", "difference": "difference", "差值": "difference"}
+CAPCUT_MASKS = {"line": "linear", "线性": "linear", "mirror": "mirror", "镜面": "mirror", "circle": "ellipse",
+                "圆形": "ellipse", "rectangle": "rectangle", "矩形": "rectangle"}
 
 
 class Mask(Strict):

@@ -9,6 +9,14 @@ from typing import Annotated, Literal
 from .fields import Color, Strict, Time, ranged
 
 ANIMATIONS = ("fade", "slide_up", "slide_left", "pop", "typewriter")
+# CapCut/JianYing text animation names (words in them, lower case) -> these, the first match wins
+CAPCUT_ANIMATIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("打字", "typewriter", "typing"), "typewriter"),
+    (("向上滑动", "滑动上升", "向下滑动", "滑动下落", "slide up", "slide down", "rise"), "slide_up"),
+    (("向左滑动", "向右滑动", "slide left", "slide right"), "slide_left"),
+    (("弹入", "弹出", "放大", "缩小", "缩放", "pop", "zoom", "bounce"), "pop"),
+    (("渐显", "渐隐", "溶解", "fade", "dissolve"), "fade"),
+)
 
 
 class Stroke(Strict):

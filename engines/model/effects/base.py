@@ -47,6 +47,14 @@ class Effect(Strict):
     def chain(self, ctx: EffectContext) -> list[str]:
         raise NotImplementedError
 
+    @classmethod
+    def from_capcut(cls, name: str, intensity: float) -> dict[str, Any] | None:
+        """This effect as the nearest look for a CapCut filter or effect called ``name`` (at the app's
+        intensity 0..1), or None. By default: the names in ``CAPCUT``, the effect's defaults."""
+        if name.strip().lower() in cls.CAPCUT:
+            return {"type": cls.model_fields["type"].annotation.__args__[0]}  # type: ignore[union-attr]
+        return None
+
     def keyframed(self) -> dict[str, Keyframes]:
         """The effect's animatable fields by name."""
         return {name: v for name in type(self).model_fields if isinstance(v := getattr(self, name), Keyframes)}

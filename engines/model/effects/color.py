@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from ..fields import animatable, constant
 from .base import Effect, EffectContext
@@ -20,3 +20,39 @@ class ColorEffect(Effect):
         values = ":".join(f"{name}={ctx.curve(getattr(self, name))}"
                           for name in ("brightness", "contrast", "saturation"))
         return [f"eq={values}" + (":eval=frame" if self.animated else "")]
+
+    @classmethod
+    def from_capcut(cls, name: str, intensity: float) -> dict[str, Any] | None:
+        """The app's colour filters (hundreds, by name) as the nearest grade: each word of
+        ``CAPCUT_WORDS`` found in the name adds its shift, scaled by the filter's intensity."""
+        lowered = name.strip().lower()
+        shift: dict[str, float] = {}
+        for words, deltas in CAPCUT_WORDS:
+            if any(w in lowered for w in words):
+                for field, delta in deltas.items():
+                    shift[field] = shift.get(field, 0.0) + delta
+        if not shift:
+            return None
+        neutral = {"brightness": 0.0, "contrast": 1.0, "saturation": 1.0, "hue": 0.0, "temperature": 0.0}
+        limits = {"brightness": (-1, 1), "contrast": (0, 3), "saturation": (0, 3), "hue": (-180, 180),
+                  "temperature": (-1, 1)}
+        doc: dict[str, Any] = {"type": "color"}
+        for field, delta in sorted(shift.items()):
+            lo, hi = limits[field]
+            doc[field] = round(min(hi, max(lo, neutral[field] + delta * intensity)), 4)
+        return doc
+
+
+# words in a CapCut/JianYing filter's name (English and Chinese apps) -> the grade they stand for
+CAPCUT_WORDS: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
+    (("黑白", "b&w", "bw", "mono", "noir", "灰", "gray", "grey"), {"saturation": -1.0}),
+    (("冷", "cool", "cold", "蓝", "blue", "冬", "冰", "winter", "ice"), {"temperature": -0.4}),
+    (("暖", "warm", "夏", "阳", "sun", "橙", "orange", "金", "gold", "秋", "autumn"), {"temperature": 0.4}),
+    (("复古", "vintage", "retro", "胶片", "film", "1980", "vhs", "lofi", "低保真", "港风", "古早"),
+     {"saturation": -0.25, "temperature": 0.2, "contrast": -0.1}),
+    (("亮", "bright", "white", "清透", "clear"), {"brightness": 0.08}),
+    (("鲜", "vivid", "亢奋", "浓", "rich", "饱和"), {"saturation": 0.35}),
+    (("暗", "dark", "黑金", "moody", "深"), {"brightness": -0.08, "contrast": 0.15}),
+    (("绿", "green", "森", "forest"), {"hue": 12.0}),
+    (("粉", "pink", "樱", "rose"), {"hue": -12.0, "temperature": 0.1}),
+)
