@@ -19,8 +19,8 @@ import pydantic
 import pytest
 
 from engines.errors import ValidationError
-from engines.model import project as project_module
 from engines.model import looks, text_style
+from engines.model import project as project_module
 from engines.model.effects import EFFECTS
 from engines.model.project import Keyframes, Project, Track, load_project
 from engines.model.transitions import TRANSITIONS

@@ -222,6 +222,8 @@ def test_keyframes_show_as_markers_at_their_times_and_the_preview_moves_the_clip
     red = moving["tracks"][0]["clips"][0]
     red["x"] = [{"t": 0, "value": 0.5, "ease": "ease_in_out"}, ["1/2", 1.5]]
     red["scale"] = [[0, 1], [1, 0.5]]
+    red["filters"] = [{"type": "color", "saturation": 0.5}]
+    red["mask"] = {"shape": "ellipse", "width": 2, "height": 2}  # wider than the picture: nothing cut off
     (folder / "motion.json").write_text(json.dumps(moving))
     page.set_input_files("#project-file", str(folder / "motion.json"))
     page.wait_for_selector("body[data-loaded='studio-motion']", timeout=20000)
@@ -236,6 +238,9 @@ def test_keyframes_show_as_markers_at_their_times_and_the_preview_moves_the_clip
         centre = box["x"] + box["width"] / 2 - lane_box["x"]
         assert abs(centre - float(Fraction(m.get_attribute("data-at"))) * pps) <= 2, (centre, pps)
     assert "ease_in_out" in page.locator(".clip[data-clip='c_red'] .kf[data-field='x']").first.get_attribute("title")
+    looks = page.locator(".clip[data-clip='c_red'] .look")  # its effects on the clip, in drawing order
+    assert [looks.nth(i).get_attribute("data-look") for i in range(looks.count())] == ["color", "mask: ellipse"]
+    assert "saturation: 0.5" in looks.first.get_attribute("title")
     page.click("#play")
     wait_playing_past(page, 0.2)
     shot(page, tmp_path, "keyframes")
@@ -360,6 +365,23 @@ def test_timeline_lists_clips_at_exact_times_and_assets_without_paths(studio):
     keys = {c["id"]: c for c in r.json()["tracks"][0]["clips"]}["c_blue"]["keyframes"]
     assert keys == [{"field": "rotation", "exact": "3/2", "seconds": 1.5, "value": 0.0, "ease": "linear"},
                     {"field": "rotation", "exact": "5/2", "seconds": 2.5, "value": 90.0, "ease": [0.2, 0.0, 0.4, 1.0]}]
+    assert clips["c_red"]["looks"] == []
+
+
+def test_timeline_lists_each_clips_looks_in_drawing_order(studio):
+    client, _, doc, _ = studio
+    looked = json.loads(json.dumps(doc))
+    blue = looked["tracks"][0]["clips"][1]
+    blue["filters"] = [{"type": "color", "brightness": [[0, 0], [1, 0.2]]}]
+    blue["mask"] = {"shape": "rectangle", "width": 0.5, "invert": True}
+    blue["blend"] = "screen"
+    r = client.post("/studio/api/timeline", headers=A, json={"project": looked})
+    assert r.status_code == 200, r.text
+    clip = {c["id"]: c for c in r.json()["tracks"][0]["clips"]}["c_blue"]
+    assert [look["label"] for look in clip["looks"]] == ["color", "mask: rectangle (inverted)", "blend: screen"]
+    assert clip["looks"][0]["fields"] == {"brightness": [["0", 0.0], ["1", 0.2]]}
+    assert clip["looks"][1]["fields"] == {"shape": "rectangle", "width": 0.5, "invert": True}
+    assert [k["field"] for k in clip["keyframes"]] == ["filters[0].brightness", "filters[0].brightness"]
 
 
 @pytest.mark.parametrize("method,path", [

@@ -180,6 +180,15 @@
       title: `${clip.id}: ${clip.start_seconds.toFixed(3)}–${clip.end_seconds.toFixed(3)} s` + (asset && asset.problem ? ` — ${asset.problem}` : ""),
       style: { left: px(clip.start_seconds), width: px(clip.end_seconds - clip.start_seconds) } });
     box.appendChild(el("span", { class: "label" }, clip.text ? `“${clip.text}”` : `${clip.id} · ${clip.asset || ""}`));
+    if ((clip.looks || []).length) {  // the clip's effects, mask, blend, canvas, text style, in drawing order
+      const looks = el("div", { class: "looks" });
+      for (const look of clip.looks) {
+        const detail = Object.entries(look.fields).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ");
+        looks.appendChild(el("span", { class: "look", "data-kind": look.kind, "data-look": look.label,
+          title: detail ? `${look.label} — ${detail}` : look.label }, look.label));
+      }
+      box.appendChild(looks);
+    }
     for (const key of clip.keyframes || []) {  // one marker per keyframe, at its timeline time
       const ease = Array.isArray(key.ease) ? `cubic-bezier(${key.ease.join(", ")})` : key.ease;
       box.appendChild(el("div", { class: "kf", "data-field": key.field, "data-at": key.exact,
