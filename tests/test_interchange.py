@@ -555,6 +555,35 @@ def test_motion_round_trips_through_otio_with_the_same_plan_hash(tmp_path):
     assert a.plan_hash == b.plan_hash
 
 
+def test_looks_and_text_styles_round_trip_through_otio_with_the_same_plan_hash(tmp_path):
+    """Effects (keyframed too), a mask, a blend mode, a canvas, a styled and animated text: an NLE
+    sees the clips; cutlite's metadata brings every look back, so the plan hash is the same."""
+    from test_plan import CPU, FONTS, MEDIA, PROJECT
+
+    doc = json.loads(json.dumps(PROJECT))
+    c1, c2 = doc["tracks"][0]["clips"][:2]
+    c1["filters"] = [{"type": "color", "hue": 20, "temperature": [[0, 0], {"t": 2, "value": 0.4, "ease": "ease_out"}]},
+                     {"type": "vignette", "amount": 0.4}, {"type": "blur", "radius": 3}]
+    c1["canvas"] = {"type": "blur", "amount": 0.6}
+    c2["mask"] = {"shape": "ellipse", "width": 0.8, "height": [[0, 0.5], [2, 0.9]], "feather": 0.1}
+    c2["blend"] = "multiply"
+    logo, title = doc["tracks"][1]["clips"][:2]
+    logo["filters"] = [{"type": "chroma_key", "color": "#00FF00", "similarity": 0.2}]
+    logo["blend"] = "screen"
+    title.update({"stroke": {"color": "#000000", "width": 3}, "shadow": {"x": 2, "y": 2, "blur": 2},
+                  "box": {"color": "#202020", "opacity": 0.5, "padding": 8, "radius": 6}, "align": "left",
+                  "max_width": 0.5, "bold": True, "italic": True,
+                  "animation_in": {"type": "slide_up", "duration": 0.5},
+                  "animation_out": {"type": "typewriter", "duration": 1}})
+    project = load_project(doc)
+    back = _round_trip(doc, tmp_path)
+    assert load_project(back).canonical() == project.canonical()
+    for profile in ("draft_360p", "social_1080p"):
+        a = build_plan(project, Sources(MEDIA, FONTS), get_profile(profile), CPU)
+        b = build_plan(load_project(back), Sources(MEDIA, FONTS), get_profile(profile), CPU)
+        assert a.plan_hash == b.plan_hash
+
+
 def test_missing_adapter_plugin_names_the_interchange_extra(monkeypatch, tmp_path):
     import sys
 

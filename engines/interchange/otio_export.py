@@ -7,8 +7,8 @@ frame as ``FreezeFrame`` on a clip whose source range starts at the frozen secon
 images as clips of their duration and text as clips with a ``GeneratorReference``
 (``cutlite.text``). Overlay and audio tracks may overlap in a project but not in OTIO: such a
 track is written as several OTIO tracks ("lanes") that carry the same track id. Everything OTIO
-cannot say (keyframes and their eases, fit, position, colour filters, text style, tenant, env, settings,
-asset ids) is kept under ``metadata["cutlite"]``: each clip's own document, the track's id and
+cannot say (keyframes and their eases, fit, position, effects, masks, blend modes, canvases, text style
+and animations, tenant, env, settings, asset ids) is kept under ``metadata["cutlite"]``: each clip's own document, the track's id and
 kind, the project's settings and assets. ``otio_import`` uses it, so export then import gives
 back the same project and the same plan hash.
 """
