@@ -306,3 +306,20 @@ def test_animations_must_fit_in_the_clip(tmp_path):
     assert any(p.startswith("tracks[0].clips[0].animation_out.duration:") for p in err.value.problems)
     doc["tracks"][0]["clips"][0]["animation_out"]["duration"] = Fraction(2, 5).__str__()
     load_project(write_project(tmp_path, doc))  # 0.6 + 0.4 fits exactly
+
+
+def test_the_latency_model_counts_styled_text_and_its_layers(tmp_path):
+    from engines.model.timeline import place_project
+    from engines.video_preview.latency import FILTER_MS_PER_MPX, measure_work
+
+    def work(**style):
+        doc = project([{"id": "o", "kind": "overlay", "clips": [text("Hi", **style)]}], {}, width=W, height=H)
+        return measure_work(place_project(load_project(write_project(tmp_path, doc))), {}, W, H, 0)
+
+    plain, bold, full = work(), work(bold=True), work(stroke={}, box={}, shadow={"blur": 2})
+    mpx = 30 * W * H / 1e6
+    assert plain.filter_mpx["text"] == pytest.approx(mpx) and plain.filter_mpx["text_styled"] == 0
+    assert bold.filter_mpx["text_styled"] == pytest.approx(mpx) and bold.filter_mpx["text_layers"] == 0
+    assert full.filter_mpx["text_layers"] == pytest.approx(3 * mpx)
+    assert plain.filters_ms() < bold.filters_ms() < full.filters_ms()
+    assert FILTER_MS_PER_MPX["text_styled"] > FILTER_MS_PER_MPX["text"]
