@@ -14,10 +14,18 @@ from fontTools.ttLib import TTFont
 
 from engines.errors import ValidationError
 from engines.ffmpeg.profiles import get_profile
+from engines.ffmpeg.runner import FFmpegRunner
+from engines.media_v2.library import MediaLibrary
+from engines.media_v2.registry import Registry
+from engines.media_v2.storage import LocalStore
 from engines.model.project import load_project
+from engines.model.timeline import place_project
 from engines.planning.plan import build_plan
 from engines.planning.styled_text import SLIDE
 from engines.planning.text import DEFAULT_FONT
+from engines.video_preview.latency import FILTER_MS_PER_MPX, LatencyModel, measure_work
+from engines.video_preview.service import PreviewService
+from engines.video_render.service import RenderService
 
 W, H, FPS = 320, 180, 30
 BG = "#000000"
@@ -309,9 +317,6 @@ def test_animations_must_fit_in_the_clip(tmp_path):
 
 
 def test_the_latency_model_counts_styled_text_and_its_layers(tmp_path):
-    from engines.model.timeline import place_project
-    from engines.video_preview.latency import FILTER_MS_PER_MPX, measure_work
-
     def work(**style):
         doc = project([{"id": "o", "kind": "overlay", "clips": [text("Hi", **style)]}], {}, width=W, height=H)
         return measure_work(place_project(load_project(write_project(tmp_path, doc))), {}, W, H, 0)
@@ -323,3 +328,17 @@ def test_the_latency_model_counts_styled_text_and_its_layers(tmp_path):
     assert full.filter_mpx["text_layers"] == pytest.approx(3 * mpx)
     assert plain.filters_ms() < bold.filters_ms() < full.filters_ms()
     assert FILTER_MS_PER_MPX["text_styled"] > FILTER_MS_PER_MPX["text"]
+
+
+def test_a_preview_draws_styled_text(tmp_path):
+    root = tmp_path / "home"
+    library = MediaLibrary(Registry(f"sqlite:///{root / 'cutlite.db'}"), stores={"dev": LocalStore(root / "objects")})
+    doc = project([{"id": "o", "kind": "overlay", "clips": [
+        text("Preview", duration=2, bold=True, box={"color": "#FFFFFF", "opacity": 1},
+             animation_in={"type": "slide_left", "duration": 1})]}], {}, width=W, height=H)
+    result = PreviewService(RenderService(FFmpegRunner(), library=library), model=LatencyModel()).preview(
+        write_project(tmp_path, doc), "fast", "1/2", "3/2", output=tmp_path / "p.mp4")
+    assert "text_t.ass" in result.plan.files and result.estimate.work.filter_mpx["text_styled"] > 0
+    with av.open(str(tmp_path / "p.mp4")) as c:
+        pictures = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(pictures) == 30 and all(ink(p).sum() > 500 for p in pictures)  # the box, every frame
