@@ -207,16 +207,19 @@ def _level(picture: np.ndarray) -> float:
 
 
 def test_fade_in_and_out_at_known_frames(service, tmp_path):
-    pics = frames(service, tmp_path, [text("HH", font_size=48, animation_in={"type": "fade", "duration": 0.5},
-                                           animation_out={"type": "fade", "duration": "1/3"})])
+    fade = {"animation_in": {"type": "fade", "duration": 0.5}, "animation_out": {"type": "fade", "duration": "1/3"}}
+    pics = frames(service, tmp_path, [text("HH", id="a", y=0.3, font_size=40, **fade),
+                                      text("HH", id="b", y=0.75, font_size=40, opacity=0.5, **fade)])
     assert len(pics) == 30
+    top, bottom = [p[: H // 2] for p in pics], [p[H // 2:] for p in pics]
     assert _level(pics[0]) < 3
     for k in (3, 6, 9, 12):
-        assert abs(_level(pics[k]) - 255 * k / 15) <= 3, k
+        assert abs(_level(top[k]) - 255 * k / 15) <= 3, k
+        assert abs(_level(bottom[k]) - 0.5 * 255 * k / 15) <= 3, k  # times the clip's opacity
     for k in (15, 17, 19):
-        assert _level(pics[k]) >= 252
+        assert _level(top[k]) >= 252 and abs(_level(bottom[k]) - 128) <= 3
     for k in (21, 25, 29):
-        assert abs(_level(pics[k]) - 255 * (30 - k) / 10) <= 3, k
+        assert abs(_level(top[k]) - 255 * (30 - k) / 10) <= 3, k
 
 
 @pytest.mark.parametrize("kind", ["slide_up", "slide_left"])

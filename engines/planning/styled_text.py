@@ -132,32 +132,25 @@ class FrameState:
 
 def animation_state(clip: Clip, t: Fraction, out: Out) -> FrameState:
     """The animations' effect at the clip's second ``t`` (an exact frame time): an entrance over
-    ``[0, d_in)``, an exit over ``[D - d_out, D)``; ``p`` runs 0 -> 1 into the clip's place
-    (an exit's ``p`` is the time left over ``d_out``: it leaves the way it would come in, except
-    the slides, which carry on up / to the left)."""
-    duration = clip.duration or Fraction(0)
-    state = FrameState()
-    for anim, p_exact, leaving in ((clip.animation_in, t / clip.animation_in.duration if clip.animation_in else None, False),
-                                   (clip.animation_out, (duration - t) / clip.animation_out.duration
-                                    if clip.animation_out else None, True)):
-        if anim is None or p_exact is None or p_exact >= 1:
-            continue
-        p_exact = max(p_exact, Fraction(0))
-        p = float(p_exact)
-        if anim.type == "fade":
-            state = FrameState(state.dx, state.dy, state.scale, p, state.shown)
-        elif anim.type == "slide_up":
-            dy = float(out.height * SLIDE) * (1 - _ease_out_cubic(p)) * (-1 if leaving else 1)
-            state = FrameState(state.dx, dy, state.scale, state.alpha, state.shown)
-        elif anim.type == "slide_left":
-            dx = float(out.width * SLIDE) * (1 - _ease_out_cubic(p)) * (-1 if leaving else 1)
-            state = FrameState(dx, state.dy, state.scale, state.alpha, state.shown)
-        elif anim.type == "pop":
-            state = FrameState(state.dx, state.dy, _ease_out_back(p), state.alpha, state.shown)
-        elif anim.type == "typewriter":
-            n = len(_typed(clip.text or ""))
-            state = FrameState(state.dx, state.dy, state.scale, state.alpha, math.floor(n * p_exact))
-    return state
+    ``[0, d_in)``, an exit over ``[D - d_out, D)`` (validation keeps them apart). ``p`` runs
+    0 -> 1 into the clip's place; an exit's ``p`` is the time left over ``d_out``: it leaves the
+    way it would come in, except the slides, which carry on up / to the left."""
+    if clip.animation_in is not None and t < clip.animation_in.duration:
+        anim, p_exact, away = clip.animation_in, t / clip.animation_in.duration, 1
+    elif clip.animation_out is not None and (clip.duration or 0) - t < clip.animation_out.duration:
+        anim, p_exact, away = clip.animation_out, ((clip.duration or 0) - t) / clip.animation_out.duration, -1
+    else:
+        return FrameState()
+    p = float(max(p_exact, Fraction(0)))
+    if anim.type == "fade":
+        return FrameState(alpha=p)
+    if anim.type == "slide_up":
+        return FrameState(dy=away * float(out.height * SLIDE) * (1 - _ease_out_cubic(p)))
+    if anim.type == "slide_left":
+        return FrameState(dx=away * float(out.width * SLIDE) * (1 - _ease_out_cubic(p)))
+    if anim.type == "pop":
+        return FrameState(scale=_ease_out_back(p))
+    return FrameState(shown=math.floor(len(_typed(clip.text or "")) * max(p_exact, Fraction(0))))  # typewriter
 
 
 def _typed(text: str) -> list[int]:
@@ -226,7 +219,7 @@ def frame_events(clip: Clip, face: TextFace, lay: Layout, out: Out, em: float, c
         return events
     an, xs = {"left": (7, -lay.width / 2), "center": (8, 0.0), "right": (9, lay.width / 2)}[clip.align]
     fs = em * (face.ascent + face.descent) / face.upem
-    common = (f"\\fn{face.family}\\fs{_n(fs)}\\b{int(clip.bold)}\\i{int(clip.italic)}"
+    common = (f"\\fn{_family(face)}\\fs{_n(fs)}\\b{int(clip.bold)}\\i{int(clip.italic)}"
               f"\\fscx{_n(100 * s)}\\fscy{_n(100 * s)}\\an{an}\\shad0")
     bord = clip.stroke.width * k * s if clip.stroke is not None else 0.0
     for i, (a, b) in enumerate(lay.lines):
@@ -243,6 +236,12 @@ def frame_events(clip: Clip, face: TextFace, lay: Layout, out: Out, em: float, c
         events.append(f"2,{{\\pos({_n(x)},{_n(y)}){common}\\bord{_n(bord)}\\blur0\\1c{_color(clip.color)}{stroke}"
                       f"\\alpha{_alpha(alpha)}}}{body}")
     return events
+
+
+def _family(face: TextFace) -> str:
+    """The family name as it can sit in a tag and a style line (a name with ``{}\\,`` is not one
+    libass could be asked for anyway)."""
+    return "".join(c for c in face.family if c not in "{}\\,")
 
 
 def _stamp(ms: int) -> str:
@@ -276,7 +275,7 @@ def build_text_ass(pc: PlacedClip, face: TextFace, out: Out) -> str:
              "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, "
              "Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, "
              "MarginL, MarginR, MarginV, Encoding",
-             f"Style: Default,{face.family},{_n(em)},&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,"
+             f"Style: Default,{_family(face)},{_n(em)},&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,"
              "1,0,0,7,0,0,0,1", "",
              "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"]
     for a, b, events in runs:
@@ -291,6 +290,10 @@ def draw_styled_text(g: Graph, pc: PlacedClip, out: Out, base: str, face: TextFa
     name = f"text_{pc.clip.id}.ass"
     g.files[name] = build_text_ass(pc, face, out)
     for file in face.files:
-        g.links.setdefault(file, f"{TEXT_FONTS_DIR}/{file.rsplit('/', 1)[-1]}")
+        if file not in g.links:
+            link = f"{TEXT_FONTS_DIR}/{file.rsplit('/', 1)[-1]}"
+            if link in g.links.values():  # another file of the same name (another folder)
+                link = f"{TEXT_FONTS_DIR}/{len(g.links)}_{file.rsplit('/', 1)[-1]}"
+            g.links[file] = link
     return g.add([base], [f"ass=filename={quote(name)}:fontsdir={TEXT_FONTS_DIR}:shaping=complex",
                           f"format={out.pix_fmt}"], "txt")

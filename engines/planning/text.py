@@ -1,4 +1,5 @@
-"""Text clips drawn with ``drawtext`` from a work file (literal text, never filter syntax)."""
+"""Text clips drawn with ``drawtext`` from a work file (literal text, never filter syntax); a styled,
+animated or multi-line one is drawn by libass instead (``styled_text.py``)."""
 
 from __future__ import annotations
 
