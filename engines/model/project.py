@@ -544,6 +544,22 @@ def _set_fields(clip: Clip) -> set[str]:
     return set(clip.model_fields_set)
 
 
+def _check_animations(path: str, clip: Clip) -> list[str]:
+    """A text clip's entrance and exit last more than nothing and fit in it, one after the other."""
+    problems = []
+    for name in ("animation_in", "animation_out"):
+        anim = getattr(clip, name)
+        if anim is not None and anim.duration <= 0:
+            problems.append(f"{path}.{name}.duration: must be > 0")
+    a, b = clip.animation_in, clip.animation_out
+    total = (a.duration if a else Fraction(0)) + (b.duration if b else Fraction(0))
+    if clip.duration is not None and clip.duration > 0 and total > clip.duration:
+        where = f"{path}.animation_out.duration" if b else f"{path}.animation_in.duration"
+        problems.append(f"{where}: the animations ({fraction_text(total)} s together) are longer than the clip "
+                        f"({fraction_text(clip.duration)} s)")
+    return problems
+
+
 def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
     problems = []
     given = _set_fields(clip)
@@ -564,6 +580,7 @@ def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
             problems.append(f"{path}.text: must not be empty")
         if "\x00" in (clip.text or ""):
             problems.append(f"{path}.text: must not contain NUL characters")
+        problems += _check_animations(path, clip)
         return problems
     if clip.asset is None:
         return [f"{path}: a clip needs \"asset\" (media) or \"text\""]

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from engines.ffmpeg.probe import MediaInfo
 
 from .captions import CaptionSources
+from .text_face import TextFace
 
 
 @dataclass
 class Sources:
     media: dict[str, MediaInfo] = field(default_factory=dict)
     fonts: dict[str, str] = field(default_factory=dict)  # text clip id -> font file ("": the default)
+    text_faces: dict[str, TextFace] = field(default_factory=dict)  # styled text clip id -> its face
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     captions: CaptionSources | None = None  # captions tracks' files and fonts (caption_sources.py)

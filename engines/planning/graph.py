@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from .filtergraph import chain
 from .render_plan import PlanInput
+from .text_face import TextFace
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Graph:
     slates: dict[str, str] = field(default_factory=dict)
     fonts: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)  # font file -> its name in the work folder
+    text_faces: dict[str, TextFace] = field(default_factory=dict)  # styled text clip id -> its face
     asset_files: dict[str, str] = field(default_factory=dict)  # asset name -> local file (LUTs, images)
     lengths: dict[str, int] = field(default_factory=dict)  # clip path -> its frames in the full timeline
     counter: int = 0

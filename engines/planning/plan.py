@@ -92,7 +92,7 @@ def build_plan(project: Project, sources: Sources, profile: RenderProfile, hw: H
     out = Out(width, height, fps, s.sample_rate, working_fmt,
                "black@0" if alpha else "0x" + s.background[1:].upper(), Fraction(height, s.height))
     base = a - lead  # absolute frame of the extended window's first frame
-    g = Graph(warnings=list(sources.warnings), slates=slates, fonts=sources.fonts, asset_files=sources.files,
+    g = Graph(warnings=list(sources.warnings), slates=slates, fonts=sources.fonts, text_faces=sources.text_faces, asset_files=sources.files,
                lengths={pc.path: pc.frames for pc in full.clips()})
     links = g.links
 

@@ -1,16 +1,19 @@
-"""Text clips drawn with ``drawtext`` from a work file (literal text, never filter syntax)."""
+"""Text clips drawn with ``drawtext`` from a work file (literal text, never filter syntax); a styled,
+animated or multi-line one is drawn by libass instead (``styled_text.py``)."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
 
+from engines.errors import ValidationError
 from engines.model.timeline import PlacedClip
 
 from .filtergraph import piecewise_linear, quote
 from .graph import Graph, Out
 from .motion import clip_clock, curve
 from .opacity import timeline_points
+from .styled_text import draw_styled_text, is_styled
 
 DEFAULT_FONT = str(Path(__file__).parent / "fonts" / "DejaVuSans.ttf")  # bundled, with its licence
 
@@ -23,6 +26,11 @@ def font_name(g: Graph, clip_id: str) -> str:
 
 def draw_text(g: Graph, pc: PlacedClip, out: Out, base: str) -> str:
     clip = pc.clip
+    if is_styled(clip):  # stroke, shadow, box, layout, faces, animations: libass (styled_text.py)
+        face = g.text_faces.get(clip.id)
+        if face is None:
+            raise ValidationError([f"{pc.path}: the font of a styled text clip was not gathered"], stage="plan")
+        return draw_styled_text(g, pc, out, base, face)
     text_file = f"text_{clip.id}.txt"
     g.files[text_file] = clip.text or ""
     font = font_name(g, clip.id)

@@ -14,11 +14,17 @@ from typing import Any, Callable
 
 from engines.errors import AssetError
 from engines.ffmpeg.probe import MediaInfo, probe
-from engines.model.project import Project
+from engines.model.project import Clip, Project
 from engines.planning.gathered import Sources
 from engines.planning.media_rules import check_media
+from engines.planning.styled_text import is_styled
 from engines.planning.text import DEFAULT_FONT
 
+_BUNDLED = Path(DEFAULT_FONT).parent
+BUNDLED_FACES = {(True, False): str(_BUNDLED / "DejaVuSans-Bold.ttf"), (False, True): str(_BUNDLED / "DejaVuSans-Oblique.ttf"),
+                 (True, True): str(_BUNDLED / "DejaVuSans-BoldOblique.ttf")}
+_STYLE_SUFFIXES = {(True, False): ("bold",), (False, True): ("italic", "oblique"),
+                   (True, True): ("bolditalic", "boldoblique")}
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts",
              "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
 
@@ -92,23 +98,40 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
 
 
 def gather_fonts(project: Project, base: Path, out: Sources) -> None:
+    """Each text clip's font file; a styled clip's face and metrics too (``text_faces.py``)."""
     out.fonts[""] = DEFAULT_FONT
     for path, _, clip in project.clip_paths():
-        if not clip.is_text or not clip.font:
+        if not clip.is_text:
             continue
-        font = clip.font
-        if "/" in font or "\\" in font or font.lower().endswith((".ttf", ".otf", ".ttc")):
-            file = (base / font).resolve()
-            if file.is_file():
-                out.fonts[clip.id] = str(file)
-            else:
-                out.problems.append(f"{path}.font: font file not found: {font}")
-            continue
-        found = find_font_family(font)
-        if found:
-            out.fonts[clip.id] = found
+        if clip.font:
+            _gather_font(base, out, path, clip)
+        if is_styled(clip):
+            from .text_faces import text_face  # fontTools is loaded only for styled text
+
+            regular = out.fonts.get(clip.id, DEFAULT_FONT)
+            family = clip.font if clip.id in out.fonts and clip.font and not _is_file(clip.font) else None
+            out.text_faces[clip.id] = text_face(regular, styled_face_file(regular, family, clip.bold, clip.italic),
+                                                clip.text or "")
+
+
+def _is_file(font: str) -> bool:
+    return "/" in font or "\\" in font or font.lower().endswith((".ttf", ".otf", ".ttc"))
+
+
+def _gather_font(base: Path, out: Sources, path: str, clip: Clip) -> None:
+    font = clip.font or ""
+    if _is_file(font):
+        file = (base / font).resolve()
+        if file.is_file():
+            out.fonts[clip.id] = str(file)
         else:
-            out.warnings.append(f"{path}.font: no font named \"{font}\" on this machine; using DejaVu Sans")
+            out.problems.append(f"{path}.font: font file not found: {font}")
+        return
+    found = find_font_family(font)
+    if found:
+        out.fonts[clip.id] = found
+    else:
+        out.warnings.append(f"{path}.font: no font named \"{font}\" on this machine; using DejaVu Sans")
 
 
 def _norm(name: str) -> str:
@@ -128,3 +151,25 @@ def find_font_family(family: str) -> str | None:
             if file.suffix.lower() in (".ttf", ".otf") and _norm(file.stem) in (want, want + "regular"):
                 return str(file)
     return None
+
+
+def styled_face_file(regular: str, family: str | None, bold: bool, italic: bool) -> str:
+    """The file of the family's bold / italic face (``regular`` itself when there is none: libass
+    synthesises it). The bundled DejaVu Sans has its faces beside it; a system family's are files
+    named ``<Family>-Bold``, ``-Italic``/``-Oblique``, ``-BoldItalic``/``-BoldOblique``."""
+    if not (bold or italic):
+        return regular
+    if regular == DEFAULT_FONT:
+        return BUNDLED_FACES[(bold, italic)]
+    if family is None:
+        return regular
+    want = {_norm(family) + s for s in _STYLE_SUFFIXES[(bold, italic)]}
+    want |= {_norm(family) + "regular" + s for s in _STYLE_SUFFIXES[(bold, italic)]}
+    for d in FONT_DIRS:
+        root = Path(d).expanduser()
+        if not root.is_dir():
+            continue
+        for file in sorted(root.rglob("*")):
+            if file.suffix.lower() in (".ttf", ".otf") and _norm(file.stem) in want:
+                return str(file)
+    return regular

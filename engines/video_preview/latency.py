@@ -42,6 +42,7 @@ from engines.model.transitions import TRANSITIONS
 from engines.planning.gathered import Sources
 from engines.planning.plan import build_plan
 from engines.planning.reading import PREROLL
+from engines.planning.styled_text import is_styled
 from engines.rendering.renderer import Renderer
 from engines.settings import home as cutlite_home
 
@@ -54,6 +55,12 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     "scale": 0.4,        # each clip's picture in its box
     "transition": 1.3,   # each clip's frames inside a crossfade's overlap (fade + overlay), whole frame
     "text": 0.2,         # drawtext, per frame it shows on
+    # a styled text (libass, ``planning/styled_text.py``), per frame it shows on: the text itself
+    # (~2x drawtext), and each of its stroke, box and shadow on top (measured at 1080p, CPU time:
+    # plain 0.12-0.30, libass alone 0.41-0.43, + stroke 0.83-0.94, + box 1.09-1.35, + blurred
+    # shadow 0.95-1.26, all three 2.3-2.8 ms/Mpx; docs/performance.md)
+    "text_styled": 0.4,
+    "text_layers": 0.6,
     "effects": 0.1,      # per effect of cost 1 (a colour filter's eq; each effect's COST says how many)
     "opacity": 34.0,     # an opacity ramp: geq evaluates an expression per pixel (flat pieces: a lut, as effects)
     "slate": 0.5,        # a placeholder card (colour + drawtext)
@@ -140,7 +147,11 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
             overlay = pc.track_kind == "overlay"
             box = out_px * (float(clip.scale.value_at(Fraction(0)) if clip.scale is not None else 0.25) ** 2 if overlay else 1.0)
             if clip.is_text:
-                f["text"] += n * out_px
+                if is_styled(clip):
+                    f["text_styled"] += n * out_px
+                    f["text_layers"] += n * out_px * sum(x is not None for x in (clip.stroke, clip.box, clip.shadow))
+                else:
+                    f["text"] += n * out_px
                 continue
             info = media.get(clip.asset or "")
             if info is None:

@@ -226,7 +226,7 @@ class PreviewService:
         gather_fonts(proj, folder, fonts)
         gather_captions(proj, folder, fonts, self.render.asset_lookup)
         warnings = reads.warnings + [f"{p} (using DejaVu Sans)" for p in fonts.problems] + fonts.warnings
-        gathered = Sources(media=reads.media, fonts=fonts.fonts, warnings=warnings, captions=fonts.captions,
+        gathered = Sources(media=reads.media, fonts=fonts.fonts, text_faces=fonts.text_faces, warnings=warnings, captions=fonts.captions,
                            slates=reads.slates, files=fonts.files)
         plan = build_plan(proj, gathered, profile, decision, window=window)
         work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs),
