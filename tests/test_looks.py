@@ -304,3 +304,22 @@ def test_a_canvas_asset_is_gathered_and_must_be_an_image(service, flats, media, 
     proj = load_project(write_project(tmp_path, doc))
     problems = service.gather(proj, tmp_path).problems
     assert any("canvas.asset" in p and "a canvas is an image" in p for p in problems), problems
+
+
+def test_the_latency_model_counts_masks_canvases_and_blends(flats):
+    from engines.ffmpeg.probe import probe
+    from engines.model.timeline import place_project
+    from engines.video_preview.latency import measure_work
+
+    doc = doc_of([{"id": "v", "kind": "video", "clips": [
+        video_clip("p", fit="contain", canvas={"type": "blur"}, blend="screen",
+                   mask={"shape": "ellipse", "x": [[0, 0.3], [1, 0.7]]})]},
+        {"id": "o", "kind": "overlay", "clips": [{"id": "o1", "asset": "p", "start": 0, "duration": 1,
+                                                  "mask": {"shape": "linear"}}]}], {"p": flats["portrait"]})
+    proj = load_project(write_project(flats["portrait"].parent, doc))
+    work = measure_work(place_project(proj).at_rate(proj.settings.fps), {"p": probe(str(flats["portrait"]))}, W, H, 1)
+    px = W * H / 1e6
+    assert work.filter_mpx["mask_animated"] == pytest.approx(FPS * px)
+    assert work.filter_mpx["mask"] == pytest.approx(FPS * px * 0.25 ** 2)
+    assert work.filter_mpx["canvas_blur"] == pytest.approx(FPS * px)
+    assert work.filter_mpx["blend"] == pytest.approx(FPS * px)

@@ -49,7 +49,9 @@ def blur_canvas(g: Graph, picture: str, w: int, h: int, canvas: BlurCanvas, out:
     sw, sh = max(2, nearest_even(Fraction(out.width, BLUR_DIVISOR))), max(2, nearest_even(Fraction(out.height, BLUR_DIVISOR)))
     sigma = float(Fraction(canvas.amount) * BLUR_SIGMA * min(sw, sh))
     blur = [f"gblur=sigma={sigma:.4f}"] if sigma > 0 else []
-    return g.add([picture], [*cover(w, h, sw, sh), *blur, f"scale={out.width}:{out.height}:flags=bilinear",
+    down = cover(w, h, sw, sh)
+    down[0] += ":flags=fast_bilinear"  # what the blur leaves of the picture needs no finer resampling
+    return g.add([picture], [*down, *blur, f"scale={out.width}:{out.height}:flags=fast_bilinear",
                              "setsar=1", pinned_format(fmt), BT709_TAGS], "cvb")
 
 
