@@ -323,3 +323,27 @@ def test_the_latency_model_counts_masks_canvases_and_blends(flats):
     assert work.filter_mpx["mask"] == pytest.approx(FPS * px * 0.25 ** 2)
     assert work.filter_mpx["canvas_blur"] == pytest.approx(FPS * px)
     assert work.filter_mpx["blend"] == pytest.approx(FPS * px)
+
+
+@pytest.mark.parametrize("shape,fields", [
+    ("rectangle", {"width": 0.4, "height": 0.5, "feather": 0.1}),
+    ("rectangle", {"width": 0.4, "height": 0.3, "rotation": 90, "invert": True}),
+    ("linear", {"rotation": 90, "feather": 0.05}),
+    ("mirror", {"height": 0.2, "rotation": 180}),
+    ("ellipse", {"width": 0.4, "height": 0.6, "feather": 0.1}),
+])
+def test_a_keyframed_mask_is_its_formula_at_every_frame(service, flats, tmp_path, shape, fields):
+    """x keyframed 0.3 -> 0.7 and y 0.4 -> 0.6 over the clip's second: frame k shows the mask at
+    the values of its own time (k / 30 s), as computed here (a row and a column stretched for the
+    shapes that allow it, ``geq`` on every pixel for the others: the same values)."""
+    mask = {"shape": shape, "x": [[0, 0.3], [1, 0.7]], "y": [[0, 0.4], [1, 0.6]], **fields}
+    doc = doc_of([{"id": "v", "kind": "video", "clips": [video_clip("light", mask=mask)]}], {"light": flats["light"]})
+    frames, _ = render(service, tmp_path, doc)
+    plain, _ = render(service, tmp_path, doc_of([{"id": "v", "kind": "video", "clips": [video_clip("light")]}],
+                                                  {"light": flats["light"]}), "plain.mp4")
+    inside = luma(plain[0])
+    for k in (0, 7, 15, 29):
+        t = k / FPS
+        want = 16 + (inside - 16) * mask_alpha(shape, x=0.3 + 0.4 * t, y=0.4 + 0.2 * t, **fields)
+        err = abs(luma(frames[k]) - want)
+        assert err.max() <= 2, (k, err.max(), np.unravel_index(err.argmax(), err.shape))
