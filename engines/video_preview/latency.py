@@ -42,6 +42,7 @@ from engines.model.timeline import PlacedClip, Timeline, place_project
 from engines.model.transitions import TRANSITIONS
 from engines.planning.gathered import Sources
 from engines.planning.masks import animated as mask_animated
+from engines.planning.masks import separable
 from engines.planning.plan import build_plan
 from engines.planning.reading import PREROLL
 from engines.rendering.renderer import Renderer
@@ -67,7 +68,8 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     # scale by the same run's plain clip): a steady mask (drawn once; the alpha merge and the
     # composite over what is below), per frame of the clip's picture
     "mask": 1.1,
-    "mask_animated": 86.0,  # a keyframed mask: geq draws it every frame, per pixel of the picture
+    "mask_animated": 1.4,   # a keyframed mask drawn as a row and a column (``masks.separable``)
+    "mask_geq": 86.0,       # any other keyframed mask: geq draws it every frame, per pixel of the picture
     # a blurred canvas, per frame of the whole frame: the small blur and its scale up (0.25), and
     # the encoder's extra work on bars that now hold a picture (1.45, at social_1080p)
     "canvas_blur": 1.7,
@@ -189,7 +191,8 @@ def _looks_work(f: dict[str, float], pc: PlacedClip, media: dict[str, MediaInfo]
     """A clip's mask, canvas and blend mode, counted into ``f``."""
     clip = pc.clip
     if clip.mask is not None:
-        f["mask_animated" if mask_animated(clip.mask) else "mask"] += n * box
+        kind = "mask" if not mask_animated(clip.mask) else "mask_animated" if separable(clip.mask) else "mask_geq"
+        f[kind] += n * box
     if clip.canvas is not None and clip.canvas.type == "blur":
         f["canvas_blur"] += n * out_px
     elif clip.canvas is not None and clip.canvas.type == "image":
