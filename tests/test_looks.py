@@ -280,7 +280,10 @@ def test_an_animated_mask_is_the_same_in_every_window(service, media, tmp_path):
             "width": [[0, 0.2], [2, 0.5]], "height": 0.5, "feather": [[0, 0], [2, 0.1]]}}]},
         {"id": "o", "kind": "overlay", "clips": [
             {"id": "o1", "asset": "c", "start": "5/2", "source_in": 0, "source_out": 1, "scale": 0.4,
-             "mask": {"shape": "ellipse", "y": [[0, 0.3], [1, 0.7]]}, "blend": "screen"}]}],
+             "mask": {"shape": "ellipse", "y": [[0, 0.3], [1, 0.7]]}, "blend": "screen"},
+            {"id": "o2", "asset": "c", "start": "11/6", "source_in": 0, "source_out": 1, "x": [[0, 0.3], [1, 0.6]],
+             "scale": [[0, 0.3], [1, 0.5]], "rotation": 20,
+             "mask": {"shape": "rectangle", "width": [[0, 0.3], [1, 0.9]], "feather": 0.1}}]}],
         {"c": media["counter"]})
 
     def pictures(name: str, **kw) -> list[bytes]:
@@ -347,3 +350,23 @@ def test_a_keyframed_mask_is_its_formula_at_every_frame(service, flats, tmp_path
         want = 16 + (inside - 16) * mask_alpha(shape, x=0.3 + 0.4 * t, y=0.4 + 0.2 * t, **fields)
         err = abs(luma(frames[k]) - want)
         assert err.max() <= 2, (k, err.max(), np.unravel_index(err.argmax(), err.shape))
+
+
+def test_a_moving_clip_carries_its_mask(service, media, flats, tmp_path):
+    """An overlay that moves (keyframed x) with a rectangle mask half its width, at opacity 0.5:
+    the lime shows, half mixed, in a box 40 x 60 that moves with it; the rest is the picture below."""
+    doc = doc_of([{"id": "v", "kind": "video", "clips": [video_clip("dark")]},
+                  {"id": "o", "kind": "overlay", "clips": [
+                      {"id": "o1", "asset": "logo", "start": 0, "duration": 1, "scale": 0.5, "fit": "stretch",
+                       "x": [[0, 0.3], [1, 0.7]], "opacity": 0.5, "mask": {"shape": "rectangle", "width": 0.5}}]}],
+                 {"dark": flats["dark"], "logo": media["logo"]})
+    frames, plan = render(service, tmp_path, doc)
+    assert not plan.meta.get("warnings")
+    for k in (0, 15, 29):
+        p = to_rgb(frames[k])
+        lime = (p[..., 1] > 100) & (p[..., 0] < 80)
+        ys, xs = np.nonzero(lime)
+        assert abs(lime.sum() - 40 * 60) <= 2 * 60 + 2 * 40, (k, lime.sum())
+        centre = 160 * (0.3 + 0.4 * k / FPS)
+        assert abs(xs.mean() + 0.5 - centre) <= 1.5, (k, xs.mean(), centre)
+        assert abs(p[60, int(centre)][1] - (0x20 + 255) / 2) <= 8  # half the lime over the dark picture

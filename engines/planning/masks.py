@@ -33,6 +33,7 @@ from engines.model.looks import Mask
 from engines.model.timebase import fraction_text
 from engines.model.timeline import PlacedClip
 
+from .color import BT709_TAGS, pinned_format
 from .filtergraph import num, rate
 from .graph import Graph, Out
 from .motion import clip_clock, const, curve
@@ -150,17 +151,25 @@ def _field(mask: Mask, name: str, clock: str | None) -> str:
 
 
 def apply_mask(g: Graph, picture: str, pc: PlacedClip, info: MediaInfo | None, w: int, h: int, out: Out,
-               fmt: str) -> str:
+               fmt: str, multiply: bool = False) -> str:
     """``picture`` (``fmt``, with alpha, ``w`` x ``h``, on the clip's clock: frame 0 is the clip's
     frame ``head``) with its alpha multiplied by the clip's mask."""
     mask = pc.clip.mask
     assert mask is not None
     gray = "gray10le" if fmt.endswith("10le") else "gray"
     m = mask_source(g, pc, mask, w, h, out, gray)
-    if may_have_alpha(info, pc):
+    if multiply or may_have_alpha(info, pc):
         whole, alpha = g.label("mp"), g.label("ma")
         g.chains.append(f"[{picture}]split[{whole}][{alpha}]")
         a = g.add([alpha], ["alphaextract", f"format={gray}"], "ma")
         m = g.add([a, m], ["blend=all_mode=multiply"], "mk")
         picture = whole
     return g.add([picture, m], ["alphamerge"], "msk")
+
+
+def masked(g: Graph, source: str, filters: list[str | None], pc: PlacedClip, info: MediaInfo | None, w: int, h: int,
+           out: Out, fmt: str) -> str:
+    """``filters`` on ``source`` (a ``w`` x ``h`` picture with alpha on the clip's clock), then the
+    clip's mask multiplied into its alpha (which may already hold its opacity): a moving clip's."""
+    label = g.add([source], [*filters, pinned_format(fmt), BT709_TAGS], "v")
+    return g.add([apply_mask(g, label, pc, info, w, h, out, fmt, multiply=True)], [pinned_format(fmt), BT709_TAGS], "v")

@@ -38,8 +38,8 @@ def clip_picture(g: Graph, pc: PlacedClip, info: MediaInfo | None, out: Out, *, 
     v = info.video
     assert v is not None
     if clip.has_motion:
-        if clip.mask is not None or clip.canvas is not None:
-            g.warnings.append(f"clip {clip.id}: a mask or canvas on a clip that moves (keyframed position, scale or "
+        if clip.canvas is not None:
+            g.warnings.append(f"clip {clip.id}: a canvas on a clip that moves (keyframed position, scale or "
                               f"rotation) is not drawn yet")
         return moving_picture(g, pc, read, idx, info, out, overlay=overlay, transparent_bg=transparent_bg)
     scale = clip.scale.constant if clip.scale is not None else (0.25 if overlay else 1.0)
