@@ -278,6 +278,9 @@ def test_an_animated_mask_is_the_same_in_every_window(service, media, tmp_path):
         {"id": "b", "asset": "c", "start": 2, "source_in": 1, "source_out": 3, "mask": {
             "shape": "rectangle", "x": [[0, 0.2], {"t": 1, "value": 0.8, "ease": "ease_in_out"}],
             "width": [[0, 0.2], [2, 0.5]], "height": 0.5, "feather": [[0, 0], [2, 0.1]]}}]},
+        {"id": "v2", "kind": "video", "clips": [
+            {"id": "h", "asset": "c", "start": "3/2", "source_in": 0, "source_out": "3/2", "blend": "lighten",
+             "mask": {"shape": "mirror", "height": 0.4, "rotation": 30}}]},
         {"id": "o", "kind": "overlay", "clips": [
             {"id": "o1", "asset": "c", "start": "5/2", "source_in": 0, "source_out": 1, "scale": 0.4,
              "mask": {"shape": "ellipse", "y": [[0, 0.3], [1, 0.7]]}, "blend": "screen"},
@@ -370,3 +373,23 @@ def test_a_moving_clip_carries_its_mask(service, media, flats, tmp_path):
         centre = 160 * (0.3 + 0.4 * k / FPS)
         assert abs(xs.mean() + 0.5 - centre) <= 1.5, (k, xs.mean(), centre)
         assert abs(p[60, int(centre)][1] - (0x20 + 255) / 2) <= 8  # half the lime over the dark picture
+
+
+@pytest.mark.parametrize("mode", ["multiply", "difference"])
+def test_a_higher_video_track_blends_with_the_tracks_below(service, flats, tmp_path, mode):
+    """A clip of the second video track with a blend mode, over a flat bottom track: the formula on
+    its frames, the bottom track's own pixels before and after it."""
+    assets = {"below": flats["c1"], "above": flats["c2"]}
+    doc = doc_of([{"id": "v", "kind": "video", "clips": [video_clip("below", duration=2)]},
+                  {"id": "v2", "kind": "video", "clips": [
+                      {"id": "b", "asset": "above", "start": "1/2", "duration": 1, "fit": "stretch", "blend": mode}]}],
+                 assets)
+    frames, plan = render(service, tmp_path, doc)
+    alone_below, _ = render(service, tmp_path, doc_of([{"id": "v", "kind": "video", "clips": [video_clip("below")]}],
+                                                      assets), "below.mp4")
+    alone_above, _ = render(service, tmp_path, doc_of([{"id": "v", "kind": "video", "clips": [video_clip("above")]}],
+                                                      assets), "above.mp4")
+    want = formula(mode, to_rgb(alone_below[0])[60, 80], to_rgb(alone_above[0])[60, 80])
+    assert not plan.meta.get("warnings")
+    assert np.abs(to_rgb(frames[30]).reshape(-1, 3) - want).max() <= BLEND_TOLERANCE
+    assert (frames[0] == alone_below[0]).all() and (frames[50] == alone_below[0]).all()

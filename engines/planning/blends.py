@@ -1,6 +1,8 @@
 """A clip's ``blend`` mode: how its colours combine with what is below it.
 
-The formulas are defined on RGB, so the blended frames are worked in RGB (``gbrp``, 8 bits a
+Drawn for an overlay clip (over the picture composed below it), a clip of a higher video track
+(over the tracks below, ``blend_track``) and a clip of the bottom video track (over the
+background colour, ``dressing``). The formulas are defined on RGB, so the blended frames are worked in RGB (``gbrp``, 8 bits a
 channel: BT.709 limited range in, full-range RGB, the same matrix back), by ffmpeg's ``blend``
 with what is below as its first (top) input and the clip as its second: ``overlay`` decides by
 the colour below (``below < 1/2``: ``2 below clip``, else ``1 - 2 (1 - below)(1 - clip)``), as
@@ -78,3 +80,35 @@ def blend_overlay(g: Graph, base: str, placed: str, pc: PlacedClip, x: int | str
     blended = blend_over(g, mid_label, above, pc.clip.blend, out, out.pix_fmt)
     return concat_labels(g, [label for label in (head, blended, tail) if label is not None], out)
 
+
+
+def blend_track(g: Graph, base: str, track: str, blended: list[PlacedClip], out: Out, total: int) -> str:
+    """A higher video track (``track``: full frames with alpha) over the tracks below (``base``):
+    ``overlay`` where its clips blend normally, ``blend_over`` on the frames of each clip that has
+    a blend mode; both streams are cut at those clips' bounds and the pieces joined back."""
+    segments: list[tuple[int, int, str | None]] = []
+    cursor = 0
+    for pc in sorted(blended, key=lambda p: p.start):
+        a, b = max(pc.start, cursor), min(pc.end, total)
+        if a >= b:
+            continue
+        if a > cursor:
+            segments.append((cursor, a, None))
+        segments.append((a, b, pc.clip.blend))
+        cursor = b
+    if cursor < total:
+        segments.append((cursor, total, None))
+    pieces = []
+    below: str | None = base
+    above: str | None = track
+    for a, b, mode in segments:
+        assert below is not None and above is not None
+        below_piece, below = cut_at(g, below, b - a, total - a, out)
+        above_piece, above = cut_at(g, above, b - a, total - a, out)
+        assert below_piece is not None and above_piece is not None
+        if mode is None:
+            pieces.append(g.add([below_piece, above_piece], ["overlay=0:0:eof_action=pass", pinned_format(out.pix_fmt)],
+                                "vt"))
+        else:
+            pieces.append(blend_over(g, below_piece, above_piece, mode, out, out.pix_fmt))
+    return concat_labels(g, pieces, out)

@@ -74,11 +74,7 @@ def dressed_picture(g: Graph, pc: PlacedClip, read: PlacedClip, source: str, fil
             assert canvas_info is not None
             under = image_canvas(g, pc, canvas, canvas_info, out, out.pix_fmt)
         full = on_canvas(g, under, pic, x, y, out, full_fmt)
-    if clip.blend != "normal":
-        if transparent_bg:
-            g.warnings.append(f"clip {clip.id}: blend \"{clip.blend}\" on a higher video track is drawn as normal "
-                              f"(blend modes apply on the bottom video track and on overlay tracks)")
-        else:
-            full = blend_over(g, background(g, pc.frames, out), full, clip.blend, out, out.pix_fmt)
+    if clip.blend != "normal" and not transparent_bg:  # a higher track's clip is blended by the tracks
+        full = blend_over(g, background(g, pc.frames, out), full, clip.blend, out, out.pix_fmt)
     return full, 0, 0
 

@@ -8,7 +8,7 @@ from engines.model.project import Project
 from engines.model.timeline import PlacedClip, Timeline
 from engines.model.transitions import TRANSITIONS
 
-from .blends import blend_overlay
+from .blends import blend_overlay, blend_track
 from .color import pinned_format
 from .graph import Graph, Out
 from .opacity import opacity_filters
@@ -28,6 +28,8 @@ def video_tracks(g: Graph, project: Project, timeline: Timeline, media: dict[str
         label = video_track(g, placed, media, out, timeline.frames, transparent)
         if base is None:
             base = label
+        elif blended := [pc for pc in placed if pc.frames > 0 and pc.clip.blend != "normal"]:
+            base = blend_track(g, base, label, blended, out, timeline.frames)
         else:
             base = g.add([base, label], ["overlay=0:0:eof_action=pass", pinned_format(out.pix_fmt)], "vt")
     if base is None:
