@@ -393,3 +393,50 @@ def test_a_higher_video_track_blends_with_the_tracks_below(service, flats, tmp_p
     assert not plan.meta.get("warnings")
     assert np.abs(to_rgb(frames[30]).reshape(-1, 3) - want).max() <= BLEND_TOLERANCE
     assert (frames[0] == alone_below[0]).all() and (frames[50] == alone_below[0]).all()
+
+
+def test_looks_in_a_chunked_job_and_a_preview(tmp_path, flats, media):
+    """The looks through the job runner (chunks of 1/2 s cut inside an animated mask and a blend)
+    and the preview service (a window across that seam): the canvas image is found by both, and
+    every chunked frame is within 40 dB of the single pass."""
+    from conftest import psnr
+
+    from engines.media_v2.library import MediaLibrary
+    from engines.media_v2.registry import Registry
+    from engines.media_v2.storage import LocalStore
+    from engines.video_preview.latency import LatencyModel
+    from engines.video_preview.service import PreviewService
+    from engines.video_render.service import RenderService
+
+    home = tmp_path / "home"
+    library = MediaLibrary(Registry(f"sqlite:///{home / 'cutlite.db'}"), stores={"dev": LocalStore(home / "objects")})
+    svc = RenderService(library=library)
+    previews = PreviewService(svc, model=LatencyModel(), allow_full_res_fallback=True)
+    doc = doc_of([{"id": "v", "kind": "video", "clips": [
+        {"id": "p", "asset": "p", "start": 0, "duration": "3/2", "fit": "contain",
+         "canvas": {"type": "image", "asset": "bg"},
+         "mask": {"shape": "rectangle", "height": [[0, 0.3], [1, 0.9]], "feather": 0.05}}]},
+        {"id": "o", "kind": "overlay", "clips": [
+            {"id": "o1", "asset": "c", "start": "1/4", "source_in": 0, "source_out": 1, "scale": 0.5,
+             "blend": "overlay", "mask": {"shape": "ellipse", "x": [[0, 0.4], [1, 0.6]]}}]}],
+        {"p": flats["portrait"], "bg": flats["canvas"], "c": media["counter"]})
+    path = write_project(tmp_path, doc)
+    svc.render(svc.plan_project(path, "draft_360p", "cpu"), tmp_path / "single.mp4")
+
+    def pictures(p: Path) -> list[np.ndarray]:
+        with av.open(str(p)) as c:
+            return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    single = pictures(tmp_path / "single.mp4")
+    job, _ = svc.submit_job(path, "draft_360p", options={"chunk_seconds": "1/2"}, hw="cpu",
+                            output=str(tmp_path / "chunked.mp4"))
+    done = svc.run_job(job.id, workers=1)
+    assert done.state == "COMPLETED", done.error
+    chunked = pictures(tmp_path / "chunked.mp4")
+    assert len(chunked) == len(single) == 45
+    worst = min((psnr(x, y), i) for i, (x, y) in enumerate(zip(chunked, single)))
+    assert worst[0] >= 40, worst
+    result = previews.preview(path, "fast", "1/3", "5/6", output=tmp_path / "window.mp4")
+    assert not any("canvas" in w for w in result.warnings), result.warnings
+    window = pictures(tmp_path / "window.mp4")
+    assert len(window) == 15
+    assert np.abs(window[0][window[0].shape[0] // 2, 2].astype(float) - [0x30, 0x50, 0xC0]).max() <= 6

@@ -25,6 +25,7 @@ from engines.model.timebase import fraction_text
 from engines.model.timeline import PlacedClip
 
 from .color import BT709_TAGS, pinned_format, to_bt709
+from .filtergraph import rate
 from .graph import Graph, Out
 from .reading import upright_filters
 from .render_plan import PlanInput
@@ -64,7 +65,9 @@ def image_canvas(g: Graph, pc: PlacedClip, canvas: ImageCanvas, info: MediaInfo,
     dw, dh = v.display_size
     fit = cover(dw, dh, out.width, out.height)
     fit[0] += to_bt709(v)
-    return g.add([f"{idx}:{v.index}"], ["trim=end_frame=1", *upright_filters(v), *fit, "setsar=1", pinned_format(fmt),
+    # ``fps`` gives the stream the output's frame rate (an image's is 25: the encoder's clock follows it)
+    return g.add([f"{idx}:{v.index}"], ["trim=end_frame=1", *upright_filters(v), f"fps={rate(out.fps)}:start_time=0",
+                                        *fit, "setsar=1", pinned_format(fmt),
                                         BT709_TAGS, "tpad=stop=-1:stop_mode=clone", f"trim=end_frame={pc.frames}",
                                         f"settb={fraction_text(1 / out.fps)}", "setpts=N"], "cvi")
 
