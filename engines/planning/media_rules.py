@@ -12,6 +12,10 @@ def check_media(project: Project, media: dict[str, MediaInfo], only: set[str] | 
     ``only`` limits the check to those clip paths (a window's visible clips)."""
     problems = []
     for path, track, clip in project.clip_paths():
+        canvas_asset = getattr(clip.canvas, "asset", None)
+        if canvas_asset in media and (only is None or path in only) and media[canvas_asset].kind != "image":
+            problems.append(f"{path}.canvas.asset: \"{canvas_asset}\" is a {media[canvas_asset].kind}: "
+                            f"a canvas is an image")
         if clip.is_text or clip.asset not in media or (only is not None and path not in only):
             continue
         info = media[clip.asset]

@@ -16,6 +16,7 @@ from .color import BT709_TAGS, pinned_format, to_bt709
 from .filtergraph import rate
 from .graph import Graph, Out
 from .looks import effect_filters
+from .masks import masked
 from .motion import clip_clock, curve
 from .opacity import moving_opacity
 from .reading import conform, decode_filters, flip_filters, source_crop
@@ -57,6 +58,7 @@ def moving_picture(g: Graph, pc: PlacedClip, read: PlacedClip, idx: int, info: M
     turning = rotation.constant != 0.0
     pic_fmt = "yuva420p10le" if out.pix_fmt.endswith("10le") else "yuva420p"
     filters: list[str | None] = [*decode_filters(read, info, out), *crop]
+    src = f"{idx}:{v.index}"
     s_expr = curve(scale, local)
 
     def sized(w: int, h: int) -> str:
@@ -75,21 +77,25 @@ def moving_picture(g: Graph, pc: PlacedClip, read: PlacedClip, idx: int, info: M
     if scale.constant is not None:
         filters += [sized(w1, h1) + to_bt709(v), "setsar=1", *flip_filters(clip), *static_eq, pinned_format(pic_fmt),
                     BT709_TAGS, *conform(read, pc, out), *steady]
+        if clip.mask is not None:  # the mask is the picture's: it moves, grows and turns with it
+            src, filters = masked(g, src, filters, pc, info, looks["width"], looks["height"], out, pic_fmt), []
         if turning:
             s = Fraction(scale.constant)
             side = nearest_even(math.ceil(math.hypot(nearest_even(w1 * s), nearest_even(h1 * s))))
             filters.append(rotate_filter(rotation, local, side))
-    elif turning or static_eq or steady or clip.flip != "none":
-        # fitted once, coloured, faded and turned at that size, then scaled frame by frame
+    elif turning or static_eq or steady or clip.flip != "none" or clip.mask is not None:
+        # fitted once, coloured, faded, masked and turned at that size, then scaled frame by frame
         filters += [f"scale={w1}:{h1}{to_bt709(v)}", "setsar=1", *flip_filters(clip), *static_eq, pinned_format(pic_fmt),
                     BT709_TAGS, *conform(read, pc, out), *steady]
+        if clip.mask is not None:
+            src, filters = masked(g, src, filters, pc, info, w1, h1, out, pic_fmt), []
         side = nearest_even(math.ceil(math.hypot(w1, h1))) if turning else 0
         filters += [rotate_filter(rotation, local, side), sized(side, side)] if turning else [sized(w1, h1)]
     else:
         # the common zoom: one resample a frame, fit and zoom together
         filters += [*conform(read, pc, out), sized(w1, h1) + to_bt709(v), "setsar=1"]
     filters += [pinned_format(pic_fmt), BT709_TAGS]
-    label = g.add([f"{idx}:{v.index}"], filters, "v")
+    label = g.add([src], filters, "v")
     if overlay:
         # placed by the overlay, whose ``t`` is the composed picture's: frame ``start`` is the clip's ``head``
         timeline = clip_clock(pc, out, "t", pc.head - pc.start)

@@ -10,7 +10,9 @@ from engines.ffmpeg.profiles import nearest_even
 from engines.model.timebase import fraction_text
 from engines.model.timeline import PlacedClip
 
+from .canvas import place_in_frame
 from .color import BT709_TAGS, pinned_format, to_bt709
+from .dressing import dressed, dressed_picture
 from .filtergraph import quote, rate
 from .graph import Graph, Out
 from .looks import effect_filters
@@ -21,7 +23,7 @@ from .text import font_name
 
 
 def clip_picture(g: Graph, pc: PlacedClip, info: MediaInfo | None, out: Out, *, overlay: bool,
-                 transparent_bg: bool) -> tuple[str, int | str, int | str]:
+                 transparent_bg: bool, canvas_info: MediaInfo | None = None) -> tuple[str, int | str, int | str]:
     """A labelled stream of exactly ``pc.frames`` frames at the output rate.
 
     Returns (label, x, y): for overlay clips the scaled picture and its top-left position (numbers,
@@ -36,6 +38,9 @@ def clip_picture(g: Graph, pc: PlacedClip, info: MediaInfo | None, out: Out, *, 
     v = info.video
     assert v is not None
     if clip.has_motion:
+        if clip.canvas is not None:
+            g.warnings.append(f"clip {clip.id}: a canvas on a clip that moves (keyframed position, scale or "
+                              f"rotation) is not drawn yet")
         return moving_picture(g, pc, read, idx, info, out, overlay=overlay, transparent_bg=transparent_bg)
     scale = clip.scale.constant if clip.scale is not None else (0.25 if overlay else 1.0)
     assert scale is not None
@@ -48,6 +53,9 @@ def clip_picture(g: Graph, pc: PlacedClip, info: MediaInfo | None, out: Out, *, 
     filters: list[str | None] = [*decode_filters(read, info, out), *crop, *fit, "setsar=1", *flip_filters(clip)]
     looks = {"width": w, "height": h, "scale_y": out.scale_y}
     filters += effect_filters(g, clip.filters, clock=None, **looks)
+    if dressed(clip, overlay):  # mask, canvas, a video-track clip's blend: ``dressing``
+        return dressed_picture(g, pc, read, f"{idx}:{v.index}", filters, info, w, h, x, y, out, overlay=overlay,
+                               transparent_bg=transparent_bg, canvas_info=canvas_info)
     fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
     # BT.709 limited range from here on, pinned and tagged: where this stream meets others
     # (xfade, concat, overlay) there is nothing left for ffmpeg to reconcile
@@ -91,21 +99,6 @@ def slate(g: Graph, pc: PlacedClip, out: Out, *, overlay: bool, transparent_bg: 
                        "drawtext=" + draw, BT709_TAGS, f"trim=end_frame={pc.frames}", f"settb={fraction_text(1 / out.fps)}",
                        "setpts=N"], "slate")
     return label, x, y
-
-
-def place_in_frame(w: int, h: int, x: int, y: int, out: Out, transparent: bool) -> list[str]:
-    """Crop what falls outside the frame, pad the rest with background: a full frame."""
-    x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(out.width, x + w), min(out.height, y + h)
-    color = "black@0" if transparent else out.background
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return [f"scale={out.width}:{out.height}", f"drawbox=x=0:y=0:w={out.width}:h={out.height}:color={color}:t=fill"]
-    filters = []
-    if (x0, y0, x1, y1) != (x, y, x + w, y + h):
-        filters.append(f"crop={x1 - x0}:{y1 - y0}:{x0 - x}:{y0 - y}")
-    if (x1 - x0, y1 - y0) != (out.width, out.height):
-        filters.append(f"pad={out.width}:{out.height}:{x0}:{y0}:color={color}")
-    return filters
 
 
 def gap(g: Graph, frames: int, out: Out, transparent: bool) -> str:

@@ -8,6 +8,7 @@ from engines.model.project import Project
 from engines.model.timeline import PlacedClip, Timeline
 from engines.model.transitions import TRANSITIONS
 
+from .blends import blend_overlay, blend_track
 from .color import pinned_format
 from .graph import Graph, Out
 from .opacity import opacity_filters
@@ -27,6 +28,8 @@ def video_tracks(g: Graph, project: Project, timeline: Timeline, media: dict[str
         label = video_track(g, placed, media, out, timeline.frames, transparent)
         if base is None:
             base = label
+        elif blended := [pc for pc in placed if pc.frames > 0 and pc.clip.blend != "normal"]:
+            base = blend_track(g, base, label, blended, out, timeline.frames)
         else:
             base = g.add([base, label], ["overlay=0:0:eof_action=pass", pinned_format(out.pix_fmt)], "vt")
     if base is None:
@@ -42,8 +45,10 @@ def video_track(g: Graph, placed: tuple[PlacedClip, ...], media: dict[str, Media
     for pc in placed:
         if pc.frames <= 0:
             continue
+        canvas_asset = getattr(pc.clip.canvas, "asset", None)  # an image canvas
         label, _, _ = clip_picture(g, pc, media.get(pc.clip.asset or ""), out, overlay=False,
-                                    transparent_bg=transparent)
+                                    transparent_bg=transparent,
+                                    canvas_info=media.get(canvas_asset) if canvas_asset else None)
         tr = pc.clip.transition_in
         if tr is not None and prev is not None and pc.transition_frames > 0:
             d = pc.transition_frames
@@ -77,6 +82,9 @@ def overlay_tracks(g: Graph, project: Project, timeline: Timeline, media: dict[s
             # a moving clip carries its opacity already (``moving_opacity``)
             placed_label = g.add([label], [f"setpts=N+{pc.start}", None if pc.clip.has_motion else opacity_filters(g, pc, out)],
                                  "ov")
+            if pc.clip.blend != "normal":
+                base = blend_overlay(g, base, placed_label, pc, x, y, out, timeline.frames)
+                continue
             base = g.add([base, placed_label], [f"overlay=x={x}:y={y}:eof_action=pass:repeatlast=0",
                                                 pinned_format(out.pix_fmt)], "comp")
     return base

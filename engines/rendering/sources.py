@@ -51,6 +51,13 @@ def slate_missing_media(project: Project, sources: Sources) -> None:
         sources.slates[name] = f"MEDIA MISSING\n{name}"
 
 
+def used_assets(project: Project) -> list[str]:
+    """Every asset a clip reads: its media, and the image of an image canvas."""
+    used = {c.asset for _, _, c in project.clip_paths() if c.asset}
+    used |= {a for _, _, c in project.clip_paths() if (a := getattr(c.canvas, "asset", None))}
+    return sorted(used)
+
+
 def local_paths_allowed(project: Project) -> bool:
     """Local ``path`` assets: dev only, unless CUTLITE_ALLOW_LOCAL_PATHS=1 says otherwise."""
     return project.env == "dev" or os.environ.get("CUTLITE_ALLOW_LOCAL_PATHS") == "1"
@@ -63,7 +70,7 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
     (``facts``), others probed."""
     base = Path(base_dir)
     out = Sources()
-    used = sorted({c.asset for _, _, c in project.clip_paths() if c.asset})
+    used = used_assets(project)
     probed: dict[str, MediaInfo] = {}
     for name in used:
         ref = project.assets.get(name)

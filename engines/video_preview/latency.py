@@ -7,7 +7,8 @@ The window's own timeline is counted into three kinds of work:
   image once), scaled (a still once), cross-faded, drawn (text, slates), colour-filtered and
   alpha-mixed by an opacity ramp (``geq``, by far the dearest per pixel, on a ramp's own frames
   only), each at its own cost per megapixel (``FILTER_MS_PER_MPX``, measured on a 2-core box:
-  filter costs do not depend on the profile);
+  filter costs do not depend on the profile); a clip's mask (steady or keyframed), blurred
+  canvas and blend mode are terms of their own (``_looks_work``);
 - **layers**: frames of every overlay composited, at a small constant cost per frame
   (``overlay`` touches only the overlay's box).
 
@@ -37,9 +38,11 @@ from engines.ffmpeg.probe import MediaInfo, probe
 from engines.ffmpeg.profiles import get_profile
 from engines.model.project import Project, load_project
 from engines.model.timebase import snap_to_frame
-from engines.model.timeline import Timeline, place_project
+from engines.model.timeline import PlacedClip, Timeline, place_project
 from engines.model.transitions import TRANSITIONS
 from engines.planning.gathered import Sources
+from engines.planning.masks import animated as mask_animated
+from engines.planning.masks import separable
 from engines.planning.plan import build_plan
 from engines.planning.reading import PREROLL
 from engines.planning.styled_text import is_styled
@@ -68,6 +71,16 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     # highlights: ~0.3 s per 300 frames with its set-up, measured); ducking is a gain on the
     # audio and costs nothing measurable next to the picture, so it is not a term
     "captions": 0.3,
+    # clip-level looks (bench/bench_looks.py: CPU seconds under load, brought to this table's
+    # scale by the same run's plain clip): a steady mask (drawn once; the alpha merge and the
+    # composite over what is below), per frame of the clip's picture
+    "mask": 1.1,
+    "mask_animated": 1.4,   # a keyframed mask drawn as a row and a column (``masks.separable``)
+    "mask_geq": 86.0,       # any other keyframed mask: geq draws it every frame, per pixel of the picture
+    # a blurred canvas, per frame of the whole frame: the small blur and its scale up (0.25), and
+    # the encoder's extra work on bars that now hold a picture (1.45, at social_1080p)
+    "canvas_blur": 1.7,
+    "blend": 2.4,           # a blend mode: the clip's frames through RGB and back, the whole frame
 }
 LAYER_MS = 0.05          # per frame of each overlay composited
 XFADE_WEIGHT = 3.0       # other transitions (xfade: to 4:4:4 and back): ~3x a crossfade's cost, measured
@@ -174,6 +187,7 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
                     weight = kind.cost if pc.track_index == bottom or not kind.alpha_fade else XFADE_WEIGHT
                     f["transition"] += joined.transition_frames * out_px * weight
             f["effects"] += sum(e.COST for e in clip.filters) * n * box
+            _looks_work(f, pc, media, n, box, out_px)
             if clip.opacity.constant is None:
                 ramps = _ramp_frames(clip.opacity.points, n, fps)
                 f["opacity"] += ramps * box
@@ -181,6 +195,23 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
             elif clip.opacity.constant != 1.0:
                 f["effects"] += n * box
     return Work(timeline.frames, inputs, timeline.frames * out_px, f, layers)
+
+
+def _looks_work(f: dict[str, float], pc: PlacedClip, media: dict[str, MediaInfo], n: int, box: float,
+                out_px: float) -> None:
+    """A clip's mask, canvas and blend mode, counted into ``f``."""
+    clip = pc.clip
+    if clip.mask is not None:
+        kind = "mask" if not mask_animated(clip.mask) else "mask_animated" if separable(clip.mask) else "mask_geq"
+        f[kind] += n * box
+    if clip.canvas is not None and clip.canvas.type == "blur":
+        f["canvas_blur"] += n * out_px
+    elif clip.canvas is not None and clip.canvas.type == "image":
+        info = media.get(clip.canvas.asset)
+        if info is not None and info.video is not None:
+            f["image"] += info.video.width * info.video.height / 1e6  # decoded and fitted once
+    if clip.blend != "normal":
+        f["blend"] += n * out_px
 
 
 class LatencyModel:

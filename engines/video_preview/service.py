@@ -303,6 +303,9 @@ class PreviewService:
         for pc in timeline.clips():
             if pc.clip.asset:
                 used.setdefault(pc.clip.asset, set()).add(pc.track_kind)
+            canvas_asset = getattr(pc.clip.canvas, "asset", None)  # an image canvas is read like media
+            if canvas_asset:
+                used.setdefault(canvas_asset, set()).add(pc.track_kind)
         for name in sorted(used):
             try:
                 asset = self._resolve(project, folder, name)
