@@ -405,3 +405,15 @@ class _FakeContext:
 
     def commands(self, target, kf, command):
         return []
+
+
+def test_the_latency_weights_follow_the_bench():
+    """Each effect's weight (its COST, relative to eq = 1, from bench/bench_effects.py) as configured:
+    an effect that draws nothing weighs nothing, a LUT below full intensity pays for its mix."""
+    def weight(doc: dict) -> float:
+        return EFFECTS[doc["type"]].model_validate(doc).weight
+    assert weight({"type": "color", "brightness": 0.1}) == 1
+    assert weight({"type": "color", "hue": 10}) == EFFECTS["color"].HUE_COST
+    assert weight({"type": "lut", "asset": "x", "intensity": 0.5}) > weight({"type": "lut", "asset": "x"}) > 1
+    assert weight({"type": "blur", "radius": 0}) == weight({"type": "vignette", "amount": 0}) == 0
+    assert weight({"type": "chroma_key"}) > weight({"type": "lut", "asset": "x"}) > weight({"type": "blur"}) > 1

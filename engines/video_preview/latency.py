@@ -54,7 +54,8 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     "scale": 0.4,        # each clip's picture in its box
     "transition": 1.3,   # each clip's frames inside a crossfade's overlap (fade + overlay), whole frame
     "text": 0.2,         # drawtext, per frame it shows on
-    "effects": 0.1,      # per effect of cost 1 (a colour filter's eq; each effect's COST says how many)
+    "effects": 0.1,      # per effect of cost 1 (a colour filter's eq; each effect's weight says how many:
+                         # bench/bench_effects.py, docs/performance.md "Effects")
     "opacity": 34.0,     # an opacity ramp: geq evaluates an expression per pixel (flat pieces: a lut, as effects)
     "slate": 0.5,        # a placeholder card (colour + drawtext)
     # libass over every frame of the window, per captions track with cues in it (1080p, word
@@ -162,7 +163,7 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
                     # the alpha fade is drawn on the opaque bottom track only; elsewhere it is an xfade
                     weight = kind.cost if pc.track_index == bottom or not kind.alpha_fade else XFADE_WEIGHT
                     f["transition"] += joined.transition_frames * out_px * weight
-            f["effects"] += sum(e.COST for e in clip.filters) * n * box
+            f["effects"] += sum(e.weight for e in clip.filters) * n * box
             if clip.opacity.constant is None:
                 ramps = _ramp_frames(clip.opacity.points, n, fps)
                 f["opacity"] += ramps * box

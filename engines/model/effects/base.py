@@ -66,6 +66,12 @@ class Effect(Strict):
     def chain(self, ctx: EffectContext) -> list[str]:
         raise NotImplementedError
 
+    @property
+    def weight(self) -> float:
+        """This effect's cost as configured (``COST``; an effect whose filters depend on its fields
+        says more)."""
+        return self.COST
+
     def keyframed(self) -> dict[str, Keyframes]:
         """The effect's animatable fields by name."""
         return {name: v for name in type(self).model_fields if isinstance(v := getattr(self, name), Keyframes)}

@@ -16,7 +16,11 @@ class BlurEffect(Effect):
     type: Literal["blur"]
     radius: animatable(0, 100) = constant(5.0)
 
-    COST: ClassVar[float] = 1.0
+    COST: ClassVar[float] = 23.0  # bench/bench_effects.py
+
+    @property
+    def weight(self) -> float:
+        return 0.0 if self.radius.constant == 0.0 else self.COST
     CAPCUT: ClassVar[tuple[str, ...]] = ("blur", "模糊", "gaussian blur", "高斯模糊")
 
     def chain(self, ctx: EffectContext) -> list[str]:

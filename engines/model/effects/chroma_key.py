@@ -49,7 +49,7 @@ class ChromaKeyEffect(Effect):
     smoothness: animatable(0, 1) = constant(0.1)
     spill: animatable(0, 1) = constant(0.5)
 
-    COST: ClassVar[float] = 1.0
+    COST: ClassVar[float] = 485.0  # chromakey (9 chroma distances a pixel), RGB in and out, despill, the lay-over
     CAPCUT: ClassVar[tuple[str, ...]] = ("chroma key", "chroma", "色度抠图", "抠像")
     ALPHA: ClassVar[bool] = True
 

@@ -27,8 +27,18 @@ class ColorEffect(Effect):
     hue: animatable(-180, 180) = constant(0.0)
     temperature: animatable(-1, 1) = constant(0.0)
 
-    COST: ClassVar[float] = 1.0
+    COST: ClassVar[float] = 1.0          # eq
+    HUE_COST: ClassVar[float] = 3.0      # hue, beside eq (bench/bench_effects.py)
+    TEMPERATURE_COST: ClassVar[float] = 7.5  # colorcorrect
     CAPCUT: ClassVar[tuple[str, ...]] = ("adjust", "调节", "color", "色彩")
+
+    @property
+    def weight(self) -> float:
+        extra = self.hue.constant != 0.0 or self.temperature.constant != 0.0
+        eq = any(getattr(self, n).constant != d for n, d in (("brightness", 0.0), ("contrast", 1.0),
+                                                                   ("saturation", 1.0)))
+        return ((self.COST if eq or not extra else 0.0) + (self.HUE_COST if self.hue.constant != 0.0 else 0.0)
+                + (self.TEMPERATURE_COST if self.temperature.constant != 0.0 else 0.0))
 
     def chain(self, ctx: EffectContext) -> list[str]:
         out = []

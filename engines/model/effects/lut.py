@@ -21,8 +21,14 @@ class LutEffect(Effect):
     asset: str  # an asset whose file is a .cube LUT (checked by validation and gathering)
     intensity: animatable(0, 1) = constant(1.0)
 
-    COST: ClassVar[float] = 1.0
+    COST: ClassVar[float] = 155.0     # RGB in and out, lut3d (bench/bench_effects.py)
+    MIX_COST: ClassVar[float] = 50.0  # below full intensity: split and mix besides
     CAPCUT: ClassVar[tuple[str, ...]] = ("lut", "filter lut")
+
+    @property
+    def weight(self) -> float:
+        return 0.0 if self.intensity.constant == 0.0 else \
+            self.COST + (self.MIX_COST if self.intensity.constant != 1.0 else 0.0)
 
     def assets(self) -> tuple[str, ...]:
         return (self.asset,)

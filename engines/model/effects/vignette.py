@@ -15,7 +15,11 @@ class VignetteEffect(Effect):
     type: Literal["vignette"]
     amount: animatable(0, 1) = constant(0.5)
 
-    COST: ClassVar[float] = 1.0
+    COST: ClassVar[float] = 21.0  # bench/bench_effects.py
+
+    @property
+    def weight(self) -> float:
+        return 0.0 if self.amount.constant == 0.0 else self.COST
     CAPCUT: ClassVar[tuple[str, ...]] = ("vignette", "暗角")
 
     def chain(self, ctx: EffectContext) -> list[str]:
