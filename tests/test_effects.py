@@ -223,6 +223,9 @@ def test_a_green_screen_shows_the_background_with_no_green_fringe(service, src, 
     doc = one_clip("s", [{"type": "chroma_key", "spill": 1}], {"s": src["screen"]}, background="#808080")
     pics = frames_rgb(render(service, tmp_path, doc))
     check_keyed(pics[4], BACKGROUND)
+    # a clip that moves (drawn on a canvas by ``overlay``), by less than a pixel
+    doc["tracks"][0]["clips"][0]["x"] = [[0, 0.5], [10, 0.5001]]
+    check_keyed(frames_rgb(render(service, tmp_path, doc, "moving.mp4"))[4], BACKGROUND)
 
 
 def test_a_keyed_clip_on_a_higher_track_shows_the_track_below(service, src, tmp_path):

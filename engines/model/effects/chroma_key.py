@@ -24,7 +24,7 @@ from ..fields import Color, animatable, constant
 from .base import Effect, EffectContext
 from .color import _num
 
-TO_RGB = "scale=in_color_matrix=bt709:in_range=tv,format=pix_fmts=gbrap"
+TO_RGB = "scale=in_color_matrix=bt709:in_range=tv,format=pix_fmts=rgba"  # despill takes packed RGB
 FROM_RGB = "scale=out_color_matrix=bt709:out_range=tv"
 
 

@@ -12,7 +12,7 @@ from ..fields import animatable, constant
 from .base import Effect, EffectContext
 from .color import _num
 
-TO_RGB = "scale=in_color_matrix=bt709:in_range=tv,format=pix_fmts=gbrp|gbrap"
+TO_RGB = "scale=in_color_matrix=bt709:in_range=tv,format=pix_fmts=gbrp|gbrap|gbrp10|gbrap10"  # 10-bit stays 10-bit
 FROM_RGB = "scale=out_color_matrix=bt709:out_range=tv"
 
 
