@@ -420,3 +420,26 @@ def test_the_latency_weights_follow_the_bench():
     assert weight({"type": "lut", "asset": "x", "intensity": 0.5}) > weight({"type": "lut", "asset": "x"}) > 1
     assert weight({"type": "blur", "radius": 0}) == weight({"type": "vignette", "amount": 0}) == 0
     assert weight({"type": "chroma_key"}) > weight({"type": "lut", "asset": "x"}) > weight({"type": "blur"}) > 1
+
+
+def test_a_registered_lut_is_kind_lut_and_renders_by_asset_id(src, tmp_path, runner):
+    """media_v2 takes a .cube as an asset of kind ``lut`` (checked, not probed), refuses a bad one
+    by its line, and a project reads it by ``asset_id``."""
+    from conftest import service_for
+    svc = service_for(tmp_path / "home", runner)
+    (tmp_path / "twist.cube").write_text(cube_text(2, {(1, 0, 0): (0.0, 0.0, 1.0)}))
+    asset, created = svc.library.register_file("acme", "dev", tmp_path / "twist.cube")
+    assert created and asset.kind == "lut" and asset.probe == {"lut_size": 2}
+    (tmp_path / "bad.cube").write_text("LUT_3D_SIZE 2\n0 0 0\n1 0\n")
+    with pytest.raises(AssetError, match="bad.cube: line 3: expected 3 numbers, got 2"):
+        svc.library.register_file("acme", "dev", tmp_path / "bad.cube")
+    doc = one_clip("h", [{"type": "lut", "asset": "twist"}], {"h": src["halves"]})
+    doc["assets"]["twist"] = {"asset_id": asset.id}
+    pics = frames_rgb(render(svc, tmp_path, doc))
+    assert np.abs(centre(pics[5], W // 4, H // 2) - (0, 0, 255)).max() <= 4
+    # used as a clip's media instead: refused, not probed
+    doc = one_clip("l", [], {"l": src["halves"]})
+    doc["assets"]["l"] = {"asset_id": asset.id}
+    with pytest.raises(AssetError) as exc:
+        svc.gather_all(load_project(doc), tmp_path)
+    assert any("a .cube LUT, not media" in p for p in exc.value.context["problems"]), exc.value.context

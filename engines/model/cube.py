@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 MIN_SIZE, MAX_SIZE = 2, 256  # ffmpeg's lut3d (MAX_LEVEL)
 SUFFIX = ".cube"
+MAX_BYTES = 64 * 1024 * 1024  # a 129-point .cube is about 55 MB
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,14 @@ def parse_cube(text: str) -> Cube:
 
 def is_cube(path: str) -> bool:
     return path.lower().endswith(SUFFIX)
+
+
+def check_cube_bytes(data: bytes) -> Cube:
+    """``parse_cube`` of a file's bytes (UTF-8, a BOM allowed), within ``MAX_BYTES``."""
+    if len(data) > MAX_BYTES:
+        raise CubeError(f"LUT file of {len(data)} bytes is over the {MAX_BYTES} byte limit")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CubeError("not a .cube LUT (not text)") from None
+    return parse_cube(text)

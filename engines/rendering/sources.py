@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from engines.errors import AssetError
 from engines.ffmpeg.probe import MediaInfo, probe
-from engines.model.cube import CubeError, parse_cube
+from engines.model.cube import MAX_BYTES, CubeError, check_cube_bytes, is_cube
 from engines.model.project import Project
 from engines.planning.gathered import Sources
 from engines.planning.media_rules import check_media
@@ -77,6 +77,10 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
                 out.problems.append(f"{where}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
                                     f"{project.tenant}/{project.env}")
                 continue
+        if is_cube(path):
+            out.problems.append(f"{where}: a .cube LUT, not media: a clip's filters use it "
+                                f"({{\"type\": \"lut\", \"asset\": \"{name}\"}})")
+            continue
         try:
             info = probed.get(path) or (facts(project, ref.asset_id, path) if facts and ref.asset_id else None) \
                 or prober(path)
@@ -91,9 +95,6 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
     gather_fonts(project, base, out)
     gather_effect_files(project, base, out, lookup)
     return out
-
-
-MAX_LUT_BYTES = 64 * 1024 * 1024  # a 129-point .cube is about 55 MB
 
 
 def gather_effect_files(project: Project, base: Path, out: Sources, lookup: AssetLookup | None = None) -> None:
@@ -130,17 +131,13 @@ def _check_lut(path: str) -> str | None:
     """Why the file is no usable .cube LUT, or None."""
     try:
         size = os.path.getsize(path)
-        if size > MAX_LUT_BYTES:
-            return f"LUT file of {size} bytes is over the {MAX_LUT_BYTES} byte limit"
+        if size > MAX_BYTES:
+            return f"LUT file of {size} bytes is over the {MAX_BYTES} byte limit"
         data = Path(path).read_bytes()
     except OSError as exc:
         return f"cannot read the LUT file: {exc.strerror or exc}"
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return "not a .cube LUT (not text)"
-    try:
-        parse_cube(text)
+        check_cube_bytes(data)
     except CubeError as exc:
         return str(exc)
     return None
