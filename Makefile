@@ -71,6 +71,7 @@ bench: $(BIN)/.installed $(VENV)/.compiled
 	$(BIN)/python bench/bench_batch.py
 	$(BIN)/python bench/bench_motion.py
 	$(BIN)/python bench/bench_looks.py
+	$(BIN)/python bench/bench_effects.py
 
 # x264/x265 preset x CRF per CPU profile: time, bitrate, SSIM, VMAF (~25 min on 2 cores; docs/presets.md).
 # One profile: make bench-presets PRESET_ARGS="--profiles social_1080p"

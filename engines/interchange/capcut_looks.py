@@ -150,6 +150,8 @@ def _mask(where: str, mat: dict[str, Any], warn: Warn) -> dict[str, Any] | None:
                             "rotation": round(_clamp(_number(c.get("rotation"), 0.0), -3600, 3600), 6),
                             "feather": round(_clamp(_number(c.get("feather"), 0.0), 0, 1), 6),
                             "invert": bool(c.get("invert"))}
+    if shape == "linear":  # the app's line keeps the side above it (pyJianYingDraft: "hides the lower part")
+        mask["invert"] = not mask["invert"]
     if _number(c.get("roundCorner"), 0.0) > 0:
         warn(where, f"mask \"{_name(mat)}\": rounded corners drawn square")
     return mask

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from engines.errors import AssetError, AssetNotFound, MediaTooLong, StorageError
 from engines.ffmpeg.damage import DamageSpan
 from engines.ffmpeg.probe import MediaInfo, probe
+from engines.model.cube import MAX_BYTES, CubeError, check_cube_bytes, is_cube
 from engines.model.project import Project
 from engines.settings import storage_url
 
@@ -74,18 +75,28 @@ class MediaLibrary:
             if not move:
                 identities.remember(tenant, env, src, existing.id)
             return existing, False
-        info = probe(src)  # refuse what is not media before anything is stored
-        if info.duration is not None and info.duration > max_media_seconds():
+        name = original_name or src.name
+        if is_cube(name):  # a LUT: checked as one (the line that is wrong), never probed
+            try:
+                if src.stat().st_size > MAX_BYTES:
+                    raise CubeError(f"LUT file of {src.stat().st_size} bytes is over the {MAX_BYTES} byte limit")
+                lut = check_cube_bytes(src.read_bytes())
+            except CubeError as exc:
+                raise AssetError(f"{_safe_name(name)}: {exc}", stage="register") from None
+            kind, facts = "lut", {"lut_size": lut.size}
+        else:
+            info = probe(src)  # refuse what is not media before anything is stored
+            kind, facts = info.kind, info.facts()
+        if kind != "lut" and info.duration is not None and info.duration > max_media_seconds():
             raise MediaTooLong(f"{_safe_name(original_name or src.name)} lasts {float(info.duration):.0f} s, longer "
                              f"than the {max_media_seconds():.0f} s accepted", stage="register",
                              hint="trim the file, or raise CUTLITE_MAX_MEDIA_SECONDS")
-        name = original_name or src.name
         asset_id = existing.id if existing else keys.new_asset_id()
         ext = Path(name).suffix.lstrip(".").lower() or "bin"
         key = existing.source_key if existing else keys.source_key(tenant, env, asset_id, ext)
         size, checksum = self.store(env).put_file(key, src, move=move)
-        asset = Asset(id=asset_id, tenant=tenant, env=env, kind=info.kind, content_hash=checksum,
-                      original_name=_safe_name(name), source_key=key, size=size, probe=info.facts(),
+        asset = Asset(id=asset_id, tenant=tenant, env=env, kind=kind, content_hash=checksum,
+                      original_name=_safe_name(name), source_key=key, size=size, probe=facts,
                       created_at=utc_now())
         asset, created = self.registry.add_asset(asset) if existing is None else (existing, False)
         self.registry.put_artifact(Artifact(

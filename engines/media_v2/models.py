@@ -66,7 +66,7 @@ class Artifact(_Scoped):
 class Asset(_Scoped):
     schema_version: str = SCHEMA
     id: str
-    kind: Literal["video", "audio", "image"]
+    kind: Literal["video", "audio", "image", "lut"]  # lut: a .cube 3D LUT (checked, never probed)
     content_hash: str
     original_name: str
     source_key: str

@@ -23,6 +23,7 @@ from pydantic import BeforeValidator, model_validator
 from engines.documents import read_json, read_json_file
 from engines.errors import ValidationError
 
+from .cube import is_cube
 from .effects import EFFECTS, TAG, Filter
 from .fields import (
     Color,
@@ -402,12 +403,16 @@ class _Parts:
     fps: Fraction | None
     tracks: list[_Track]
     loose_refs: list[tuple[str, str]] = field(default_factory=list)  # (path, asset) of invalid clips
+    luts: set[str] = field(default_factory=set)  # assets whose path is a .cube file (kind lut)
+    files: set[str] = field(default_factory=set)  # assets given by a path (the others: by asset_id)
 
     @classmethod
     def from_project(cls, project: Project) -> "_Parts":
         return cls(set(project.assets), project.settings.fps,
                    [_Track(ti, t.id, t.kind, list(enumerate(t.clips)), True, t.style, t.duck)
-                    for ti, t in enumerate(project.tracks)])
+                    for ti, t in enumerate(project.tracks)],
+                   luts={n for n, a in project.assets.items() if a.path is not None and is_cube(a.path)},
+                   files={n for n, a in project.assets.items() if a.path is not None})
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> "_Parts":
@@ -431,7 +436,10 @@ class _Parts:
                     if isinstance(rc, dict) and isinstance(rc.get("asset"), str):
                         loose_refs.append((f"tracks[{ti}].clips[{ci}]", rc["asset"]))
             tracks.append(_Track(ti, str(raw.get("id")), raw["kind"], clips, complete, *_track_options(raw)))
-        return cls(set(assets) if isinstance(assets, dict) else set(), fps, tracks, loose_refs)
+        files = {n for n, a in assets.items() if isinstance(a, dict) and isinstance(a.get("path"), str)} \
+            if isinstance(assets, dict) else set()
+        luts = {n for n in files if is_cube(assets[n]["path"])}  # type: ignore[index]
+        return cls(set(assets) if isinstance(assets, dict) else set(), fps, tracks, loose_refs, luts, files)
 
 
 def _track_options(raw: dict[str, Any]) -> tuple[CaptionStyle | None, Duck | None]:
@@ -587,6 +595,15 @@ def _check_clip(parts: _Parts, path: str, kind: str, clip: Clip) -> list[str]:
     unknown = _unknown_asset(parts, path, clip.asset)
     if unknown:
         problems.append(unknown)
+    elif clip.asset in parts.luts:
+        problems.append(f"{path}.asset: \"{clip.asset}\" is a LUT (a .cube file), not media; "
+                        f"a clip's filters use it: {{\"type\": \"lut\", \"asset\": \"{clip.asset}\"}}")
+    for fi, effect in enumerate(clip.filters):
+        for name in effect.assets():
+            if (unknown := _unknown_asset(parts, f"{path}.filters[{fi}]", name)):
+                problems.append(unknown)
+            elif effect.type == "lut" and name in parts.files and name not in parts.luts:
+                problems.append(f"{path}.filters[{fi}].asset: \"{name}\" is not a LUT: a lut reads a .cube file")
     for f in _TEXT_ONLY:
         if f in given:
             problems.append(f"{path}.{f}: only text clips take \"{f}\"")

@@ -33,10 +33,11 @@ def dressed_picture(g: Graph, pc: PlacedClip, read: PlacedClip, source: str, fil
     (label, x, y) as ``clip_picture`` returns them."""
     clip = pc.clip
     alpha_fmt = "yuva420p10le" if out.pix_fmt.endswith("10le") and not overlay else "yuva420p"
-    fmt = alpha_fmt if overlay or transparent_bg or clip.mask is not None else out.pix_fmt
+    keyed = any(e.ALPHA for e in clip.filters)  # a chroma key's transparency is kept until composited
+    fmt = alpha_fmt if overlay or transparent_bg or clip.mask is not None or keyed else out.pix_fmt
     filters = [*filters, pinned_format(fmt), BT709_TAGS, *conform(read, pc, out)]
     timed = effect_filters(g, clip.filters, clock=clip_clock(pc, out, "t", pc.head), width=w, height=h,
-                           scale_y=out.scale_y)
+                           scale_y=out.scale_y, pc=pc, fps=out.fps, alpha=fmt.startswith("yuva"))
     if timed:
         filters += [*timed, pinned_format(fmt), BT709_TAGS]
     pic = g.add([source], filters, "v")
@@ -57,7 +58,7 @@ def dressed_picture(g: Graph, pc: PlacedClip, read: PlacedClip, source: str, fil
         return pic, x, y
     keep_alpha = transparent_bg or clip.blend != "normal"
     full_fmt = alpha_fmt if keep_alpha else out.pix_fmt
-    if canvas is None and (clip.mask is None or keep_alpha):
+    if canvas is None and ((clip.mask is None and not keyed) or keep_alpha):
         full = g.add([pic], [*place_in_frame(w, h, x, y, out, keep_alpha), pinned_format(full_fmt), BT709_TAGS], "pf")
     elif canvas is None:
         full = on_canvas(g, background(g, pc.frames, out), pic, x, y, out, full_fmt)

@@ -68,11 +68,12 @@ def moving_picture(g: Graph, pc: PlacedClip, read: PlacedClip, idx: int, info: M
         return f"scale=w=max(2\\,2*round({w}*({s_expr})/2)):h=max(2\\,2*round({h}*({s_expr})/2)):eval=frame"
 
     k = Fraction(scale.constant) if scale.constant is not None else Fraction(1)
-    looks = {"width": max(2, nearest_even(w1 * k)), "height": max(2, nearest_even(h1 * k)), "scale_y": out.scale_y}
+    looks = {"width": max(2, nearest_even(w1 * k)), "height": max(2, nearest_even(h1 * k)), "scale_y": out.scale_y,
+             "alpha": True}
     static_eq = effect_filters(g, clip.filters, clock=None, **looks)
     # filters that keep the size they were configured with (rotate, eq, flip, geq, lut) all run
     # before a scale that changes frame by frame
-    steady = [*effect_filters(g, clip.filters, clock=local, **looks),
+    steady = [*effect_filters(g, clip.filters, clock=local, pc=pc, fps=out.fps, **looks),
               *(moving_opacity(g, pc, out) if overlay else [])]
     if scale.constant is not None:
         filters += [sized(w1, h1) + to_bt709(v), "setsar=1", *flip_filters(clip), *static_eq, pinned_format(pic_fmt),

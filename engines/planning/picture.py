@@ -51,26 +51,44 @@ def clip_picture(g: Graph, pc: PlacedClip, info: MediaInfo | None, out: Out, *, 
     cx, cy = Fraction(out.width) * Fraction(clip.x.constant), Fraction(out.height) * Fraction(clip.y.constant)
     x, y = round(cx - Fraction(w, 2)), round(cy - Fraction(h, 2))
     filters: list[str | None] = [*decode_filters(read, info, out), *crop, *fit, "setsar=1", *flip_filters(clip)]
-    looks = {"width": w, "height": h, "scale_y": out.scale_y}
+    looks: dict = {"width": w, "height": h, "scale_y": out.scale_y}
+    fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
+    # an effect that keys pixels out (chroma_key) on an opaque track keeps its alpha until the
+    # picture is laid over the background below
+    work = fmt
+    if any(e.ALPHA for e in clip.filters) and not fmt.startswith("yuva"):
+        work = "yuva420p10le" if fmt.endswith("10le") else "yuva420p"
+    looks["alpha"] = work.startswith("yuva")
     filters += effect_filters(g, clip.filters, clock=None, **looks)
     if dressed(clip, overlay):  # mask, canvas, a video-track clip's blend: ``dressing``
         return dressed_picture(g, pc, read, f"{idx}:{v.index}", filters, info, w, h, x, y, out, overlay=overlay,
                                transparent_bg=transparent_bg, canvas_info=canvas_info)
-    fmt = "yuva420p" if overlay or transparent_bg else out.pix_fmt
     # BT.709 limited range from here on, pinned and tagged: where this stream meets others
     # (xfade, concat, overlay) there is nothing left for ffmpeg to reconcile
-    filters += [pinned_format(fmt), BT709_TAGS]
+    filters += [pinned_format(work), BT709_TAGS]
     if not overlay:
         filters += place_in_frame(w, h, x, y, out, transparent_bg)
         x = y = 0
     filters += conform(read, pc, out)
-    timed = effect_filters(g, clip.filters, clock=clip_clock(pc, out, "t", pc.head),
+    timed = effect_filters(g, clip.filters, clock=clip_clock(pc, out, "t", pc.head), pc=pc, fps=out.fps,
                            **(looks if overlay else {**looks, "width": out.width, "height": out.height}))
     filters += timed
     if timed:
-        filters += [pinned_format(fmt), BT709_TAGS]
+        filters += [pinned_format(work), BT709_TAGS]
     label = g.add([f"{idx}:{v.index}"], filters, "v")
+    if work != fmt:
+        label = over_background(g, label, pc.frames, out, fmt)
     return label, x, y
+
+
+def over_background(g: Graph, label: str, frames: int, out: Out, fmt: str) -> str:
+    """A full frame with alpha laid over the background colour: an opaque picture again."""
+    canvas = g.add([], [f"color=c={out.background}:s={out.width}x{out.height}:r={rate(out.fps)}", pinned_format(fmt),
+                        BT709_TAGS, f"trim=end_frame={frames}", f"settb={fraction_text(1 / out.fps)}", "setpts=N"],
+                   "cv")
+    blend = "yuv420p10" if fmt.endswith("10le") else "yuv420"
+    return g.add([canvas, label], [f"overlay=0:0:format={blend}:eof_action=pass", pinned_format(fmt), BT709_TAGS],
+                 "key")
 
 
 SLATE_BACKGROUND = "0x3A3A3A"

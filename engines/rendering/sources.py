@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from engines.errors import AssetError
 from engines.ffmpeg.probe import MediaInfo, probe
+from engines.model.cube import MAX_BYTES, CubeError, check_cube_bytes, is_cube
 from engines.model.project import Clip, Project
 from engines.planning.gathered import Sources
 from engines.planning.media_rules import check_media
@@ -89,6 +90,10 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
                 out.problems.append(f"{where}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
                                     f"{project.tenant}/{project.env}")
                 continue
+        if is_cube(path):
+            out.problems.append(f"{where}: a .cube LUT, not media: a clip's filters use it "
+                                f"({{\"type\": \"lut\", \"asset\": \"{name}\"}})")
+            continue
         try:
             info = probed.get(path) or (facts(project, ref.asset_id, path) if facts and ref.asset_id else None) \
                 or prober(path)
@@ -101,7 +106,54 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
         out.media[name] = info
     out.problems += check_media(project, out.media)
     gather_fonts(project, base, out)
+    gather_effect_files(project, base, out, lookup)
     return out
+
+
+def gather_effect_files(project: Project, base: Path, out: Sources, lookup: AssetLookup | None = None) -> None:
+    """Files the clips' effects read (``Effect.assets``: LUTs), resolved into ``out.files``; a LUT's
+    ``.cube`` text is checked (``model.cube``) so a bad one is refused by the line that is wrong,
+    before ffmpeg starts. They are never probed: they are not media."""
+    for _, _, clip in project.clip_paths():
+        for effect in clip.filters:
+            for name in effect.assets():
+                if name in out.files or name not in project.assets:
+                    continue  # done, or reported by validation
+                ref = project.assets[name]
+                where = f"assets.{name}"
+                if ref.path is not None:
+                    if not local_paths_allowed(project):
+                        out.problems.append(f"{where}.path: local file paths are allowed in dev only "
+                                            f"(env is {project.env}); register the file in media_v2 and use asset_id")
+                        continue
+                    path: str | None = str((base / ref.path).resolve())
+                else:
+                    path = lookup(project, ref.asset_id or "") if lookup else None
+                    if path is None:
+                        out.problems.append(f"{where}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
+                                            f"{project.tenant}/{project.env}")
+                        continue
+                assert path is not None
+                if effect.type == "lut" and (problem := _check_lut(path)):
+                    out.problems.append(f"{where}: {problem}")
+                    continue
+                out.files[name] = path
+
+
+def _check_lut(path: str) -> str | None:
+    """Why the file is no usable .cube LUT, or None."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            return f"LUT file of {size} bytes is over the {MAX_BYTES} byte limit"
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"cannot read the LUT file: {exc.strerror or exc}"
+    try:
+        check_cube_bytes(data)
+    except CubeError as exc:
+        return str(exc)
+    return None
 
 
 def gather_fonts(project: Project, base: Path, out: Sources) -> None:

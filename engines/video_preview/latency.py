@@ -64,7 +64,8 @@ FILTER_MS_PER_MPX: dict[str, float] = {
     # shadow 0.95-1.26, all three 2.3-2.8 ms/Mpx; docs/performance.md)
     "text_styled": 0.4,
     "text_layers": 0.6,
-    "effects": 0.1,      # per effect of cost 1 (a colour filter's eq; each effect's COST says how many)
+    "effects": 0.1,      # per effect of cost 1 (a colour filter's eq; each effect's weight says how many:
+                         # bench/bench_effects.py, docs/performance.md "Effects")
     "opacity": 34.0,     # an opacity ramp: geq evaluates an expression per pixel (flat pieces: a lut, as effects)
     "slate": 0.5,        # a placeholder card (colour + drawtext)
     # libass over every frame of the window, per captions track with cues in it (1080p, word
@@ -186,7 +187,7 @@ def measure_work(timeline: Timeline, media: dict[str, MediaInfo], width: int, he
                     # the alpha fade is drawn on the opaque bottom track only; elsewhere it is an xfade
                     weight = kind.cost if pc.track_index == bottom or not kind.alpha_fade else XFADE_WEIGHT
                     f["transition"] += joined.transition_frames * out_px * weight
-            f["effects"] += sum(e.COST for e in clip.filters) * n * box
+            f["effects"] += sum(e.weight for e in clip.filters) * n * box
             _looks_work(f, pc, media, n, box, out_px)
             if clip.opacity.constant is None:
                 ramps = _ramp_frames(clip.opacity.points, n, fps)

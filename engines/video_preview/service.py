@@ -45,7 +45,7 @@ from engines.rendering.caption_sources import gather_captions
 from engines.rendering.proxies import LADDER, ProxyLadder
 from engines.rendering.proxies import proxy_fps as proxy_fps_for
 from engines.rendering.renderer import Renderer
-from engines.rendering.sources import Sources, gather_fonts, local_paths_allowed
+from engines.rendering.sources import Sources, gather_effect_files, gather_fonts, local_paths_allowed
 
 from .hls import HlsResult, encode_hls
 from .latency import Estimate, LatencyModel, measure_work
@@ -226,8 +226,13 @@ class PreviewService:
         gather_fonts(proj, folder, fonts)
         gather_captions(proj, folder, fonts, self.render.asset_lookup)
         warnings = reads.warnings + [f"{p} (using DejaVu Sans)" for p in fonts.problems] + fonts.warnings
+        looks = Sources()
+        gather_effect_files(proj, folder, looks, self.render.asset_lookup)  # LUTs: checked, never probed
+        if looks.problems:
+            raise AssetError(f"{len(looks.problems)} blocking problem(s): " + "; ".join(looks.problems),
+                             stage="preview", problems=looks.problems, hint="fix or register the listed assets")
         gathered = Sources(media=reads.media, fonts=fonts.fonts, text_faces=fonts.text_faces, warnings=warnings, captions=fonts.captions,
-                           slates=reads.slates, files=fonts.files)
+                           slates=reads.slates, files={**fonts.files, **looks.files})
         plan = build_plan(proj, gathered, profile, decision, window=window)
         work = measure_work(timeline, reads.media, plan.width, plan.height, len(plan.inputs),
                             captions=sum(1 for name in plan.files if name.startswith("captions_")))

@@ -12,9 +12,13 @@ from typing import Annotated, Any, Union
 from pydantic import Discriminator, Tag
 
 from .base import Effect, EffectContext
+from .blur import BlurEffect
+from .chroma_key import ChromaKeyEffect
 from .color import ColorEffect
+from .lut import LutEffect
+from .vignette import VignetteEffect
 
-_EFFECTS: tuple[type[Effect], ...] = (ColorEffect,)
+_EFFECTS: tuple[type[Effect], ...] = (ColorEffect, LutEffect, ChromaKeyEffect, BlurEffect, VignetteEffect)
 
 EFFECTS: dict[str, type[Effect]] = {cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
                                     for cls in _EFFECTS}

@@ -9,7 +9,7 @@ gives it, so effects know nothing of the plan's internals and the planner nothin
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, ClassVar, Protocol
+from typing import Any, Callable, ClassVar, Protocol
 
 from ..fields import Keyframes, Strict
 
@@ -20,6 +20,7 @@ class EffectContext(Protocol):
     width: int          # the picture the effect runs on, in pixels
     height: int
     scale_y: Fraction   # output height / project height (sizes given in project pixels)
+    alpha: bool         # the picture carries alpha (an overlay, a keyed clip) that must survive
 
     def curve(self, kf: Keyframes) -> str:
         """A field as a filter value: its number when constant, else an expression of the clip's own
@@ -28,6 +29,21 @@ class EffectContext(Protocol):
 
     def file(self, asset: str) -> str:
         """The work-folder name of an asset's file (a LUT, an image), linked into the render."""
+        ...
+
+    def instance(self, name: str) -> str:
+        """A filter name with an instance id (``gblur@fx3``) that ``commands`` can address."""
+        ...
+
+    def start(self, kf: Keyframes) -> float:
+        """The field's value at the chain's first frame (a constant's value)."""
+        ...
+
+    def commands(self, target: str, kf: Keyframes, command: Callable[[float], list[tuple[str, str]]]) -> list[str]:
+        """For a filter option that takes no expression: filters (a ``sendcmd``) that set it on
+        ``target`` before every frame whose value changes, as ``command(value)`` says
+        ([(option, argument)]); values from the model's curve at the clip's own frames, so every
+        frame gets the same value in any chunk or window. Nothing for a constant."""
         ...
 
 
@@ -43,6 +59,9 @@ class Effect(Strict):
     # frame expressions: the chain is drawn where the clip's frames are on its own clock
     # (after ``tpad``/``trim``), not at the fitted size before it
     TIMED: ClassVar[bool] = False
+    # the chain makes pixels transparent: a clip on an opaque video track is laid over the
+    # background afterwards, so what is keyed out shows the background, not its own colour
+    ALPHA: ClassVar[bool] = False
 
     def chain(self, ctx: EffectContext) -> list[str]:
         raise NotImplementedError
@@ -54,6 +73,12 @@ class Effect(Strict):
         if name.strip().lower() in cls.CAPCUT:
             return {"type": cls.model_fields["type"].annotation.__args__[0]}  # type: ignore[union-attr]
         return None
+
+    @property
+    def weight(self) -> float:
+        """This effect's cost as configured (``COST``; an effect whose filters depend on its fields
+        says more)."""
+        return self.COST
 
     def keyframed(self) -> dict[str, Keyframes]:
         """The effect's animatable fields by name."""
