@@ -97,7 +97,7 @@ def _without_output(kind: str) -> Case:
         keep = {n: t for n, t in files.items() if label not in t}
         out = [a for i, a in enumerate(out) if not (a == "-/filter_complex" and out[i + 1] not in keep)
                and not (i > 0 and out[i - 1] == "-/filter_complex" and a not in keep)]
-        return out + [], keep
+        return out, keep
     return case
 
 
@@ -202,16 +202,23 @@ CASES: dict[str, Case] = {
     "null_plain_scale": lambda argv, files: (_null(argv), _graphs(files, lambda t: re.sub(
         r":in_color_matrix=\w+:out_color_matrix=\w+:in_range=\w+:out_range=\w+", "", t))),
     "null_no_text": _then(_null_case, _edit(r"drawtext=.*")),
+    # the picture graph alone, and with one part of it taken out
+    "picture": _then(_without_output("audio"), _null_case),
+    "picture_no_text": _then(_without_output("audio"), _null_case, _edit(r"drawtext=.*")),
+    "picture_no_logo_opacity": _then(_without_output("audio"), _null_case, _edit(r"(geq|lut)=.*")),
+    "picture_no_eq": _then(_without_output("audio"), _null_case, _edit(r"eq=.*")),
+    "picture_no_conform": _then(_without_output("audio"), _null_case, _edit(r"tpad=.*")),
     "null_filter_threads_1": _then(_null_case, _global("-filter_complex_threads", "1")),
     "filter_threads_1": _global("-filter_complex_threads", "1"),
     "no_bitexact": _drop_args("-fflags", "-flags:v", "-flags:a"),
-    # x264's threads (ffmpeg's default 0: x264 decides, 3 frame threads on 2 cores)
+    # every decoder on one thread (ffmpeg's default: frame threads by the core count)
     "dec_threads_1": _decoder_threads("1"),
     "null_dec_threads_1": _then(_decoder_threads("1"), _null_case),
     "best": _yardstick("best"),
     "best_null": _yardstick("best", null=True),
     "floor": _yardstick("floor"),
     "floor_null": _yardstick("floor", null=True),
+    # x264's threads (ffmpeg's default 0: x264 decides, 3 frame threads on 2 cores)
     "enc_threads_1": _output("-threads:v", "1"),
     "enc_threads_2": _output("-threads:v", "2"),
     "enc_threads_4": _output("-threads:v", "4"),
