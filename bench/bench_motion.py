@@ -8,9 +8,13 @@ same zoom the usual way, ``scale`` with per-frame expressions and a ``crop`` tha
 in the same process, in pairs with the order rotated each round; the figures are medians of the
 per-round ratios, wall and CPU (user + system of planning and ffmpeg).
 
-    python bench/bench_motion.py [--rounds 3] [--profile social_1080p]
+    python bench/bench_motion.py [--rounds 3] [--profile social_1080p] [--breakdown]
 
 Goal: moving / still <= 1.15 (wall and CPU).
+
+``--breakdown`` splits each side's CPU into its filter graph (the plan's graph into ``-f null``: decode
+and filters, no encoder) and its encoder (the side's own output decoded and encoded again at the
+profile's settings: how much harder moving pictures are to encode), in rotated rounds.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -93,10 +98,50 @@ def hand_written(profile_name: str, output: Path) -> list[str]:
             "-c:v", enc.encoder, *enc.codec_args, "-movflags", "+faststart", str(output)]
 
 
+def graph_only(service: RenderService, plan, runner: FFmpegRunner) -> None:
+    """The plan's inputs and filter graph into ``-f null``: decoding and filters, no encoder."""
+    from engines.rendering.renderer import write_work_folder
+    with tempfile.TemporaryDirectory(prefix="bench-motion-") as work:
+        write_work_folder(plan, Path(work))
+        argv = plan.argv("-")
+        cut = argv.index("-map")
+        runner.run([*argv[:cut], "-map", "[vout]", "-f", "null", "-"], stage="bench", cwd=work)
+
+
+def encoder_only(profile_name: str, source: Path, runner: FFmpegRunner) -> None:
+    """``source`` decoded and encoded again at the profile's encoder settings (picture only)."""
+    p = get_profile(profile_name)
+    enc = resolve_encoder(p, "cpu", p.output_fps(Fraction(30)))
+    runner.run(["-y", "-i", str(source), "-map", "0:v", "-c:v", enc.encoder, *enc.codec_args, "-f", "mp4",
+                "/dev/null"], stage="bench")
+
+
+def breakdown(service: RenderService, runner: FFmpegRunner, files: dict[bool, Path], outputs: dict[str, Path],
+              args: argparse.Namespace) -> dict:
+    plans = {moving: service.plan_project(files[moving], args.profile, "cpu") for moving in (False, True)}
+    for moving, name in ((False, "still"), (True, "moving")):
+        if not outputs[name].exists():
+            service.render(plans[moving], outputs[name])
+    jobs = {"graph_still": lambda: graph_only(service, plans[False], runner),
+            "graph_moving": lambda: graph_only(service, plans[True], runner),
+            "encode_still": lambda: encoder_only(args.profile, outputs["still"], runner),
+            "encode_moving": lambda: encoder_only(args.profile, outputs["moving"], runner)}
+    order = list(jobs)
+    rounds = []
+    for k in range(args.rounds):
+        turn = order[k % 4:] + order[:k % 4]
+        rounds.append({name: timed(jobs[name])[1] for name in turn})
+    cpu = {k: round(statistics.median(r[k] for r in rounds), 2) for k in order}
+    return {"cpu_seconds": cpu,
+            "graph moving/still": round(statistics.median(r["graph_moving"] / r["graph_still"] for r in rounds), 3),
+            "encode moving/still": round(statistics.median(r["encode_moving"] / r["encode_still"] for r in rounds), 3)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", default="social_1080p")
+    ap.add_argument("--breakdown", action="store_true", help="the filter graph's and the encoder's shares")
     args = ap.parse_args()
     runner = FFmpegRunner()
     service = RenderService(runner)
@@ -109,6 +154,11 @@ def main() -> int:
         files[moving] = OUT / f"motion_{'moving' if moving else 'still'}.json"
         files[moving].write_text(json.dumps(project(moving), indent=2))
     outputs = {k: OUT / f"motion_{k}.mp4" for k in ("still", "moving", "hand")}
+    if args.breakdown:
+        row = breakdown(service, runner, files, outputs, args)
+        print(json.dumps(row, indent=2))
+        (OUT / "bench_motion_breakdown.json").write_text(json.dumps(row, indent=2))
+        return 0
     jobs = {
         "still": lambda: service.render(service.plan_project(files[False], args.profile, "cpu"), outputs["still"]),
         "moving": lambda: service.render(service.plan_project(files[True], args.profile, "cpu"), outputs["moving"]),

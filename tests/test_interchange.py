@@ -558,7 +558,7 @@ def test_motion_round_trips_through_otio_with_the_same_plan_hash(tmp_path):
 def test_looks_and_text_styles_round_trip_through_otio_with_the_same_plan_hash(tmp_path):
     """Effects (keyframed too), a mask, a blend mode, a canvas, a styled and animated text: an NLE
     sees the clips; cutlite's metadata brings every look back, so the plan hash is the same."""
-    from test_plan import CPU, FONTS, MEDIA, PROJECT
+    from test_plan import CPU, MEDIA, PROJECT
 
     doc = json.loads(json.dumps(PROJECT))
     c1, c2 = doc["tracks"][0]["clips"][:2]
@@ -575,12 +575,16 @@ def test_looks_and_text_styles_round_trip_through_otio_with_the_same_plan_hash(t
                   "max_width": 0.5, "bold": True, "italic": True,
                   "animation_in": {"type": "slide_up", "duration": 0.5},
                   "animation_out": {"type": "typewriter", "duration": 1}})
+    from engines.rendering.sources import gather_fonts
+
     project = load_project(doc)
     back = _round_trip(doc, tmp_path)
     assert load_project(back).canonical() == project.canonical()
+    gathered = Sources(MEDIA, files={})
+    gather_fonts(project, tmp_path, gathered)  # the styled title's faces and metrics
     for profile in ("draft_360p", "social_1080p"):
-        a = build_plan(project, Sources(MEDIA, FONTS), get_profile(profile), CPU)
-        b = build_plan(load_project(back), Sources(MEDIA, FONTS), get_profile(profile), CPU)
+        a = build_plan(project, gathered, get_profile(profile), CPU)
+        b = build_plan(load_project(back), gathered, get_profile(profile), CPU)
         assert a.plan_hash == b.plan_hash
 
 

@@ -6,7 +6,7 @@ each frame whose value changes."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from ..fields import animatable, constant
 from .base import Effect, EffectContext
@@ -24,6 +24,11 @@ class LutEffect(Effect):
     COST: ClassVar[float] = 155.0     # RGB in and out, lut3d (bench/bench_effects.py)
     MIX_COST: ClassVar[float] = 50.0  # below full intensity: split and mix besides
     CAPCUT: ClassVar[tuple[str, ...]] = ("lut", "filter lut")
+
+    @classmethod
+    def from_capcut(cls, name: str, intensity: float) -> dict[str, Any] | None:
+        """Never: an app LUT's file stays in the app's folder, and a LUT without its file is nothing."""
+        return None
 
     @property
     def weight(self) -> float:

@@ -20,6 +20,7 @@ class VignetteEffect(Effect):
     @property
     def weight(self) -> float:
         return 0.0 if self.amount.constant == 0.0 else self.COST
+
     CAPCUT: ClassVar[tuple[str, ...]] = ("vignette", "暗角")
 
     def chain(self, ctx: EffectContext) -> list[str]:
