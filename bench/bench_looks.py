@@ -12,9 +12,9 @@ wall and CPU (user + system of planning and ffmpeg):
 - ``canvas``: a blurred canvas (``amount`` 0.5);
 - ``color_canvas``: a colour canvas;
 - ``mask_canvas``: mask + blurred canvas;
-- ``lut_mask_canvas``: mask + blurred canvas + a LUT. The ``lut`` effect is not in this branch:
-  its stand-in is ffmpeg's ``lut3d`` with an identity 17-point ``.cube`` written here, put into the
-  clip's chain after its fit (where an effect runs);
+- ``lut_mask_canvas``: mask + blurred canvas + the ``lut`` effect (a 33-point warm grade ``.cube``
+  written here, at full intensity);
+- ``lut``: the LUT alone (what the LUT itself costs);
 - ``blend``: a half-size overlay of the same source with ``blend: multiply`` over the plain clip,
   against ``overlay``: the same overlay drawn normally.
 
@@ -50,6 +50,8 @@ LUT = "lut_mask_canvas"
 
 def project(name: str, seconds: int) -> dict:
     clip: dict = {"id": "c", "asset": "src", "start": 0, "source_in": 0, "source_out": seconds, "fit": "contain"}
+    if name.startswith("lut"):
+        clip["filters"] = [{"type": "lut", "asset": "grade"}]
     if "mask" in name:
         clip["mask"] = MOVING_MASK if name == "mask_animated" else MASK
     if name.endswith("canvas"):
@@ -62,25 +64,22 @@ def project(name: str, seconds: int) -> dict:
         tracks.append({"id": "o", "kind": "overlay", "clips": [over]})
     return {"schema_version": 1, "id": f"bench-looks-{name}", "tenant": "bench", "env": "dev",
             "settings": {"width": 1920, "height": 1080, "fps": 30, "sample_rate": 48000},
-            "assets": {"src": {"path": "media/portrait.mp4"}}, "tracks": tracks}
+            "assets": {"src": {"path": "media/portrait.mp4"}, "grade": {"path": "media/warm.cube"}},
+            "tracks": tracks}
 
 
-def identity_cube(n: int = 17) -> str:
-    lines = ["TITLE \"identity\"", f"LUT_3D_SIZE {n}"]
+def warm_cube(n: int = 33) -> str:
+    """A warm grade: red lifted, blue lowered, a gentle S-curve (a typical creative LUT)."""
+    lines = ["TITLE \"warm\"", f"LUT_3D_SIZE {n}"]
+
+    def curve(v: float) -> float:
+        return min(1.0, max(0.0, v + 0.08 * (v - 0.5) * (1 - abs(2 * v - 1))))
     for b in range(n):
         for g in range(n):
             for r in range(n):
-                lines.append(f"{r / (n - 1):.6f} {g / (n - 1):.6f} {b / (n - 1):.6f}")
+                lines.append(f"{curve(min(1.0, r / (n - 1) * 1.06)):.6f} {curve(g / (n - 1)):.6f} "
+                             f"{curve(b / (n - 1) * 0.92):.6f}")
     return "\n".join(lines) + "\n"
-
-
-def with_lut(plan):
-    """The plan with ``lut3d`` (identity) in the clip's chain, right after its fit."""
-    chains = plan.filter_graph.split(";")
-    i = next(k for k, c in enumerate(chains) if c.startswith("[0:"))
-    chains[i] = chains[i].replace(",setsar=1,", ",setsar=1,lut3d=file=identity.cube,", 1)
-    assert "lut3d" in chains[i]
-    return plan.model_copy(update={"filter_graph": ";".join(chains), "files": {**plan.files, "identity.cube": identity_cube()}})
 
 
 def main() -> int:
@@ -97,15 +96,15 @@ def main() -> int:
     if not src.exists():
         samples.make_video(src, seconds=args.seconds + 1, width=1080, height=1920, pattern="testsrc2", tone_hz=None,
                            runner=runner)
-    names = ["plain", "mask", "canvas", "color_canvas", "mask_canvas", LUT, "overlay", "blend"]
+    (OUT / "media" / "warm.cube").write_text(warm_cube())
+    names = ["plain", "mask", "canvas", "color_canvas", "mask_canvas", "lut", LUT, "overlay", "blend"]
     if args.only:
         names = ["plain", *[n for n in args.only.split(",") if n != "plain"]]
     plans = {}
     for name in names:
         path = OUT / f"{name}.json"
-        path.write_text(json.dumps(project("mask_canvas" if name == LUT else name, args.seconds), indent=2))
-        plan = service.plan_project(path, args.profile, "cpu")
-        plans[name] = with_lut(plan) if name == LUT else plan
+        path.write_text(json.dumps(project(name, args.seconds), indent=2))
+        plans[name] = service.plan_project(path, args.profile, "cpu")
     outputs = {k: OUT / f"{k}.mp4" for k in names}
     rounds = []
     for k in range(args.rounds):
