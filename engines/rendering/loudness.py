@@ -1,7 +1,8 @@
 """Measuring loudness with ffmpeg's ``ebur128`` (BS.1770-4: gated integrated loudness, true peak).
 
 ``measure_mix`` renders a plan's mix once to float WAV and measures it; ``measure_file`` measures
-a file's first audio stream (the finished output, for its artifact's meta).
+a file's first audio stream (the finished output, for its artifact's meta); ``metered`` measures a
+plan's mix in the pass that encodes it (a job rendered in one pass: no second process).
 """
 
 from __future__ import annotations
@@ -39,3 +40,20 @@ def measure_mix(renderer: Any, audio_plan: RenderPlan, *, cancel: threading.Even
         wav = Path(work) / "mix.wav"
         renderer.encode(lossless, wav, cancel=cancel, stage="loudness", **context)
         return measure_file(renderer.runner, wav, cancel=cancel, **context)
+
+
+def metered(plan: RenderPlan) -> RenderPlan:
+    """``plan`` whose mix is also measured by the pass that encodes it: ``[aout]`` split, one copy to
+    the encoder, one through ``ebur128`` into a sink; the summary is read from the run's stderr
+    (``meter_reading``). The same numbers as ``measure_file`` on the output, to the 0.1 dB it prints
+    (the mix measured as the encoder is given it, without the AAC round trip)."""
+    assert plan.filter_graph.count("[aout]") == 1, "the audio graph ends in one [aout]"
+    graph = plan.filter_graph.replace("[aout]", "[amix]") + \
+        ";\n[amix]asplit=2[aout][ameter];\n[ameter]ebur128=peak=true:framelog=quiet,anullsink"
+    # the summary is an info line ("-v" given last wins over the runner's)
+    return plan.model_copy(update={"filter_graph": graph, "global_args": [*plan.global_args, "-v", "info"]})
+
+
+def meter_reading(stderr_tail: str) -> Measurement | None:
+    """What a ``metered`` pass measured; None when its summary is not in the tail (then measure the file)."""
+    return parse_ebur128(stderr_tail)

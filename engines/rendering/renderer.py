@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from engines.errors import AssetError, FFmpegError
 from engines.ffmpeg.hardware import HardwareDecision, decide_hardware, requested_hw
-from engines.ffmpeg.probe import count_video_frames
+from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
 from engines.ffmpeg.profiles import GPU_CODECS, RenderProfile, get_profile
 from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, RunResult, detect_hardware
 from engines.ffmpeg.threads import encoder_threads, with_threads
@@ -60,6 +60,21 @@ class Renderer:
         self._library = library
         self.asset_lookup = asset_lookup or self._lookup_in_media_v2
         self._hardware = hardware
+        self._probed: dict[tuple[str, int, int], MediaInfo] = {}
+
+    def probe(self, path: str) -> MediaInfo:
+        """A local file's facts, probed once per process while its size and modification time stay
+        the same (the identity chunk caching trusts too): a batch's rows and a job's submission and
+        run share them instead of probing every source again."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return probe(path)  # says what is wrong with it
+        key = (path, st.st_size, st.st_mtime_ns)
+        info = self._probed.get(key)
+        if info is None:
+            info = self._probed[key] = probe(path)
+        return info
 
     @property
     def library(self) -> MediaLibrary:
@@ -94,7 +109,7 @@ class Renderer:
         ``slate_missing``, media that cannot be found is a slate with a warning instead of a
         blocking problem."""
         registered = any(r.asset_id for r in project.assets.values())
-        sources = gather_sources(project, base_dir, lookup=self.asset_lookup,
+        sources = gather_sources(project, base_dir, lookup=self.asset_lookup, prober=self.probe,
                                  damage=self.library.damage_of if registered else None,
                                  facts=self.library.facts_of if registered else None)
         gather_captions(project, base_dir, sources, self.asset_lookup)  # captions tracks' files and fonts
