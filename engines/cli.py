@@ -475,7 +475,13 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 def cmd_proxies(args: argparse.Namespace) -> int:
     from engines.video_render.service import ensure_proxies_for_project
 
-    outcomes = ensure_proxies_for_project(args.project, args.profile, hw=args.hw, start=args.start, end=args.end)
+    project: Any = args.project
+    values = _template_values(args.var)
+    if values:  # a template's proxies: those of the assets it uses with these values
+        from engines.model.template import FilledTemplate
+
+        project = FilledTemplate(Path(args.project), values)
+    outcomes = ensure_proxies_for_project(project, args.profile, hw=args.hw, start=args.start, end=args.end)
     rows = [{"asset": o.asset, "asset_id": o.asset_id or "-", "status": o.status,
              "seconds": f"{o.seconds:.2f}", "detail": o.detail, "key": o.key or "-"} for o in outcomes]
     _emit(args, {"profile": args.profile, "results": [o.to_dict() for o in outcomes]},
@@ -565,9 +571,11 @@ def cmd_still(args: argparse.Namespace) -> int:
     from .rendering.renderer import Renderer
     from .rendering.stills import render_stills
 
-    stills = render_stills(Renderer(), _project_input(args), args.at, args.output, profile=args.profile)
+    stills = render_stills(Renderer(), _project_input(args), args.at, args.output, profile=args.profile,
+                           sources="exact" if args.exact else "auto")
     doc = {"profile": args.profile, "stills": [{"at": str(s.at), "frame": s.frame, "path": s.path} for s in stills]}
-    _emit(args, doc, _table(f"Stills ({args.profile})", doc["stills"]))
+    # with --json no table is made: rich's import is ~10 % of a cold still
+    _emit(args, doc, None if args.json else _table(f"Stills ({args.profile})", doc["stills"]))
     return 0
 
 
@@ -739,7 +747,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the .otio file to write")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("proxies", parents=[common], help="ensure proxies for every video asset of a project")
+    p = sub.add_parser("proxies", parents=[common, templating],
+                       help="ensure proxies for every video asset of a project")
     p.add_argument("project")
     p.add_argument("--profile", default="draft_360p", choices=["draft_360p", "draft_480p", "preview_720p"])
     p.add_argument("--hw", choices=HW_CHOICES)
@@ -810,6 +819,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"the output size and rate the frames are taken at (default: {STILL_PROFILE})")
     p.add_argument("-o", "--output", required=True,
                    help="OUT.png or OUT.jpg; several times write OUT-<frame>.png")
+    p.add_argument("--exact", action="store_true",
+                   help="read every source, never a ready proxy: the render's frame to the pixel")
     p.set_defaults(func=cmd_still)
 
     p = sub.add_parser("batch", parents=[common], help="a template rendered once per row of values")

@@ -18,13 +18,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from engines.errors import FFmpegError, ValidationError
-from engines.ffmpeg.profiles import STILL_PROFILE, get_profile
+from engines.errors import CutliteError, FFmpegError, ValidationError
+from engines.ffmpeg.probe import MediaInfo
+from engines.ffmpeg.profiles import STILL_PROFILE, RenderProfile, get_profile
 from engines.ffmpeg.threads import encoder_threads, with_threads
+from engines.media_v2.library import known_damage
+from engines.model.project import Project
 from engines.model.timebase import fraction_text, parse_time, snap_to_frame
 from engines.model.timeline import place_project
 from engines.planning.plan import RenderPlan, build_plan
@@ -87,11 +90,74 @@ def still_plan(plan: RenderPlan, wanted: list[int], fmt: str) -> RenderPlan:
     return plan.model_copy(update={"filter_graph": graph, "output_args": output})
 
 
+def ready_proxies(renderer: Renderer, project: Project, folder: Path, profile: RenderProfile,
+                  fps: Fraction) -> dict[str, MediaInfo]:
+    """The video assets a still may read from a proxy that is ready, with the proxy's facts (kept
+    when it was made: no probe): registered assets (by id, or local files registered before; nothing
+    is registered here) whose proxy on the ladder is as large as the still draws the picture (its
+    short side at least the output's, or the source's own when the source is smaller) and has the
+    frames the output rate takes (the source's rate, or the output's). The smallest such rung.
+    A proxy's decode starts at a keyframe at most a short GOP before the frame, a source's may start
+    seconds before it: that is what a still from a proxy saves."""
+    from engines.media_v2 import identities, keys  # the still's own path: imported when asked
+
+    from .proxies import LADDER
+
+    out: dict[str, MediaInfo] = {}
+    library = renderer.library
+    shown = {c.asset for _, track, c in project.clip_paths() if c.asset and track.kind != "audio"}
+    out_w, out_h = profile.output_size(project.settings.width, project.settings.height)
+    for name in sorted(shown):
+        ref = project.assets.get(name)
+        try:
+            if ref is None:
+                continue
+            if ref.asset_id is not None:
+                asset = library.get_asset(project.tenant, project.env, ref.asset_id)
+            else:
+                known = identities.known_asset(project.tenant, project.env, (folder / (ref.path or "")).resolve())
+                asset = library.registry.get_asset(project.tenant, project.env, known) if known else None
+            if asset is None or asset.kind != "video":
+                continue
+            source = MediaInfo.from_facts(asset.probe, "")
+        except (CutliteError, KeyError, TypeError, ValueError):
+            continue  # unknown here: the source is read (and gathering says what is wrong with it)
+        if source.video is None:
+            continue
+        need = min(min(source.video.display_size), out_w, out_h)
+        for rung in LADDER:
+            key = keys.proxy_key(asset.tenant, asset.env, asset.id, rung)
+            art = library.registry.artifact_by_key(asset.tenant, asset.env, key)
+            if art is None or "facts" not in art.meta:
+                continue
+            try:
+                path = library.store(asset.env).local_path(key)
+                if path.stat().st_size != art.size:
+                    continue  # missing or altered in the store
+                info = MediaInfo.from_facts(art.meta["facts"], str(path))
+            except (CutliteError, OSError, KeyError, TypeError, ValueError):
+                continue
+            v = info.video
+            if v is None or min(v.display_size) < need or v.fps not in (source.video.fps, fps):
+                continue
+            # the proxy covers the source on its clock; the source's duration stands (as in previews)
+            if source.duration is not None and info.duration is not None:
+                info = replace(info, duration=max(info.duration, source.duration))
+            out[name] = replace(info, damage=known_damage(asset))
+            break
+    return out
+
+
 def render_stills(renderer: Renderer, project: ProjectInput, times: list[object], output: str | Path, *,
-                  profile: str = STILL_PROFILE, fmt: str | None = None, base_dir: Path | None = None) -> list[Still]:
+                  profile: str = STILL_PROFILE, fmt: str | None = None, base_dir: Path | None = None,
+                  sources: str = "auto") -> list[Still]:
     """The composed frames at ``times`` into ``output`` (one time) or ``output``'s stem + ``-<frame>``
     (several). Files appear only when every frame was made. ``base_dir``: where relative asset paths
-    resolve (default: the project file's folder)."""
+    resolve (default: the project file's folder). ``sources``: ``auto`` reads a video asset from its
+    ready proxy when ``ready_proxies`` allows it, ``exact`` always from its source (the frame of the
+    render, to the pixel)."""
+    if sources not in ("auto", "exact"):
+        raise ValidationError([f"sources: \"{sources}\" is not auto or exact"], stage="still")
     out = Path(output).resolve()
     fmt = fmt or {".jpg": "jpeg", ".jpeg": "jpeg"}.get(out.suffix.lower(), "png")
     if fmt not in FORMATS:
@@ -100,7 +166,9 @@ def render_stills(renderer: Renderer, project: ProjectInput, times: list[object]
     prof = get_profile(profile)
     fps = prof.output_fps(proj.settings.fps)
     frames = still_frames(list(times), fps, place_project(proj).at_rate(fps).frames)
-    sources = renderer.gather_all(proj, base_dir or folder, stage="still")
+    gathered = renderer.gather_all(proj, base_dir or folder, stage="still")
+    if sources == "auto":
+        gathered.media.update(ready_proxies(renderer, proj, base_dir or folder, prof, fps))
     decision = renderer.decide(prof, "cpu")  # no encoder runs: a still never needs a GPU
     distinct = sorted(set(frames))
     single = len(distinct) == 1
@@ -110,8 +178,8 @@ def render_stills(renderer: Renderer, project: ProjectInput, times: list[object]
     with tempfile.TemporaryDirectory(prefix="cutlite-still-") as work:
         made: dict[int, Path] = {}
         for run in cluster(distinct, max(1, int(fps * CLUSTER_SECONDS))):
-            plan = build_plan(proj, sources.media, prof, decision, fonts=sources.fonts, warnings=sources.warnings,
-                              captions=sources.captions, slates=sources.slates, window=(run[0], run[-1] + 1),
+            plan = build_plan(proj, gathered.media, prof, decision, fonts=gathered.fonts, warnings=gathered.warnings,
+                              captions=gathered.captions, slates=gathered.slates, window=(run[0], run[-1] + 1),
                               streams="video")
             folder_ = Path(work) / f"run-{run[0]}"
             folder_.mkdir()
