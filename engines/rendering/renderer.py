@@ -63,6 +63,7 @@ class Renderer:
         self.asset_lookup = asset_lookup or self._lookup_in_media_v2
         self._hardware = hardware
         self._probed: dict[tuple[str, int, int], MediaInfo] = {}
+        self.memo: dict[str, dict[Any, Any]] = {}  # a warm process's answers, each kept by the code that asks
 
     def probe(self, path: str) -> MediaInfo:
         """A local file's facts, probed once while it stays the same file: kept in this process by
