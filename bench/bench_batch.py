@@ -92,7 +92,7 @@ def cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Compl
 def bench_batch(runner: FFmpegRunner, rows_n: int, rounds: int) -> None:
     rows = [{"NAME": f"row{i:03d}"} for i in range(rows_n)]
     (OUT / "rows.json").write_text(json.dumps(rows))
-    ratios = []
+    ratios, cpu_ratios = [], []
     for rnd in range(rounds):
         home, hand_dir, ours_dir = OUT / f"home-batch{rnd}", OUT / f"hand{rnd}", OUT / f"cutlite{rnd}"
         for d in (home, hand_dir, ours_dir):
@@ -116,18 +116,22 @@ def bench_batch(runner: FFmpegRunner, rows_n: int, rounds: int) -> None:
             assert json.loads(done.stdout)["completed"] == len(rows)
             return took
 
-        times = {}
+        times, cpu = {}, {}
         for side in (("hand", "ours") if rnd % 2 == 0 else ("ours", "hand")):
+            c = children_cpu()
             times[side] = hand() if side == "hand" else ours()
+            cpu[side] = children_cpu() - c
         assert all(count_video_frames(d / f"{r['NAME']}.mp4") == 300 for r in rows for d in (hand_dir, ours_dir))
         ratios.append(times["ours"] / times["hand"])
-        print(f"  round {rnd + 1}: cutlite {times['ours']:.2f} s, hand-written {times['hand']:.2f} s: "
-              f"{ratios[-1]:.3f}x", flush=True)
+        cpu_ratios.append(cpu["ours"] / cpu["hand"])
+        print(f"  round {rnd + 1}: cutlite {times['ours']:.2f} s ({cpu['ours']:.1f} s CPU), hand-written "
+              f"{times['hand']:.2f} s ({cpu['hand']:.1f} s CPU): {ratios[-1]:.3f}x wall, {cpu_ratios[-1]:.3f}x CPU",
+              flush=True)
         shutil.rmtree(hand_dir, ignore_errors=True)
         shutil.rmtree(ours_dir, ignore_errors=True)
     print(f"batch of {rows_n} rows x 10 s at draft_360p, --workers 2, against hand-written commands two at a "
           f"time: median {statistics.median(ratios):.3f}x over {rounds} round(s) "
-          f"({min(ratios):.3f}-{max(ratios):.3f}; goal <= 1.10x)", flush=True)
+          f"({min(ratios):.3f}-{max(ratios):.3f}; goal <= 1.10x); CPU {statistics.median(cpu_ratios):.3f}x", flush=True)
 
 
 def stills_home() -> dict[str, str]:

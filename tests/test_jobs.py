@@ -485,3 +485,18 @@ def test_a_rider_runs_in_its_batch_s_slot_and_is_not_counted_again(home, tmp_pat
     assert svc.jobs.claim(b.id, "here:1:y", limits)  # the rider held no slot
     with pytest.raises(BackpressureError):  # the counted job does
         svc.submit_job(moving_project(tmp_path, moving), "preview_720p", limits=limits, need_slot=True)
+
+
+def test_a_one_pass_job_of_silence_measures_the_output_instead(home, tmp_path):
+    """A sound that reads no input cannot be metered in the pass (ffmpeg cannot schedule an input-less
+    graph ending in a sink of its own): the output is measured as before."""
+    runner = StageRunner()
+    svc = service_for(home, runner)
+    path = write_project(tmp_path, project([{"id": "o", "kind": "overlay", "clips": [
+        {"id": "t", "text": "only words", "start": 0, "duration": 1}]}], {}, width=160, height=120), "words.json")
+    job, _ = svc.submit_job(path, "draft_360p")
+    runner.stages.clear()
+    assert svc.run_job(job.id).state == "COMPLETED"
+    assert runner.stages == ["render", "loudness"]
+    loud = svc.job_view(job.id)["output_artifact"]["meta"]["loudness"]
+    assert loud["integrated_lufs"] in (None, -70.0) and loud["target_lufs"] is None  # silence: -inf or the gate

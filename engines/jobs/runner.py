@@ -273,7 +273,7 @@ class JobRunner:
             attempts = self.repo.start_chunk(job.id, c.idx, owner, full.plan_hash) or c.attempts + 1
             t = time.monotonic()
             try:
-                run = self.service.encode(metered(full), target, cancel=cancel, stage="render", job_id=job.id,
+                run = self.service.encode(metered(full) or full, target, cancel=cancel, stage="render", job_id=job.id,
                                           timeout=self._timeout(full, ctx.profile.speed_factor, ctx.options),
                                           stall_timeout=stall_seconds(full), progress=on_progress)
                 self._note_decode_errors(job.id, decode_warnings("render", run))
