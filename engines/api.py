@@ -110,6 +110,7 @@ class StillBody(BaseModel):
     at: list[float | str]  # timeline times, seconds: numbers or rational strings
     profile: str = STILL_PROFILE
     format: Literal["png", "jpeg"] = "png"
+    sources: Literal["auto", "exact"] = "auto"  # auto: a ready proxy when large enough; exact: the sources
 
 
 class MergeField(BaseModel):
@@ -421,7 +422,7 @@ def create_app(service: RenderService | None = None, *, run_jobs: bool = True, e
         ext = "jpg" if body.format == "jpeg" else "png"
         with tempfile.TemporaryDirectory(prefix="cutlite-stills-") as work:
             made = svc.stills(project, list(body.at), Path(work) / f"still.{ext}", profile=body.profile,
-                              fmt=body.format, base_dir=base)
+                              fmt=body.format, base_dir=base, sources=body.sources)
             files = {Path(s.path).name: Path(s.path).read_bytes() for s in made}
         headers = {"X-Cutlite-Frames": ",".join(str(s.frame) for s in made)}
         if len(files) == 1:

@@ -108,17 +108,21 @@ def test_proxy_generation_stores_the_damage_and_plans_and_previews_warn(library_
 def test_a_job_says_its_ffmpeg_met_decode_errors_and_a_clean_one_says_nothing(library_env, damaged, tmp_path):
     _, svc = library_env
     views = {}
-    for name in ("flipped", "clean"):
+    # chunked (1 s chunks: a sound pass and chunk passes) and in one pass (a job of one chunk)
+    for name, chunk_seconds in (("flipped", 1), ("flipped", None), ("clean", None)):
         doc = project([{"id": "v", "kind": "video", "clips": [
             {"id": "a", "asset": "src", "start": 0, "source_in": 2, "source_out": 4}]}], {"src": damaged[name]})
-        job, _ = svc.submit_job(write_project(tmp_path, doc, f"{name}.json"), "draft_360p", hw="cpu")
+        job, _ = svc.submit_job(write_project(tmp_path, doc, f"{name}.json"), "draft_360p", hw="cpu",
+                                options={"chunk_seconds": chunk_seconds})
         done = svc.run_job(job.id)
         assert done.state == "COMPLETED", done.error
-        views[name] = svc.job_view(job.id)
-    warnings = views["flipped"]["warnings"]
+        views[name, chunk_seconds] = svc.job_view(job.id)
+    warnings = views["flipped", 1]["warnings"]
     assert any(w.startswith("audio: ffmpeg reported") for w in warnings), warnings
     assert any(w.startswith("chunk 0: ffmpeg reported") and "decode error" in w for w in warnings), warnings
-    assert views["clean"]["warnings"] == []
+    (one,) = views["flipped", None]["warnings"]
+    assert one.startswith("render: ffmpeg reported") and "decode error" in one
+    assert views["clean", None]["warnings"] == []
 
 
 def test_a_rendered_preview_says_its_ffmpeg_met_decode_errors(library_env, damaged, tmp_path):

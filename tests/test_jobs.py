@@ -392,3 +392,111 @@ def test_the_default_chunk_length_is_20_s_or_the_environments(monkeypatch):
     assert default_chunk_seconds() == "20"
     monkeypatch.setenv("CUTLITE_CHUNK_SECONDS", "60")
     assert default_chunk_seconds() == "60"
+
+
+class StageRunner(FFmpegRunner):
+    """The real runner, recording the stage of every ffmpeg pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stages: list[str] = []
+
+    def run(self, args, *, stage, **kw):  # noqa: ANN001
+        self.stages.append(stage)
+        return super().run(args, stage=stage, **kw)
+
+
+def decoded_samples(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as c:
+        return sum(f.samples for f in c.decode(audio=0))
+
+
+def test_a_job_of_one_chunk_is_one_pass_with_the_planned_frames_sound_and_loudness(home, tmp_path, moving):
+    """Picture and sound in one ffmpeg run straight into the output (no sound pass, cut, join or
+    loudness run), with the frames and the sound the chunked path gives."""
+    from engines.rendering.loudness import measure_file
+
+    runner = StageRunner()
+    svc = service_for(home, runner)
+    path = moving_project(tmp_path, moving)
+    job, _ = svc.submit_job(path, "draft_360p", options={"chunk_seconds": 20})
+    runner.stages.clear()  # (the submission's hardware probes)
+    done = svc.run_job(job.id)
+    assert done.state == "COMPLETED", done.error
+    assert runner.stages == ["render"]
+    view = svc.job_view(job.id)
+    (chunk,) = view["chunks"]
+    assert chunk["state"] == "DONE" and chunk["attempts"] == 1 and not chunk["reused"]
+    assert "render" in view["timings"] and "audio" not in view["timings"]
+    out = svc.job_service.output_path(svc.jobs.get(job.id))
+    plan = svc.plan_project(path, "draft_360p", "cpu")
+    assert measure(out, decode=False).frames == plan.frames == 180
+    # the same sound as the chunked path's (a sound pass, chunks, a join): the planned samples, as AAC gives them
+    chunked, _ = svc.submit_job(path, "draft_360p", options={"chunk_seconds": 2})
+    assert svc.run_job(chunked.id).state == "COMPLETED" and "join" in runner.stages
+    other = svc.job_service.output_path(svc.jobs.get(chunked.id))
+    assert decoded_samples(out) == decoded_samples(other) and abs(decoded_samples(out) - plan.samples) < 1024
+    # the loudness measured in the pass is the output's, to the 0.1 dB ebur128 prints
+    meta = view["output_artifact"]["meta"]["loudness"]
+    measured = measure_file(runner, out)
+    assert meta["target_lufs"] is None
+    assert abs(meta["integrated_lufs"] - measured.integrated_lufs) <= 0.2
+    assert abs(meta["true_peak_dbtp"] - measured.true_peak_dbtp) <= 0.5
+    # nothing left beside the output
+    store = svc.library.store("dev")
+    assert not store.exists(view["output_key"].replace("output.mp4", "audio.m4a"))
+
+
+def test_a_one_pass_job_is_retried_and_cancelled_like_a_chunk(home, tmp_path, moving):
+    class FailingRender(StageRunner):
+        def run(self, args, *, stage, **kw):  # noqa: ANN001
+            if stage == "render" and self.stages.count("render") < 1:
+                self.stages.append(stage)
+                raise FFmpegError("injected failure", stage="render", retryable=True)
+            return super().run(args, stage=stage, **kw)
+
+    runner = FailingRender()
+    svc = service_for(home, runner)
+    job, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", options={"chunk_seconds": 20})
+    runner.stages.clear()  # (the submission's hardware probes)
+    done = svc.run_job(job.id)
+    assert done.state == "COMPLETED" and runner.stages == ["render", "render"]
+    assert svc.job_view(job.id)["chunks"][0]["attempts"] == 2
+    # cancelled while it renders (30 s in one chunk): CANCELED, the chunk back to PENDING, no output
+    long = write_project(tmp_path, project([{"id": "v", "kind": "video", "clips": [
+        {"id": f"c{i}", "asset": "m", "start": 6 * i, "source_in": 0, "source_out": 6} for i in range(5)]}],
+        {"m": moving}), "long.json")
+    job2, _ = svc.submit_job(long, "preview_720p", options={"chunk_seconds": 60})
+    cancel = threading.Event()
+    ended = svc.run_job(job2.id, cancel=cancel, progress=lambda f, _b: cancel.set() if f > 0 else None)
+    assert ended.state == "CANCELED"
+    view = svc.job_view(job2.id)
+    assert view["chunks"][0]["state"] == "PENDING" and view["output_key"] is None
+
+
+def test_a_rider_runs_in_its_batch_s_slot_and_is_not_counted_again(home, tmp_path, moving):
+    svc = service_for(home)
+    limits = Limits(max_running=1, max_running_per_tenant=1, max_queued=10)
+    a, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_360p", limits=limits, need_slot=True)
+    assert svc.jobs.claim(a.id, "here:1:x:rider")  # a batch row beside its slot-holding row
+    b, _ = svc.submit_job(moving_project(tmp_path, moving), "draft_480p", limits=limits, need_slot=True)
+    assert svc.jobs.claim(b.id, "here:1:y", limits)  # the rider held no slot
+    with pytest.raises(BackpressureError):  # the counted job does
+        svc.submit_job(moving_project(tmp_path, moving), "preview_720p", limits=limits, need_slot=True)
+
+
+def test_a_one_pass_job_of_silence_measures_the_output_instead(home, tmp_path):
+    """A sound that reads no input cannot be metered in the pass (ffmpeg cannot schedule an input-less
+    graph ending in a sink of its own): the output is measured as before."""
+    runner = StageRunner()
+    svc = service_for(home, runner)
+    path = write_project(tmp_path, project([{"id": "o", "kind": "overlay", "clips": [
+        {"id": "t", "text": "only words", "start": 0, "duration": 1}]}], {}, width=160, height=120), "words.json")
+    job, _ = svc.submit_job(path, "draft_360p")
+    runner.stages.clear()
+    assert svc.run_job(job.id).state == "COMPLETED"
+    assert runner.stages == ["render", "loudness"]
+    loud = svc.job_view(job.id)["output_artifact"]["meta"]["loudness"]
+    assert loud["integrated_lufs"] in (None, -70.0) and loud["target_lufs"] is None  # silence: -inf or the gate

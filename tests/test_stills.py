@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -122,3 +123,63 @@ def test_cutlite_still_cli(edit, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "at[0]" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "d.png").exists()
+
+
+class ArgvRunner(FFmpegRunner):
+    """The real runner, keeping every pass's arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.argvs: list[list[str]] = []
+
+    def run(self, args, **kw):
+        self.argvs.append(list(args))
+        return super().run(args, **kw)
+
+
+def test_a_still_reads_a_ready_proxy_that_is_large_enough_and_exact_reads_the_source(edit, tmp_path):
+    from conftest import service_for
+
+    from engines.media_v2 import identities
+    from engines.video_render.service import ensure_proxies_for_project
+
+    runner = ArgvRunner()
+    svc = service_for(tmp_path / "home", runner)
+    # no proxy yet: the sources, and nothing is registered by a still
+    svc.stills(edit, ["1"], tmp_path / "before.png", profile="draft_360p")
+    assert not any("proxy_" in a for a in runner.argvs[-1])
+    assert identities.known_asset("acme", "dev", edit.parent / "moving.mp4") is None
+    outcomes = ensure_proxies_for_project(edit, "draft_360p", service=svc)
+    assert {o.status for o in outcomes} == {"created"}
+    runner.argvs.clear()
+    (s,) = svc.stills(edit, ["1"], tmp_path / "proxy.png", profile="draft_360p")
+    inputs = [a for a in runner.argvs[-1] if a.endswith(".mp4") and "/" in a]
+    assert inputs and all("proxy_draft_360p" in a for a in inputs), inputs
+    (e,) = svc.stills(edit, ["1"], tmp_path / "exact.png", profile="draft_360p", sources="exact")
+    assert not any("proxy_" in a for a in runner.argvs[-1])
+    assert s.frame == e.frame == 30
+    own = psnr(picture(s.path), picture(e.path))
+    print(f"still from the proxy against the source's: {own:.1f} dB")
+    assert own >= 30  # a proxy's pixels: close, not the render's exact ones
+    # too small a proxy is not read: at social_1080p (1080p drawn from a 320x180 source) the draft rung is the
+    # source's own size, so it is read; a 180p proxy of a larger source would not be
+    runner.argvs.clear()
+    svc.stills(edit, ["1"], tmp_path / "big.png", profile="social_1080p")
+    assert all("proxy_draft_360p" in a for a in runner.argvs[-1] if a.endswith(".mp4") and "/" in a)
+
+
+def test_a_probe_is_noted_and_not_made_again_by_a_new_process(edit, tmp_path, monkeypatch):
+    from engines.rendering import renderer as renderer_module
+    from engines.rendering.renderer import Renderer
+
+    monkeypatch.setenv("CUTLITE_HOME", str(tmp_path / "home"))
+    probed = []
+    real = renderer_module.probe
+    monkeypatch.setattr(renderer_module, "probe", lambda p: probed.append(p) or real(p))
+    source = str(edit.parent / "moving.mp4")
+    first = Renderer().probe(source)
+    again = Renderer().probe(source)  # another Renderer: as a new process would, from the note
+    assert probed == [source] and again == first
+    Path(source).touch()  # a changed file is probed again
+    Renderer().probe(source)
+    assert probed == [source, source]

@@ -178,3 +178,54 @@ def test_cutlite_batch_and_var_from_the_command_line(media, tmp_path):
     ok = subprocess.run([*CLI, "plan", str(path), "--profile", "draft_360p", "--var", "NAME=Zed", "--json"],
                         capture_output=True, text=True, env=env, timeout=120)
     assert ok.returncode == 0 and "Hi Zed" in json.loads(ok.stdout)["files"].values()
+
+
+def test_a_batch_on_two_workers_runs_two_rows_at_once_in_one_running_slot(media, tmp_path):
+    """Rows side by side (one counted, the other a rider), every output right, a repeated row sharing
+    its job; the manifest in the order given."""
+    svc = service_for(tmp_path / "home")
+    path = write_project(tmp_path, template(media, width=160, height=90), "t.json")
+    rows = [{"NAME": n} for n in ("Ana", "Bo", "Cy", "Di")] + [{"NAME": "Ana"}, {"NAME": "Ed", "INK": "red"}]
+    outcomes = run_batch(svc.job_service, path, rows, "draft_360p", str(tmp_path / "out/{row}-{NAME}.mp4"),
+                         workers=2)
+    assert [o.row for o in outcomes] == [1, 2, 3, 4, 5, 6]
+    assert [o.state for o in outcomes] == ["COMPLETED"] * 5 + ["INVALID"]
+    for o in outcomes[:5]:
+        assert o.output.endswith(f"{o.row}-{o.values['NAME']}.mp4") and measure(o.output, decode=False).frames == 30
+    assert outcomes[4].job_id == outcomes[0].job_id and outcomes[4].reused  # the same video: one job
+    assert len({o.job_id for o in outcomes[:4]}) == 4
+    # two at once: some rows' RUNNING spans overlap, and the rows beside the counted one were riders
+    spans, riders = [], 0
+    for jid in {o.job_id for o in outcomes[:4]}:
+        events = svc.jobs.events(jid)
+        start = next(e for e in events if e["kind"] == "running")
+        spans.append((start["at"], events[-1]["at"]))
+        riders += start["data"]["owner"].endswith(":rider")
+    spans.sort()
+    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:])), spans
+    assert 1 <= riders <= 3
+    assert all(svc.jobs.get(o.job_id).state == JobState.COMPLETED for o in outcomes[:5])
+
+
+def test_a_batch_on_two_workers_waits_for_a_slot_before_its_first_row_and_its_riders(media, tmp_path,
+                                                                                      monkeypatch):
+    """Another job holds the tenant's only slot: no row of the batch starts (no rider either) until it ends."""
+    monkeypatch.setattr(batch_module, "SLOT_WAIT", 0.1)
+    svc = service_for(tmp_path / "home")
+    path = write_project(tmp_path, template(media, width=160, height=90), "t.json")
+    holder, _ = svc.submit_job(FilledTemplate(path, {"NAME": "holder"}), "draft_480p")
+    assert svc.jobs.claim(holder.id, "elsewhere:1:x")
+    released = {}
+
+    def release() -> None:
+        time.sleep(1.0)
+        released["at"] = time.monotonic()
+        svc.jobs.transition(holder.id, JobState.COMPLETED, owner="elsewhere:1:x")
+
+    threading.Thread(target=release).start()
+    outcomes = run_batch(svc.job_service, path, [{"NAME": "Ana"}, {"NAME": "Bo"}], "draft_360p",
+                         str(tmp_path / "{NAME}.mp4"), workers=2)
+    assert [o.state for o in outcomes] == ["COMPLETED", "COMPLETED"]
+    for o in outcomes:
+        running = next(e for e in svc.jobs.events(o.job_id) if e["kind"] == "running")
+        assert running["at"] >= svc.jobs.events(holder.id)[-1]["at"]  # none started before the slot was free

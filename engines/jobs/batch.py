@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -70,36 +71,84 @@ def run_batch(jobs: JobService, template: Path, rows: list[dict[str, Any]], prof
               options: dict[str, Any] | None = None, hw: str | None = None, workers: int | None = None,
               progress: Callable[[float], None] | None = None,
               cancel: threading.Event | None = None) -> list[RowOutcome]:
-    """Every row rendered (or refused) in order; the outcomes, one per row."""
+    """Every row rendered (or refused) in order; the outcomes, one per row.
+
+    ``workers`` encodes at once: here (the local executor) that many rows run side by side, each in
+    a thread of this process (a row's job gets the workers left over for its chunks), as a job runs
+    that many chunks at once. The batch holds one running slot of the limits, like one job: the row
+    that takes it is submitted when a slot is free (``need_slot``), the rows running beside it are
+    riders (``repository.RIDER``) that start only while it runs and are not counted again. When the
+    slot's row ends before its riders, the next row waits for a slot again, so other tenants' jobs
+    get theirs in turn. On the workers, rows are followed one after another (the workers render)."""
     cancel = cancel or threading.Event()
     outcomes = [RowOutcome(i + 1, row_values(r)) for i, r in enumerate(rows)]
-    for i, outcome in enumerate(outcomes):
-        if cancel.is_set():
-            break
-        try:
-            outcome.output = str(Path(output_for(output, outcome.row, outcome.values)).resolve())
-            job = submit_when_free(jobs, FilledTemplate(template, outcome.values), profile, options=options, hw=hw,
-                                   output=outcome.output, need_slot=not jobs.on_workers, cancel=cancel)
-        except Cancelled:
-            break
-        except CutliteError as exc:
-            outcome.state, outcome.error = "INVALID", error_record(exc, "submit")
-            continue
-        outcome.job_id, outcome.reused = job.id, job.state == JobState.COMPLETED
+    lanes = 1 if jobs.on_workers else max(1, min(int(workers or 1), len(outcomes)))
+    row_workers = max(1, int(workers or 1) // lanes)
+    done_share: dict[int, float] = {}  # row index -> its job's progress
+    lock = threading.Lock()
 
-        def step(f: float, _block: dict[str, str], i: int = i) -> None:
-            if progress is not None:
-                progress((i + f) / len(outcomes))
+    def report(i: int, f: float) -> None:
+        if progress is None:
+            return
+        with lock:
+            done_share[i] = f
+            total = sum(done_share.values())
+        progress(total / len(outcomes))
 
-        done = jobs.start(job.id, workers=workers, cancel=cancel, progress=step)
+    def render(i: int, outcome: RowOutcome, job: Any, rider: bool) -> None:
+        done = jobs.start(job.id, workers=row_workers, cancel=cancel, rider=rider,
+                          progress=lambda f, _block: report(i, f))
         outcome.state = done.state.value
         copied_by_run = not jobs.on_workers and not outcome.reused and job.params.get("output") == outcome.output
         if done.state == JobState.COMPLETED and not copied_by_run:
-            copy_out(jobs.output_path(done), Path(outcome.output))
+            copy_out(jobs.output_path(done), Path(outcome.output or ""))
         elif done.state != JobState.COMPLETED:
             outcome.error = done.error
-        if progress is not None:
-            progress((i + 1) / len(outcomes))
+        report(i, 1.0)
+
+    running: dict[Future[None], tuple[bool, str]] = {}  # a row's render -> (a rider?, its job id)
+
+    def settle(block: bool) -> None:
+        """Take finished rows out of ``running`` (waiting for one first when ``block``): their
+        exceptions (engine bugs) are raised."""
+        if not running:
+            return
+        finished, _ = wait(list(running), return_when=FIRST_COMPLETED, timeout=None if block else 0)
+        for f in finished:
+            running.pop(f)
+            f.result()
+
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="batch-row") as pool:
+        try:
+            for i, outcome in enumerate(outcomes):
+                settle(block=False)
+                while len(running) >= lanes:
+                    settle(block=True)
+                if cancel.is_set():
+                    break
+                # a rider only beside the batch's slot-holding row while that row still runs
+                rider = any(not r and not f.done() for f, (r, _) in running.items())
+                try:
+                    outcome.output = str(Path(output_for(output, outcome.row, outcome.values)).resolve())
+                    job = submit_when_free(jobs, FilledTemplate(template, outcome.values), profile, options=options,
+                                           hw=hw, output=outcome.output, cancel=cancel,
+                                           need_slot=not jobs.on_workers and not rider)
+                except Cancelled:
+                    break
+                except CutliteError as exc:
+                    outcome.state, outcome.error = "INVALID", error_record(exc, "submit")
+                    report(i, 1.0)
+                    continue
+                while any(jid == job.id for _, jid in running.values()):
+                    settle(block=True)  # rows that make the same video share its job: this one waits for it
+                    job = jobs.jobs.get(job.id)
+                outcome.job_id, outcome.reused = job.id, job.state == JobState.COMPLETED
+                running[pool.submit(render, i, outcome, job, rider)] = (rider, job.id)
+            while running:
+                settle(block=True)
+        except BaseException:
+            cancel.set()  # an engine bug in one row: the others stop too
+            raise
     return outcomes
 
 

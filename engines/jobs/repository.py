@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, not_, or_, select, update
 from sqlalchemy.engine import Engine
 
 from engines.errors import BackpressureError, JobError, JobNotFound, ValidationError
@@ -44,6 +44,12 @@ def check_transition(current: JobState, new: JobState) -> None:
     if new not in TRANSITIONS[current]:
         raise JobError(f"a {current.value} job cannot become {new.value}", stage="transition",
                        current=current.value, requested=new.value)
+
+
+# The owner suffix of a batch row run inside the running slot its batch holds (``jobs.batch``): a
+# batch in one process runs several rows at once as a job runs several chunks at once, under one
+# slot of the limits below (its other rows are not counted again).
+RIDER = ":rider"
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,12 @@ class JobRepository:
             return self._row(conn, job_id), True
 
     def _counts(self, conn: Any, tenant: str) -> dict[str, int]:
-        rows = conn.execute(select(db.jobs.c.state, db.jobs.c.tenant, func.count()).where(
-            db.jobs.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))
+        """QUEUED and RUNNING jobs, all tenants and ``tenant``'s; a batch's riders (``RIDER``) run in
+        the slot their batch holds and are not counted again."""
+        rows = conn.execute(select(db.jobs.c.state, db.jobs.c.tenant, func.count()).where(and_(
+            db.jobs.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]),
+            or_(db.jobs.c.state != JobState.RUNNING.value, db.jobs.c.owner.is_(None),
+                not_(db.jobs.c.owner.like(f"%{RIDER}")))))
             .group_by(db.jobs.c.state, db.jobs.c.tenant)).all()
         out = {"queued": 0, "running": 0, "tenant_running": 0, "tenant_queued": 0}
         for state, t, n in rows:

@@ -44,17 +44,17 @@ from engines.owners import lease_owner
 from engines.planning.audio_passes import plan_audio_windows
 from engines.planning.budget import pass_timeout, stall_seconds
 from engines.planning.chunks import chunk_frames_of
-from engines.planning.loudness import Target, loudness_target
+from engines.planning.loudness import Measurement, Target, loudness_target
 from engines.planning.output_args import video_timescale
 from engines.planning.plan import build_plan
 from engines.planning.render_plan import RenderPlan, hash_plan, source_identities
 from engines.redaction import redact, redact_paths
 from engines.rendering.audio import render_sound
-from engines.rendering.loudness import measure_file
+from engines.rendering.loudness import measure_file, meter_reading, metered
 from engines.rendering.renderer import Renderer, decode_warnings
 
 from .records import Chunk, ChunkState, Job, JobState
-from .repository import JobRepository, Limits
+from .repository import RIDER, JobRepository, Limits
 
 # pinned for every stream-copied file (chunk cuts and the join): no dates or versions in the bytes
 REMUX_ARGS = ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact"]
@@ -91,8 +91,10 @@ class JobRunner:
         self.repo = repo
 
     def run(self, job_id: str, *, progress: Progress | None = None, cancel: threading.Event | None = None,
-            workers: int | None = None, limits: Limits | None = None) -> Job:
-        owner = lease_owner()
+            workers: int | None = None, limits: Limits | None = None, rider: bool = False) -> Job:
+        """Claim the QUEUED job and render it here. ``rider``: a batch row run inside the running slot
+        its batch already holds (``RIDER``: not counted against the limits again)."""
+        owner = lease_owner() + (RIDER if rider else "")
         if not self.repo.claim(job_id, owner, limits):
             job = self.repo.get(job_id)
             raise JobError(f"job {job_id} is {job.state.value}, not QUEUED", stage="run", job_id=job_id)
@@ -201,6 +203,9 @@ class JobRunner:
         # that fills the cores the chunks leave idle (the last chunk alone, cuts, process starts)
         failpoint("job.before_chunks")
         t = time.monotonic()
+        single = self.one_pass_chunk(ctx)
+        if single is not None:  # one chunk: picture and sound in one pass, straight into the output
+            return self.finalise(ctx, cancel, timings, one_pass=(single, owner, report))
         pending = []
         for c in self.repo.chunks(job_id):
             if c.state == ChunkState.DONE and c.key and store.exists(c.key):
@@ -226,9 +231,77 @@ class JobRunner:
             raise Cancelled("cancelled", stage="chunks")
         return self.finalise(ctx, cancel, timings)
 
-    def finalise(self, ctx: "JobContext", cancel: threading.Event, timings: dict[str, float]) -> dict[str, Any]:
-        """Make the output (chunks joined by stream copy with the audio; a GIF in one pass; the sound
-        pass itself for an audio-only profile), verify, store and register it."""
+    def one_pass_chunk(self, ctx: "JobContext") -> Chunk | None:
+        """The job's only chunk when the job renders in one pass: picture and sound together straight
+        into the output, no separate sound pass, cut or join (a 10 s draft row was five ffmpeg runs).
+
+        Only when nothing is lost by it: one chunk, not already stored (a resumed job keeps what it
+        has) nor in the tenant's chunk cache (an edit of the sound alone reuses the picture), no
+        loudness target (drafts and previews: the mix is never measured before the encode) and the
+        sound in one window. Every other job takes the chunked path."""
+        profile = ctx.profile
+        if not profile.chunked or not profile.has_video or profile.audio_codec is None or ctx.loudness is not None \
+                or len(ctx.audio_windows) > 1:
+            return None
+        chunks = self.repo.chunks(ctx.job.id)
+        if len(chunks) != 1:
+            return None
+        (c,) = chunks
+        if c.state == ChunkState.DONE and c.key and ctx.store.exists(c.key):
+            return None
+        start, end = padded_window(c, profile, ctx.fps, ctx.total)
+        window = ctx.plan(window=(start, end), streams="video", keyframe_at=c.start_frame - start)
+        cached = self.repo.cached_chunk(ctx.job.tenant, ctx.job.env, chunk_hash(window, ctx.identities))
+        if cached and ctx.store.exists(cached["key"]):
+            return None
+        return c
+
+    def _one_pass(self, ctx: "JobContext", c: Chunk, owner: str, report: Callable[..., None], target: Path,
+                  cancel: threading.Event) -> tuple[float, Measurement | None]:
+        """The whole plan, picture and sound, encoded into ``target`` and verified, its mix measured
+        in the same pass; the chunk row says so (no key: nothing is cached). Up to ``max_attempts``
+        tries with backoff, as a chunk. (seconds, the loudness measured or None)"""
+        job, full, frames = ctx.job, ctx.full, c.end_frame - c.start_frame
+        sent = {"n": 0}  # frames reported so far (taken back if an attempt fails)
+
+        def on_progress(fraction: float, _block: dict[str, str]) -> None:
+            n = min(frames, int(fraction * frames))
+            if n > sent["n"]:
+                report("render", n - sent["n"])
+                sent["n"] = n
+
+        while True:
+            attempts = self.repo.start_chunk(job.id, c.idx, owner, full.plan_hash) or c.attempts + 1
+            t = time.monotonic()
+            try:
+                run = self.service.encode(metered(full) or full, target, cancel=cancel, stage="render", job_id=job.id,
+                                          timeout=self._timeout(full, ctx.profile.speed_factor, ctx.options),
+                                          stall_timeout=stall_seconds(full), progress=on_progress)
+                self._note_decode_errors(job.id, decode_warnings("render", run))
+                seconds = round(time.monotonic() - t, 3)
+                self.repo.update_chunk(job.id, c.idx, state=ChunkState.DONE, key=None, reused=False, seconds=seconds,
+                                       attempts=attempts, error=None)
+                report("render", frames - sent["n"])
+                return seconds, meter_reading(run.stderr_tail)
+            except Cancelled:
+                self.repo.update_chunk(job.id, c.idx, state=ChunkState.PENDING, attempts=attempts)
+                raise
+            except FFmpegError as exc:
+                report("render", -sent["n"])
+                sent["n"] = 0
+                err = error_record(exc)
+                if attempts >= max_attempts(ctx.options):
+                    self.repo.update_chunk(job.id, c.idx, state=ChunkState.FAILED, attempts=attempts, error=err)
+                    raise
+                self.repo.update_chunk(job.id, c.idx, state=ChunkState.PENDING, attempts=attempts, error=err)
+                if cancel.wait(BACKOFF * 2 ** (attempts - 1)):
+                    raise Cancelled("cancelled", stage="render", chunk_index=c.idx) from None
+
+    def finalise(self, ctx: "JobContext", cancel: threading.Event, timings: dict[str, float], *,
+                 one_pass: tuple[Chunk, str, Callable[..., None]] | None = None) -> dict[str, Any]:
+        """Make the output (chunks joined by stream copy with the audio; the whole plan in one pass
+        for a job of one chunk, ``one_pass``: its chunk, owner and progress report; a GIF in one
+        pass; the sound pass itself for an audio-only profile), verify, store and register it."""
         svc, job, store, total, profile, decision, full = (self.service, ctx.job, ctx.store, ctx.total, ctx.profile,
                                                            ctx.decision, ctx.full)
         tenant, env, job_id = job.tenant, job.env, job.id
@@ -239,7 +312,10 @@ class JobRunner:
         out_key = keys.render_key(tenant, env, job_id, f"output.{profile.container}")
         with tempfile.TemporaryDirectory(prefix="cutlite-job-") as work:
             target = Path(work) / f"output.{profile.container}"
-            if profile.chunked:  # join by stream copy, with the audio
+            measured = None
+            if one_pass is not None:
+                timings["render"], measured = self._one_pass(ctx, *one_pass, target, cancel)
+            elif profile.chunked:  # join by stream copy, with the audio
                 listing = Path(work) / "chunks.txt"
                 fps = parse_fps(full.fps)
                 listing.write_text("".join(f"file '{_concat_quote(str(store.local_path(c.key)))}'\n" for c in chunks))
@@ -260,7 +336,7 @@ class JobRunner:
                                   job_id=job_id, hint="resume the job; if it repeats, report it")
             loudness = None
             if profile.audio_codec is not None:
-                measured = measure_file(svc.runner, target, cancel=cancel, job_id=job_id)
+                measured = measured or measure_file(svc.runner, target, cancel=cancel, job_id=job_id)
                 loudness = dict(measured.to_dict(), target_lufs=ctx.loudness.integrated_lufs if ctx.loudness else None)
             failpoint("job.after_join")
             size, checksum = store.put_file(out_key, target, move=True)

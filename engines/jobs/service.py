@@ -68,10 +68,10 @@ class JobService:
                                 need_slot=need_slot)
 
     def run(self, job_id: str, *, progress: Progress | None = None, cancel: threading.Event | None = None,
-            workers: int | None = None, limits: Limits | None = None) -> Job:
-        """Run a QUEUED job here, in this process's pool, to its end."""
+            workers: int | None = None, limits: Limits | None = None, rider: bool = False) -> Job:
+        """Run a QUEUED job here, in this process's pool, to its end (``rider``: ``JobRunner.run``)."""
         return JobRunner(self.renderer, self.jobs).run(job_id, progress=progress, cancel=cancel, workers=workers,
-                                                       limits=limits)
+                                                       limits=limits, rider=rider)
 
     def resume(self, job_id: str, **kw: Any) -> Job:
         """Re-render only what is not verified complete: FAILED, CANCELED or abandoned RUNNING jobs."""
@@ -79,7 +79,7 @@ class JobService:
         return self.run(job_id, **kw)
 
     def start(self, job_id: str, *, progress: Progress | None = None, cancel: threading.Event | None = None,
-              workers: int | None = None) -> Job:
+              workers: int | None = None, rider: bool = False) -> Job:
         """Take a submitted job to its end wherever the executor runs it: here (a local pool) or on
         the workers (followed from here). A job that ended or was abandoned is requeued first;
         a COMPLETED one is returned as it is."""
@@ -90,7 +90,7 @@ class JobService:
         if self.on_workers:
             self.dispatch(job_id)
             return self.follow(job_id, cancel=cancel or threading.Event(), progress=progress)
-        return self.run(job_id, progress=progress, cancel=cancel, workers=workers)
+        return self.run(job_id, progress=progress, cancel=cancel, workers=workers, rider=rider)
 
     def follow(self, job_id: str, *, cancel: threading.Event, progress: Progress | None = None) -> Job:
         """Follow a job on the workers until it ends: dispatch it when the limits let it start,

@@ -1,11 +1,13 @@
 """Measuring loudness with ffmpeg's ``ebur128`` (BS.1770-4: gated integrated loudness, true peak).
 
 ``measure_mix`` renders a plan's mix once to float WAV and measures it; ``measure_file`` measures
-a file's first audio stream (the finished output, for its artifact's meta).
+a file's first audio stream (the finished output, for its artifact's meta); ``metered`` measures a
+plan's mix in the pass that encodes it (a job rendered in one pass: no second process).
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -13,8 +15,11 @@ from typing import Any
 
 from engines.errors import FFmpegError
 from engines.ffmpeg.runner import FFmpegRunner
+from engines.planning.filtergraph import graph_parts
 from engines.planning.loudness import Measurement, parse_ebur128
 from engines.planning.render_plan import RenderPlan
+
+_INPUT = re.compile(r"\[\d+:\d+\]")  # an input stream's label in a graph
 
 
 def measure_file(runner: FFmpegRunner, path: str | Path, *, cancel: threading.Event | None = None,
@@ -39,3 +44,27 @@ def measure_mix(renderer: Any, audio_plan: RenderPlan, *, cancel: threading.Even
         wav = Path(work) / "mix.wav"
         renderer.encode(lossless, wav, cancel=cancel, stage="loudness", **context)
         return measure_file(renderer.runner, wav, cancel=cancel, **context)
+
+
+def metered(plan: RenderPlan) -> RenderPlan | None:
+    """``plan`` whose mix is also measured by the pass that encodes it: ``[aout]`` split, one copy to
+    the encoder, one through ``ebur128`` into a sink; the summary is read from the run's stderr
+    (``meter_reading``). The same numbers as ``measure_file`` on the output, to the 0.1 dB it prints
+    (the mix measured as the encoder is given it, without the AAC round trip).
+
+    None when the sound reads no input (a timeline of silence): ffmpeg 9 cannot schedule a graph
+    without inputs that ends in a sink of its own (``Assertion best_input >= 0 failed``); the output
+    is measured as before."""
+    assert plan.filter_graph.count("[aout]") == 1, "the audio graph ends in one [aout]"
+    (sound,) = [part for part in graph_parts(plan.filter_graph) if "[aout]" in part]
+    if not _INPUT.search(sound):
+        return None
+    graph = plan.filter_graph.replace("[aout]", "[amix]") + \
+        ";\n[amix]asplit=2[aout][ameter];\n[ameter]ebur128=peak=true:framelog=quiet,anullsink"
+    # the summary is an info line ("-v" given last wins over the runner's)
+    return plan.model_copy(update={"filter_graph": graph, "global_args": [*plan.global_args, "-v", "info"]})
+
+
+def meter_reading(stderr_tail: str) -> Measurement | None:
+    """What a ``metered`` pass measured; None when its summary is not in the tail (then measure the file)."""
+    return parse_ebur128(stderr_tail)

@@ -217,7 +217,9 @@ class ProxyLadder:
         art = Artifact(id=keys.new_artifact_id(), tenant=asset.tenant, env=asset.env, asset_id=asset.id,
                        kind="proxy", profile=profile.name, key=key, size=size, checksum=checksum, meta=meta,
                        created_at=utc_now())
-        return self.library.registry.put_artifact(art)
+        registered = self.library.registry.put_artifact(art)
+        self.service.memo.pop("still_proxies", None)  # this process's stills look for proxies again
+        return registered
 
 
     def note_damage(self, asset: Asset, source: Path, decode_errors: int) -> None:

@@ -19,12 +19,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
+from engines import cache_notes
 from engines.errors import AssetError, FFmpegError
 from engines.ffmpeg.hardware import HardwareDecision, decide_hardware, requested_hw
-from engines.ffmpeg.probe import count_video_frames
+from engines.ffmpeg.probe import MediaInfo, count_video_frames, probe
 from engines.ffmpeg.profiles import GPU_CODECS, RenderProfile, get_profile
 from engines.ffmpeg.runner import FFmpegRunner, HardwareReport, RunResult, detect_hardware
 from engines.ffmpeg.threads import encoder_threads, with_threads
+from engines.media_v2.identities import cheap_identity
 from engines.media_v2.library import MediaLibrary
 from engines.model.project import Project, load_project
 from engines.model.template import FilledTemplate
@@ -61,6 +63,24 @@ class Renderer:
         self._library = library
         self.asset_lookup = asset_lookup or self._lookup_in_media_v2
         self._hardware = hardware
+        self._probed: dict[tuple[str, int, int], MediaInfo] = {}
+        self.memo: dict[str, dict[Any, Any]] = {}  # a warm process's answers, each kept by the code that asks
+
+    def probe(self, path: str) -> MediaInfo:
+        """A local file's facts, probed once while it stays the same file: kept in this process by
+        size and modification time (the identity chunk caching trusts too: a batch's rows and a job's
+        submission and run share them), and across processes in a note by its cheap identity (size,
+        modification time and sampled hash, as registrations are found: ``media_v2.identities``), so
+        a cold command does not import PyAV to probe a file it probed before."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return probe(path)  # says what is wrong with it
+        key = (path, st.st_size, st.st_mtime_ns)
+        info = self._probed.get(key)
+        if info is None:
+            info = self._probed[key] = noted_probe(path)
+        return info
 
     @property
     def library(self) -> MediaLibrary:
@@ -95,7 +115,7 @@ class Renderer:
         ``slate_missing``, media that cannot be found is a slate with a warning instead of a
         blocking problem."""
         registered = any(r.asset_id for r in project.assets.values())
-        sources = gather_sources(project, base_dir, lookup=self.asset_lookup,
+        sources = gather_sources(project, base_dir, lookup=self.asset_lookup, prober=self.probe,
                                  damage=self.library.damage_of if registered else None,
                                  facts=self.library.facts_of if registered else None)
         gather_captions(project, base_dir, sources, self.asset_lookup)  # captions tracks' files and fonts
@@ -214,3 +234,24 @@ def write_work_folder(plan: RenderPlan, work: Path) -> None:
             os.symlink(source, work / name)
         except OSError:
             shutil.copyfile(source, work / name)
+
+
+PROBE_NOTES = "probe-facts.json"
+
+
+def noted_probe(path: str) -> MediaInfo:
+    """``probe(path)``, or the facts noted when this file (its cheap identity) was probed before."""
+    try:
+        identity = cheap_identity(Path(path))
+    except OSError:
+        return probe(path)
+    key = os.path.realpath(path)
+    note = cache_notes.read(PROBE_NOTES).get(key)
+    if isinstance(note, dict) and note.get("identity") == identity:
+        try:
+            return MediaInfo.from_facts(note["facts"], path)
+        except (KeyError, TypeError, ValueError):
+            pass  # noted by an older version: probed again
+    info = probe(path)
+    cache_notes.update(PROBE_NOTES, key, {"identity": identity, "facts": info.facts()})
+    return info

@@ -59,9 +59,11 @@ class RenderService(Renderer):
         return self.job_service.view(job_id, tenant, env)
 
     def stills(self, project: ProjectInput, times: list[Any], output: str | Path, *,
-               profile: str = STILL_PROFILE, fmt: str | None = None, base_dir: Path | None = None) -> list[Still]:
+               profile: str = STILL_PROFILE, fmt: str | None = None, base_dir: Path | None = None,
+               sources: str = "auto") -> list[Still]:
         """The composed frames at ``times`` (``engines.rendering.stills``)."""
-        return render_stills(self, project, times, output, profile=profile, fmt=fmt, base_dir=base_dir)
+        return render_stills(self, project, times, output, profile=profile, fmt=fmt, base_dir=base_dir,
+                             sources=sources)
 
 
 def ensure_proxies_for_project(project: ProjectInput, profile: str = "draft_360p", *,
