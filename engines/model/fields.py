@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_serializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, PlainSerializer, Tag, model_serializer
 
 from .motion import EASE_NAMES, Ease
 from .motion import value_at as motion_value_at
@@ -197,3 +197,17 @@ def animatable(lo: float, hi: float):
 class Strict(BaseModel):
     """Frozen, no unknown fields: every document object is one of these."""
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+def by_type(tag: str, classes: dict[str, type[BaseModel]], what: str) -> Any:
+    """A field that is one of ``classes``, chosen by the object's ``type``; an unknown type is one
+    error listing the known ones. ``tag`` prefixes pydantic's location step (left out of JSON paths)."""
+    def choose(v: Any) -> str | None:
+        kind = v.get("type") if isinstance(v, dict) else getattr(v, "type", None)
+        return f"{tag}{kind}" if kind in classes else None
+
+    return Annotated[
+        Union[tuple(Annotated[cls, Tag(f"{tag}{name}")] for name, cls in classes.items())],  # type: ignore[valid-type]
+        Discriminator(choose, custom_error_type=f"{what}_type",
+                      custom_error_message=f"unknown {what} type; known: {', '.join(sorted(classes))}"),
+    ]

@@ -5,11 +5,9 @@ canvas); this module is their document form."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import Discriminator, Tag
-
-from .fields import Color, Keyframes, Strict, animatable, constant, ranged
+from .fields import Color, Keyframes, Strict, animatable, by_type, constant, ranged
 
 BLEND_MODES = ("normal", "multiply", "screen", "overlay", "darken", "lighten", "add", "difference")
 Blend = Literal["normal", "multiply", "screen", "overlay", "darken", "lighten", "add", "difference"]
@@ -60,13 +58,4 @@ CANVAS_TAG = "canvas:"  # the tag pydantic puts in an error's location (left out
 _CANVASES = {"blur": BlurCanvas, "color": ColorCanvas, "image": ImageCanvas}
 
 
-def _canvas_tag(v: object) -> str | None:
-    kind = v.get("type") if isinstance(v, dict) else getattr(v, "type", None)
-    return f"{CANVAS_TAG}{kind}" if kind in _CANVASES else None
-
-
-Canvas = Annotated[
-    Union[tuple(Annotated[cls, Tag(f"{CANVAS_TAG}{name}")] for name, cls in _CANVASES.items())],  # type: ignore[valid-type]
-    Discriminator(_canvas_tag, custom_error_type="canvas_type",
-                  custom_error_message=f"unknown canvas type; known: {', '.join(_CANVASES)}"),
-]
+Canvas = by_type(CANVAS_TAG, _CANVASES, "canvas")

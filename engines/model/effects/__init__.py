@@ -7,10 +7,7 @@ the studio all read this table.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
-
-from pydantic import Discriminator, Tag
-
+from ..fields import by_type
 from .base import Effect, EffectContext
 from .blur import BlurEffect
 from .chroma_key import ChromaKeyEffect
@@ -25,15 +22,6 @@ EFFECTS: dict[str, type[Effect]] = {cls.model_fields["type"].annotation.__args__
 TAG = "effect:"  # the tag pydantic puts in an error's location (left out of the JSON path)
 
 
-def _tag(v: Any) -> str | None:
-    kind = v.get("type") if isinstance(v, dict) else getattr(v, "type", None)
-    return f"{TAG}{kind}" if kind in EFFECTS else None
-
-
-Filter = Annotated[
-    Union[tuple(Annotated[cls, Tag(f"{TAG}{name}")] for name, cls in EFFECTS.items())],  # type: ignore[valid-type]
-    Discriminator(_tag, custom_error_type="effect_type",
-                  custom_error_message=f"unknown filter type; known: {', '.join(sorted(EFFECTS))}"),
-]
+Filter = by_type(TAG, EFFECTS, "filter")
 
 __all__ = ["EFFECTS", "Effect", "EffectContext", "Filter", "TAG"]
