@@ -17,7 +17,7 @@ from engines.model.project import Project
 from engines.planning.captions import CaptionSources, FontFace
 from engines.planning.text import DEFAULT_FONT
 
-from .sources import FONT_DIRS, AssetLookup, Sources, _norm, find_font_family, local_paths_allowed
+from .sources import FONT_DIRS, AssetLookup, Sources, _norm, asset_file, find_font_family
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 # (file names to look for, family inside the file, Debian package): the fallbacks, in order
@@ -52,19 +52,9 @@ def gather_captions(project: Project, base: Path, out: Sources, lookup: AssetLoo
 
 def _read_subtitle_file(project: Project, base: Path, name: str, where: str, out: Sources,
                         lookup: AssetLookup | None) -> str | None:
-    ref = project.assets[name]
-    if ref.path is not None:
-        if not local_paths_allowed(project):
-            out.problems.append(f"assets.{name}.path: local file paths are allowed in dev only "
-                                f"(env is {project.env}); register the file in media_v2 and use asset_id")
-            return None
-        file: str | None = str((base / ref.path).resolve())
-    else:
-        file = lookup(project, ref.asset_id or "") if lookup else None
-        if file is None:
-            out.problems.append(f"assets.{name}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
-                                f"{project.tenant}/{project.env}")
-            return None
+    file = asset_file(project, name, base, lookup, out)
+    if file is None:
+        return None
     try:
         size = os.path.getsize(file)
         if size > MAX_SUBTITLE_BYTES:

@@ -64,6 +64,23 @@ def local_paths_allowed(project: Project) -> bool:
     return project.env == "dev" or os.environ.get("CUTLITE_ALLOW_LOCAL_PATHS") == "1"
 
 
+def asset_file(project: Project, name: str, base: Path, lookup: AssetLookup | None, out: Sources) -> str | None:
+    """The local file of asset ``name`` (a dev project's path, or a registered asset's file), or None
+    with the problem named in ``out.problems``."""
+    ref = project.assets[name]
+    if ref.path is not None:
+        if not local_paths_allowed(project):
+            out.problems.append(f"assets.{name}.path: local file paths are allowed in dev only "
+                                f"(env is {project.env}); register the file in media_v2 and use asset_id")
+            return None
+        return str((base / ref.path).resolve())
+    path = lookup(project, ref.asset_id or "") if lookup else None
+    if path is None:
+        out.problems.append(f"assets.{name}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
+                            f"{project.tenant}/{project.env}")
+    return path
+
+
 def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLookup | None = None,
                    prober: Callable[[str], MediaInfo] = probe, damage: DamageLookup | None = None,
                    facts: FactsLookup | None = None) -> Sources:
@@ -78,18 +95,9 @@ def gather_sources(project: Project, base_dir: str | Path, *, lookup: AssetLooku
         if ref is None:
             continue  # reported by validation
         where = f"assets.{name}"
-        if ref.path is not None:
-            if not local_paths_allowed(project):
-                out.problems.append(f"{where}.path: local file paths are allowed in dev only "
-                                    f"(env is {project.env}); register the file in media_v2 and use asset_id")
-                continue
-            path = str((base / ref.path).resolve())
-        else:
-            path = lookup(project, ref.asset_id or "") if lookup else None
-            if path is None:
-                out.problems.append(f"{where}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
-                                    f"{project.tenant}/{project.env}")
-                continue
+        path = asset_file(project, name, base, lookup, out)
+        if path is None:
+            continue
         if is_cube(path):
             out.problems.append(f"{where}: a .cube LUT, not media: a clip's filters use it "
                                 f"({{\"type\": \"lut\", \"asset\": \"{name}\"}})")
@@ -119,23 +127,11 @@ def gather_effect_files(project: Project, base: Path, out: Sources, lookup: Asse
             for name in effect.assets():
                 if name in out.files or name not in project.assets:
                     continue  # done, or reported by validation
-                ref = project.assets[name]
-                where = f"assets.{name}"
-                if ref.path is not None:
-                    if not local_paths_allowed(project):
-                        out.problems.append(f"{where}.path: local file paths are allowed in dev only "
-                                            f"(env is {project.env}); register the file in media_v2 and use asset_id")
-                        continue
-                    path: str | None = str((base / ref.path).resolve())
-                else:
-                    path = lookup(project, ref.asset_id or "") if lookup else None
-                    if path is None:
-                        out.problems.append(f"{where}.asset_id: unknown asset \"{ref.asset_id}\" for tenant "
-                                            f"{project.tenant}/{project.env}")
-                        continue
-                assert path is not None
+                path = asset_file(project, name, base, lookup, out)
+                if path is None:
+                    continue
                 if effect.type == "lut" and (problem := _check_lut(path)):
-                    out.problems.append(f"{where}: {problem}")
+                    out.problems.append(f"assets.{name}: {problem}")
                     continue
                 out.files[name] = path
 
