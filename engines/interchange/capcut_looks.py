@@ -73,7 +73,8 @@ def clip_looks(where: str, extras: list[Material], clip: dict[str, Any], warn: W
     rest: list[Material] = []
     for kind, mat in extras:
         mtype = str(mat.get("type") or "")
-        if kind not in LOOK_KINDS and kind != "video_effects" or kind == "effects" and mtype not in ("filter", "mix_mode"):
+        other_effect = kind == "effects" and mtype not in ("filter", "mix_mode")  # text shapes, scene effects
+        if (kind not in LOOK_KINDS and kind != "video_effects") or other_effect:
             rest.append((kind, mat))
         elif kind == "video_effects":  # scene effects: a few have a built-in look (blur, vignette)
             look = filter_look(_name(mat), 1.0)
